@@ -1,0 +1,118 @@
+# leakwatch: make builds into $(OUTPUT); make V=1 shows the commands.
+#   make                  the daemon, build/leakwatch, and the test fixtures
+#   make test             every test: unit, unit under ASan+UBSan and valgrind,
+#                         integration (root: loads the real BPF programs)
+#   make deps             install the Debian packages the build and tests need
+#   make vmlinux          regenerate vmlinux.h from /sys/kernel/btf/vmlinux
+OUTPUT ?= build
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+VERSION := 0.1.0
+CFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+USER_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
+	-Iinclude -Iuser -I$(OUTPUT) -DLW_VERSION='"$(VERSION)"'
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -MMD -MP -I. -Iinclude
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf json-c 2>/dev/null || echo -lbpf -ljson-c) -lelf -lz -lm
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Pure logic: no libbpf, tested by cmocka without root.
+CORE_SRCS := user/args.c user/duration.c user/tracker.c user/thread_table.c \
+	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c
+# The rest of the daemon: BPF loading, the scan, the event loop, /proc.
+DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c \
+	user/procfs.c user/ksyms.c user/log.c
+CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUTPUT)/user/%.o)
+DAEMON_OBJS := $(DAEMON_SRCS:user/%.c=$(OUTPUT)/user/%.o)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+FIXTURES := $(patsubst tests/fixtures/%.c,%,$(wildcard tests/fixtures/*.c))
+
+.PHONY: all clean test test-unit test-asan test-valgrind test-integration deps vmlinux
+all: $(OUTPUT)/leakwatch $(FIXTURES:%=$(OUTPUT)/fixtures/%)
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/bpf $(OUTPUT)/fixtures $(OUTPUT)/unit $(OUTPUT)/asan:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bpf/leakwatch.bpf.o: bpf/leakwatch.bpf.c vmlinux.h | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/leakwatch.skel.h: $(OUTPUT)/bpf/leakwatch.bpf.o | $(OUTPUT)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name leakwatch_bpf > $@.tmp && mv $@.tmp $@
+
+# Syscall names from the build host's kernel headers (linux-libc-dev).
+UNISTD_H ?= /usr/include/x86_64-linux-gnu/asm/unistd_64.h
+$(OUTPUT)/syscall_names.h: $(UNISTD_H) | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q){ echo 'static const char *const syscall_names[] = {'; \
+	  sed -n 's/^#define __NR_\([a-z0-9_]*\)[[:space:]]\{1,\}\([0-9]\{1,\}\)$$/\t[\2] = "\1",/p' $<; \
+	  echo '};'; } > $@.tmp && mv $@.tmp $@
+$(OUTPUT)/user/wait_kind.o: $(OUTPUT)/syscall_names.h
+
+# Only the loader includes the skeleton.
+$(OUTPUT)/user/loader.o: $(OUTPUT)/leakwatch.skel.h
+
+$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/leakwatch: $(CORE_OBJS) $(DAEMON_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# Fixtures: small programs that really block, leak, churn and spin.
+$(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -Wall -pthread -MMD -MP $< -o $@
+
+# Unit tests: cmocka, plain and under ASan+UBSan (valgrind runs the plain ones).
+$(OUTPUT)/unit/%: tests/unit/%.c $(CORE_SRCS) $(OUTPUT)/syscall_names.h | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(CORE_SRCS) -o $@ -lcmocka -ljson-c -lm
+
+$(OUTPUT)/asan/%: tests/unit/%.c $(CORE_SRCS) $(OUTPUT)/syscall_names.h | $(OUTPUT)/asan
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer $< $(CORE_SRCS) -o $@ -lcmocka -ljson-c -lm
+
+test-unit: $(UNIT_TESTS:%=$(OUTPUT)/unit/%)
+	$(Q)for t in $^; do echo "== $$t"; $$t || exit 1; done
+
+test-asan: $(UNIT_TESTS:%=$(OUTPUT)/asan/%)
+	$(Q)for t in $^; do echo "== $$t (ASan+UBSan)"; \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		$$t || exit 1; done
+
+test-valgrind: $(UNIT_TESTS:%=$(OUTPUT)/unit/%)
+	$(Q)for t in $^; do echo "== $$t (valgrind)"; \
+		valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		$$t || exit 1; done
+
+test-integration: all
+	$(Q)tests/integration/run.sh $(OUTPUT)
+
+test: test-unit test-asan test-valgrind test-integration
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
+
+clean:
+	$(Q)rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/bpf/*.d $(OUTPUT)/fixtures/*.d)

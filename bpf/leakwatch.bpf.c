@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * leakwatch's kernel side.
+ *
+ * Hot path: sched_switch stamps "blocked since" in task local storage for the
+ * thread that blocks and clears it for the thread that runs.  That is all it
+ * does per switch, unless the thread that runs was marked stuck (rare), when
+ * it sends one LW_REC_WAIT_END record.
+ *
+ * Everything else is read from the task itself when user space scans with
+ * iter/task: state, saved user registers (syscall number and arguments),
+ * restart_block.  So the cost grows with the number of threads scanned, not
+ * with the number of context switches or syscalls.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "leakwatch.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Not in BTF: they are #defines in the kernel. */
+#define PF_KTHREAD 0x00200000
+#define TASK_INTERRUPTIBLE 0x0001
+#define TASK_UNINTERRUPTIBLE 0x0002
+#define TASK_NOLOAD 0x0400
+#define NR_RESTART_SYSCALL 219 /* x86-64 */
+
+/* Set by user space between open and load. */
+const volatile bool targ_filter = false;          /* only tgids in `targets` */
+const volatile bool targ_follow_children = false; /* add child processes of targets */
+const volatile bool targ_kthreads = false;        /* scan kernel threads too */
+const volatile __u64 targ_threshold_ns = 10000000000ULL;
+
+/* Set by user space right after attach: the lower bound for threads that
+ * were already blocked then. */
+__u64 attach_ns = 0;
+
+/* Every loss, by cause (enum lw_counter); read by user space. */
+__u64 lw_counters[LW_CNT_MAX] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct lw_task_state);
+} task_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LW_MAX_TARGETS); /* resized by user space */
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+static __always_inline void count_loss(enum lw_counter c)
+{
+	if (c < LW_CNT_MAX)
+		__sync_fetch_and_add(&lw_counters[c], 1);
+}
+
+static __always_inline bool is_target(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
+}
+
+static __always_inline void emit_wait_end(struct task_struct *t, struct lw_task_state *s)
+{
+	struct lw_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(LW_CNT_RB_RESERVE_FAIL);
+		return;
+	}
+	e->type = LW_REC_WAIT_END;
+	e->pid = t->tgid;
+	e->tid = t->pid;
+	e->flags = (s->flags & LW_TS_SINCE_INEXACT) ? LW_EF_SINCE_INEXACT : 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->blocked_since_ns = s->blocked_since_ns;
+	e->ppid = 0;
+	e->pad = 0;
+	__builtin_memcpy(e->comm, t->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	struct lw_task_state *s;
+
+	if (prev_state) {
+		/* Host-wide, storage is made on first block; with -p only the
+		 * targets have it (made by fork or by the scan). */
+		s = bpf_task_storage_get(&task_state, prev, 0,
+					 targ_filter ? 0 : BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (s)
+			s->blocked_since_ns = bpf_ktime_get_ns();
+		else if (!targ_filter)
+			count_loss(LW_CNT_STORAGE_FAIL);
+	}
+	s = bpf_task_storage_get(&task_state, next, 0, 0);
+	if (s) {
+		if (s->flags) {
+			if (s->flags & LW_TS_STUCK)
+				emit_wait_end(next, s);
+			s->flags = 0;
+		}
+		s->blocked_since_ns = 0;
+	}
+	return 0;
+}
+
+static __always_inline void emit_thread_event(__u32 type, struct task_struct *t, __u32 ppid,
+					      __u32 flags)
+{
+	struct lw_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(LW_CNT_RB_RESERVE_FAIL);
+		return;
+	}
+	e->type = type;
+	e->pid = t->tgid;
+	e->tid = t->pid;
+	e->flags = flags;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->blocked_since_ns = 0;
+	e->ppid = ppid;
+	e->pad = 0;
+	__builtin_memcpy(e->comm, t->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	bool new_process = ptgid != ctgid;
+	__u8 one = 1;
+
+	if (targ_filter) {
+		if (!is_target(ctgid)) {
+			if (!new_process || !targ_follow_children || !is_target(ptgid))
+				return 0;
+			if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_NOEXIST)) {
+				count_loss(LW_CNT_TARGET_FULL);
+				return 0;
+			}
+		}
+		/* The switch path does not create storage with -p: do it here. */
+		if (!bpf_task_storage_get(&task_state, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+			count_loss(LW_CNT_STORAGE_FAIL);
+	}
+	emit_thread_event(LW_REC_THREAD_NEW, child, ptgid, new_process ? LW_EF_NEW_PROCESS : 0);
+	return 0;
+}
+
+/* The group_dead argument exists only on newer kernels: read signal->live. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+	__u32 flags = 0;
+
+	if (targ_filter && !is_target(tgid))
+		return 0;
+	if (BPF_CORE_READ(p, signal, live.counter) == 0)
+		flags |= LW_EF_GROUP_DEAD;
+	emit_thread_event(LW_REC_THREAD_EXIT, p, 0, flags);
+	return 0;
+}
+
+/*
+ * How long has a thread been blocked that blocked before we attached?  At
+ * least since attach; and at least rq->clock_task - se.exec_start of the run
+ * queue it slept on: exec_start was last set when it was dequeued to sleep,
+ * and clock_task (which leaves out IRQ and steal time, and may lag) runs no
+ * faster than real time.  The rq is reached through se.cfs_rq because
+ * `runqueues` is not in kallsyms without CONFIG_KALLSYMS_ALL.
+ */
+static __always_inline __u64 blocked_lower_bound(struct task_struct *t, __u64 now)
+{
+	__u64 bound = attach_ns && now > attach_ns ? now - attach_ns : 0;
+	__u64 age = now > t->start_time ? now - t->start_time : 0;
+
+	if (bpf_core_field_exists(struct cfs_rq, rq)) {
+		__u64 exec_start = BPF_CORE_READ(t, se.exec_start);
+		__u64 clock_task = BPF_CORE_READ(t, se.cfs_rq, rq, clock_task);
+
+		if (exec_start && clock_task > exec_start && clock_task - exec_start > bound)
+			bound = clock_task - exec_start;
+	}
+	return bound < age ? bound : age;
+}
+
+static __always_inline void read_wait_site(struct task_struct *t, struct lw_task_rec *r)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	long nr;
+
+	r->syscall_nr = -1;
+	if (!regs)
+		return;
+	nr = BPF_CORE_READ(regs, orig_ax);
+	if (nr < 0)
+		return;
+	r->flags |= LW_TF_IN_SYSCALL;
+	r->syscall_nr = nr;
+	r->args[0] = BPF_CORE_READ(regs, di);
+	r->args[1] = BPF_CORE_READ(regs, si);
+	r->args[2] = BPF_CORE_READ(regs, dx);
+	if (nr == NR_RESTART_SYSCALL) {
+		/* A wait with a timeout interrupted by a signal: the original
+		 * syscall number is gone, restart_block.fn says which wait. */
+		r->flags |= LW_TF_RESTART;
+		r->restart_fn = (__u64)BPF_CORE_READ(t, restart_block.fn);
+		r->restart_uaddr = (__u64)BPF_CORE_READ(t, restart_block.futex.uaddr);
+	}
+}
+
+SEC("iter/task")
+int scan_tasks(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *t = ctx->task;
+	struct lw_task_state *s;
+	struct lw_task_rec r = {};
+	unsigned int state;
+	bool kthread, blocked;
+	__u64 now;
+
+	if (!t)
+		return 0;
+	if (targ_filter && !is_target(t->tgid))
+		return 0;
+	kthread = t->flags & PF_KTHREAD;
+	if (kthread && !targ_kthreads && !targ_filter)
+		return 0;
+
+	now = bpf_ktime_get_ns();
+	state = t->__state;
+	blocked = (state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)) && !t->on_rq;
+
+	r.type = LW_REC_TASK;
+	r.pid = t->tgid;
+	r.tid = t->pid;
+	r.now_ns = now;
+	r.syscall_nr = -1;
+	if (kthread)
+		r.flags |= LW_TF_KTHREAD;
+	__builtin_memcpy(r.comm, t->comm, sizeof(r.comm));
+	BPF_CORE_READ_INTO(&r.pcomm, t, group_leader, comm);
+
+	/* With -p every target thread gets storage here, so that the switch
+	 * path stamps it from now on. */
+	s = bpf_task_storage_get(&task_state, t, 0,
+				 (blocked || targ_filter) ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!s && (blocked || targ_filter))
+		count_loss(LW_CNT_STORAGE_FAIL);
+
+	if (blocked) {
+		r.flags |= LW_TF_BLOCKED;
+		/* TASK_IDLE (D|NOLOAD) is an idle kernel wait, shown as S. */
+		if ((state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD))
+			r.flags |= LW_TF_UNINTERRUPTIBLE;
+		if (s) {
+			if (!s->blocked_since_ns) {
+				/* Blocked since before the storage existed. */
+				s->blocked_since_ns = now - blocked_lower_bound(t, now);
+				s->flags |= LW_TS_SINCE_INEXACT;
+			}
+			r.blocked_since_ns = s->blocked_since_ns;
+			if (s->flags & LW_TS_SINCE_INEXACT)
+				r.flags |= LW_TF_SINCE_INEXACT;
+			if (now - s->blocked_since_ns >= targ_threshold_ns) {
+				s->flags |= LW_TS_STUCK;
+				r.flags |= LW_TF_STUCK;
+			}
+		} else {
+			r.blocked_since_ns = now - blocked_lower_bound(t, now);
+			r.flags |= LW_TF_SINCE_INEXACT;
+		}
+		if (!kthread)
+			read_wait_site(t, &r);
+	}
+	bpf_seq_write(seq, &r, sizeof(r));
+	return 0;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The records that cross from the BPF programs to user space, and the
+ * per-thread state they keep.  Shared by bpf/ and user/: fixed-width types
+ * only, the record type first in every record, sizes checked at compile time
+ * so that a change on one side cannot silently misparse on the other.
+ */
+#ifndef LEAKWATCH_H
+#define LEAKWATCH_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define LW_COMM_LEN 16
+#define LW_MAX_TARGETS 64
+
+/* Record types: the first field of every record. */
+enum lw_rec_type {
+	LW_REC_TASK = 1,      /* iter/task: one per scanned thread (seq_file, not ring buffer) */
+	LW_REC_THREAD_NEW = 2, /* ring buffer: a watched thread or process was created */
+	LW_REC_THREAD_EXIT = 3, /* ring buffer: a watched thread exited */
+	LW_REC_WAIT_END = 4,   /* ring buffer: a thread marked stuck ran again */
+};
+
+/* Flags of struct lw_task_rec. */
+enum lw_task_flags {
+	LW_TF_BLOCKED = 1 << 0,      /* sleeping (S or D), not on a run queue */
+	LW_TF_STUCK = 1 << 1,        /* blocked for at least the threshold */
+	LW_TF_SINCE_INEXACT = 1 << 2, /* blocked before we attached: since is a lower bound */
+	LW_TF_IN_SYSCALL = 1 << 3,   /* nr/args are the syscall it sleeps in */
+	LW_TF_KTHREAD = 1 << 4,      /* kernel thread */
+	LW_TF_UNINTERRUPTIBLE = 1 << 5, /* D state */
+	LW_TF_RESTART = 1 << 6,      /* in restart_syscall: restart_fn says which wait */
+};
+
+/* Flags of struct lw_event. */
+enum lw_event_flags {
+	LW_EF_GROUP_DEAD = 1 << 0, /* THREAD_EXIT: the last thread of the process */
+	LW_EF_NEW_PROCESS = 1 << 1, /* THREAD_NEW: a new process, not a new thread */
+	LW_EF_SINCE_INEXACT = 1 << 2, /* WAIT_END: the wait began before we attached */
+};
+
+/*
+ * Per-thread state in task local storage.  sched_switch writes blocked_since
+ * and nothing else; the iter/task scan sets LW_TS_STUCK once the threshold is
+ * crossed, so the switch-in of a stuck thread (rare) emits LW_REC_WAIT_END.
+ */
+enum lw_ts_flags {
+	LW_TS_STUCK = 1 << 0,
+	LW_TS_SINCE_INEXACT = 1 << 1,
+};
+
+struct lw_task_state {
+	__u64 blocked_since_ns; /* CLOCK_MONOTONIC of the last switch-out while blocked, 0 when running */
+	__u32 flags;            /* enum lw_ts_flags */
+	__u32 pad;
+};
+
+/* One thread, as seen by one scan (bpf_seq_write from iter/task). */
+struct lw_task_rec {
+	__u32 type; /* LW_REC_TASK */
+	__u32 pid;  /* tgid */
+	__u32 tid;
+	__u32 flags; /* enum lw_task_flags */
+	__u64 now_ns;             /* CLOCK_MONOTONIC at the scan */
+	__u64 blocked_since_ns;   /* valid with LW_TF_BLOCKED */
+	__s64 syscall_nr;         /* orig_ax of the saved user registers, -1 outside syscalls */
+	__u64 args[3];            /* first syscall arguments (futex: uaddr, op, val) */
+	__u64 restart_fn;         /* restart_block.fn, with LW_TF_RESTART */
+	__u64 restart_uaddr;      /* restart_block.futex.uaddr, with LW_TF_RESTART */
+	char comm[LW_COMM_LEN];   /* thread name */
+	char pcomm[LW_COMM_LEN];  /* group leader's name */
+};
+
+/* Ring-buffer records: thread created/exited, a stuck wait ended. */
+struct lw_event {
+	__u32 type; /* LW_REC_THREAD_NEW, LW_REC_THREAD_EXIT, LW_REC_WAIT_END */
+	__u32 pid;  /* tgid */
+	__u32 tid;
+	__u32 flags; /* enum lw_event_flags */
+	__u64 ts_ns;              /* CLOCK_MONOTONIC */
+	__u64 blocked_since_ns;   /* WAIT_END: start of the wait */
+	__u32 ppid;               /* THREAD_NEW: parent's tgid */
+	__u32 pad;
+	char comm[LW_COMM_LEN];
+};
+
+/* Loss counters, one per cause, in the BPF object's .bss (see lw_counters). */
+enum lw_counter {
+	LW_CNT_RB_RESERVE_FAIL = 0, /* ring buffer full: record dropped */
+	LW_CNT_STORAGE_FAIL,        /* task storage could not be created */
+	LW_CNT_TARGET_FULL,         /* a child process could not be added to the targets */
+	LW_CNT_MAX,
+};
+
+#define LW_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+LW_STATIC_ASSERT(sizeof(struct lw_task_state) == 16, "lw_task_state size");
+LW_STATIC_ASSERT(sizeof(struct lw_task_rec) == 112, "lw_task_rec size");
+LW_STATIC_ASSERT(sizeof(struct lw_event) == 56, "lw_event size");
+
+#endif /* LEAKWATCH_H */

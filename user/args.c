@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "args.h"
+#include "duration.h"
+
+static const char usage[] =
+	"Usage: leakwatch [OPTIONS]                      watch every process on the host\n"
+	"       leakwatch [OPTIONS] -p PID [-p PID]...   watch these processes (all threads)\n"
+	"       leakwatch [OPTIONS] -- COMMAND [ARG]...  run COMMAND, watch it and its children\n"
+	"\n"
+	"Finds threads blocked longer than a threshold, with where they wait, and\n"
+	"counts threads, blocked and stuck threads per process every interval.\n"
+	"\n"
+	"  -p, --pid PID           watch this process; repeatable\n"
+	"  -t, --threshold DUR     a thread blocked longer than DUR is stuck (default 10s)\n"
+	"  -i, --interval DUR      sampling period for counts and scans (default 1s)\n"
+	"  -d, --duration DUR      stop after DUR (default: until SIGINT or SIGTERM)\n"
+	"  -j, --json              JSON Lines on stdout instead of the text view\n"
+	"  -v, --verbose           libbpf and diagnostic output on stderr\n"
+	"  -h, --help              show this help\n"
+	"  -V, --version           show the version\n"
+	"\n"
+	"DUR: a number with a unit ns, us, ms, s, m or h (500ms, 10s, 2m); a bare\n"
+	"number is seconds.\n"
+	"Exit status: 0 no leak found, 1 leak found, 2 usage error, 3 could not run.\n";
+
+static const struct option long_options[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "threshold", required_argument, NULL, 't' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{},
+};
+
+static int parse_pid(const char *s, uint32_t *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end || errno || v <= 0 || v > INT_MAX)
+		return -EINVAL;
+	*pid = (uint32_t)v;
+	return 0;
+}
+
+static int parse_dur_opt(const char *name, const char *s, uint64_t *ns, FILE *err)
+{
+	if (duration_parse(s, ns) || *ns == 0) {
+		fprintf(err, "leakwatch: invalid %s '%s': use a positive number with a unit "
+			     "ns, us, ms, s, m or h (e.g. 500ms, 10s)\n", name, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *err)
+{
+	int opt;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->threshold_ns = 10000000000ULL;
+	cfg->interval_ns = 1000000000ULL;
+	opterr = 0; /* one line of our own instead of getopt's */
+	optind = 1;
+
+	while ((opt = getopt_long(argc, argv, "+:p:t:i:d:jvhV", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			if (cfg->n_pids == LW_MAX_TARGETS) {
+				fprintf(err, "leakwatch: too many -p options (at most %d)\n",
+					LW_MAX_TARGETS);
+				return -EINVAL;
+			}
+			if (parse_pid(optarg, &cfg->pids[cfg->n_pids])) {
+				fprintf(err, "leakwatch: invalid PID '%s'\n", optarg);
+				return -EINVAL;
+			}
+			cfg->n_pids++;
+			break;
+		case 't':
+			if (parse_dur_opt("threshold", optarg, &cfg->threshold_ns, err))
+				return -EINVAL;
+			break;
+		case 'i':
+			if (parse_dur_opt("interval", optarg, &cfg->interval_ns, err))
+				return -EINVAL;
+			break;
+		case 'd':
+			if (parse_dur_opt("duration", optarg, &cfg->duration_ns, err))
+				return -EINVAL;
+			break;
+		case 'j':
+			cfg->json = true;
+			break;
+		case 'v':
+			cfg->verbose = true;
+			break;
+		case 'h':
+			fputs(usage, out);
+			return LW_ARGS_DONE;
+		case 'V':
+			fprintf(out, "leakwatch %s\n", LW_VERSION);
+			return LW_ARGS_DONE;
+		case ':':
+			fprintf(err, "leakwatch: option '%s' needs a value (see --help)\n",
+				argv[optind - 1]);
+			return -EINVAL;
+		default:
+			if (optopt)
+				fprintf(err, "leakwatch: unknown option '-%c' (see --help)\n", optopt);
+			else
+				fprintf(err, "leakwatch: unknown option '%s' (see --help)\n",
+					argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		/* getopt stops at "--" (and, with '+', at the first non-option). */
+		if (strcmp(argv[optind - 1], "--") != 0) {
+			fprintf(err, "leakwatch: unexpected argument '%s' (a command goes after --)\n",
+				argv[optind]);
+			return -EINVAL;
+		}
+		if (cfg->n_pids) {
+			fprintf(err, "leakwatch: use either -p PID or -- COMMAND, not both\n");
+			return -EINVAL;
+		}
+		cfg->command = &argv[optind];
+	}
+	return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The command line: options into struct lw_config, nothing else. */
+#ifndef LW_ARGS_H
+#define LW_ARGS_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "leakwatch.h"
+
+struct lw_config {
+	uint32_t pids[LW_MAX_TARGETS];
+	int n_pids;
+	uint64_t threshold_ns;
+	uint64_t interval_ns;
+	uint64_t duration_ns; /* 0: until SIGINT or SIGTERM */
+	bool json;
+	bool verbose;
+	char **command; /* after "--": run and watch it; NULL otherwise */
+};
+
+/* Exit codes (DESIGN.md section 3). */
+enum lw_exit {
+	LW_EXIT_OK = 0,
+	LW_EXIT_LEAK = 1,
+	LW_EXIT_USAGE = 2,
+	LW_EXIT_CANNOT_RUN = 3,
+};
+
+#define LW_ARGS_DONE 1 /* --help or --version was printed: exit 0 */
+
+/*
+ * Fills cfg from argv.  Returns 0 to run, LW_ARGS_DONE after printing help or
+ * version to out, or -EINVAL after writing one line that says what is wrong
+ * to err.
+ */
+int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *err);
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The daemon's loop: epoll over the ring buffer, a timerfd and a signalfd. */
+#ifndef LW_EVENT_LOOP_H
+#define LW_EVENT_LOOP_H
+#include <stdint.h>
+#include <sys/signalfd.h>
+
+struct lw_loop_ops {
+	/* Each returns 0 to go on, 1 to stop, or -errno to fail. */
+	int (*on_tick)(void *ctx);      /* every interval */
+	int (*on_ringbuf)(void *ctx);   /* records are waiting */
+	int (*on_child)(void *ctx);     /* SIGCHLD */
+	void *ctx;
+};
+
+/* Blocks the signals the loop takes through its signalfd; call before
+ * starting threads or children (children must unblock them). */
+int loop_block_signals(void);
+void loop_unblock_signals(void);
+
+/*
+ * Runs until SIGINT or SIGTERM (returns 0), duration_ns passes (0: never;
+ * returns 0), a callback stops it, or an error.  After the first SIGINT a
+ * second one kills the process at once.
+ */
+int loop_run(int ringbuf_fd, uint64_t interval_ns, uint64_t duration_ns,
+	     const struct lw_loop_ops *ops);
+
+#endif

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "json_out.h"
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates, beyond U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+void utf8_sanitize(const char *in, size_t len, char *out)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t n = len, i = 0, seq;
+	char *o = out;
+
+	while (i < n) {
+		seq = utf8_seq_len(s + i, n - i);
+		if (seq) {
+			memcpy(o, s + i, seq);
+			o += seq;
+			i += seq;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	*o = '\0';
+}
+
+static void add_string(json_object *o, const char *key, const char *value)
+{
+	char clean[3 * 64 + 1];
+	size_t len = strlen(value);
+
+	utf8_sanitize(value, len < 64 ? len : 64, clean);
+	json_object_object_add(o, key, json_object_new_string(clean));
+}
+
+static void add_fixed(json_object *o, const char *key, double v, int decimals)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+	json_object_object_add(o, key, json_object_new_double_s(v, buf));
+}
+
+static void add_uint(json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_uint64(v));
+}
+
+static void add_wait(json_object *o, const struct lw_wait *w)
+{
+	char addr[32];
+
+	add_string(o, "wait", w->kind ? w->kind : "kernel");
+	if (w->syscall[0])
+		add_string(o, "syscall", w->syscall);
+	if (w->has_futex) {
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)w->futex_addr);
+		add_string(o, "futex_addr", addr);
+	}
+	if (w->futex_op[0])
+		add_string(o, "futex_op", w->futex_op);
+}
+
+static const char *type_name(enum lw_report_type t)
+{
+	switch (t) {
+	case LW_RPT_STUCK: return "stuck";
+	case LW_RPT_UNSTUCK: return "unstuck";
+	case LW_RPT_SAMPLE: return "sample";
+	case LW_RPT_EXIT: return "exit";
+	case LW_RPT_SUMMARY: return "summary";
+	}
+	return "unknown";
+}
+
+static char state_str(char s)
+{
+	return s == 'D' ? 'D' : 'S';
+}
+
+int json_write_report(FILE *f, const struct lw_report *r)
+{
+	json_object *o = json_object_new_object(), *drops;
+	char state[2] = { 0 };
+	int err = 0;
+
+	if (!o)
+		return -ENOMEM;
+	add_string(o, "type", type_name(r->type));
+	add_fixed(o, "ts", r->ts, 6);
+	switch (r->type) {
+	case LW_RPT_STUCK:
+	case LW_RPT_UNSTUCK:
+		add_uint(o, "pid", r->pid);
+		add_uint(o, "tid", r->tid);
+		add_string(o, "comm", r->comm ? r->comm : "");
+		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_fixed(o, "blocked_s", r->blocked_s, 3);
+		if (r->type == LW_RPT_STUCK) {
+			state[0] = state_str(r->state);
+			add_string(o, "state", state);
+			json_object_object_add(o, "since_exact",
+					       json_object_new_boolean(r->since_exact));
+		} else {
+			json_object_object_add(o, "end_exact",
+					       json_object_new_boolean(r->end_exact));
+		}
+		if (r->wait)
+			add_wait(o, r->wait);
+		break;
+	case LW_RPT_SAMPLE:
+		add_uint(o, "pid", r->pid);
+		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_uint(o, "threads", r->threads);
+		add_uint(o, "blocked", r->blocked);
+		add_uint(o, "stuck", r->stuck);
+		break;
+	case LW_RPT_EXIT:
+		add_uint(o, "pid", r->pid);
+		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		break;
+	case LW_RPT_SUMMARY:
+		add_fixed(o, "duration_s", r->duration_s, 3);
+		add_uint(o, "events", r->events);
+		add_uint(o, "dropped", r->drops ? lw_drops_total(r->drops) : 0);
+		if (r->drops) {
+			drops = json_object_new_object();
+			add_uint(drops, "ringbuf", r->drops->ringbuf);
+			add_uint(drops, "task_storage", r->drops->task_storage);
+			add_uint(drops, "targets", r->drops->targets);
+			add_uint(drops, "tracker", r->drops->tracker);
+			json_object_object_add(o, "drops", drops);
+			add_uint(o, "unstuck_inexact", r->drops->unstuck_inexact);
+		}
+		break;
+	}
+	if (fprintf(f, "%s\n",
+		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+		err = -EIO;
+	json_object_put(o);
+	return err;
+}
+
+void json_emit(void *ctx, const struct lw_report *r)
+{
+	FILE *f = ctx;
+
+	json_write_report(f, r);
+	fflush(f);
+}

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "clock.h"
+#include "loader.h"
+#include "leakwatch.skel.h"
+
+/* Child processes of a command can be many (a make -j, a test runner). */
+#define LW_MAX_FOLLOWED 8192
+
+struct lw_bpf {
+	struct leakwatch_bpf *skel;
+	struct ring_buffer *rb;
+};
+
+/* libbpf returns -errno, or NULL with errno set: either way, a -errno. */
+static int neg_errno(int fallback)
+{
+	return errno ? -errno : fallback;
+}
+
+int loader_open(const struct lw_loader_opts *opts, struct lw_bpf **out)
+{
+	struct lw_bpf *b;
+	int err, i;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return -ENOTSUP;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+
+	b->skel = leakwatch_bpf__open();
+	if (!b->skel) {
+		err = neg_errno(-EINVAL);
+		goto err_free;
+	}
+	b->skel->rodata->targ_filter = opts->n_pids > 0;
+	b->skel->rodata->targ_follow_children = opts->follow_children;
+	b->skel->rodata->targ_threshold_ns = opts->threshold_ns;
+	if (opts->n_pids) {
+		err = bpf_map__set_max_entries(b->skel->maps.targets,
+					       opts->follow_children ? LW_MAX_FOLLOWED
+								     : LW_MAX_TARGETS);
+		if (err)
+			goto err_free;
+	}
+
+	err = leakwatch_bpf__load(b->skel);
+	if (err)
+		goto err_free;
+	for (i = 0; i < opts->n_pids; i++) {
+		err = loader_add_target(b, opts->pids[i]);
+		if (err)
+			goto err_free;
+	}
+	err = leakwatch_bpf__attach(b->skel);
+	if (err)
+		goto err_free;
+	/* Threads without a stamp were blocked before this moment. */
+	b->skel->bss->attach_ns = clock_mono_ns();
+	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), opts->on_event, opts->ctx,
+				 NULL);
+	if (!b->rb) {
+		err = neg_errno(-ENOMEM);
+		goto err_free;
+	}
+	*out = b;
+	return 0;
+
+err_free:
+	loader_close(b);
+	return err;
+}
+
+void loader_close(struct lw_bpf *b)
+{
+	if (!b)
+		return;
+	ring_buffer__free(b->rb);
+	leakwatch_bpf__destroy(b->skel);
+	free(b);
+}
+
+int loader_add_target(struct lw_bpf *b, uint32_t pid)
+{
+	uint8_t one = 1;
+
+	if (bpf_map__update_elem(b->skel->maps.targets, &pid, sizeof(pid), &one, sizeof(one),
+				 BPF_ANY))
+		return neg_errno(-EINVAL);
+	return 0;
+}
+
+int loader_ringbuf_fd(const struct lw_bpf *b)
+{
+	return ring_buffer__epoll_fd(b->rb);
+}
+
+int loader_consume(struct lw_bpf *b)
+{
+	return ring_buffer__consume(b->rb);
+}
+
+int loader_iter_fd(const struct lw_bpf *b)
+{
+	/* The skeleton attached iter/task with a link of its own. */
+	int fd = bpf_iter_create(bpf_link__fd(b->skel->links.scan_tasks));
+
+	return fd < 0 ? neg_errno(-EINVAL) : fd;
+}
+
+void loader_drops(const struct lw_bpf *b, struct lw_drops *d)
+{
+	const __u64 *c = b->skel->bss->lw_counters;
+
+	d->ringbuf = c[LW_CNT_RB_RESERVE_FAIL];
+	d->task_storage = c[LW_CNT_STORAGE_FAIL];
+	d->targets = c[LW_CNT_TARGET_FULL];
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* BPF side: open -> configure rodata -> load -> attach, and what it counts. */
+#ifndef LW_LOADER_H
+#define LW_LOADER_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <bpf/libbpf.h>
+#include "report.h"
+
+struct lw_bpf;
+
+struct lw_loader_opts {
+	const uint32_t *pids; /* targets; none: host-wide */
+	int n_pids;
+	bool follow_children; /* -- COMMAND: watch the processes it starts */
+	uint64_t threshold_ns;
+	ring_buffer_sample_fn on_event;
+	void *ctx;
+};
+
+/* Returns 0, -ENOTSUP (no BTF), -EPERM (no privileges) or another -errno. */
+int loader_open(const struct lw_loader_opts *opts, struct lw_bpf **out);
+void loader_close(struct lw_bpf *b);
+
+/* Adds a process to the kernel-side targets (e.g. a command started later). */
+int loader_add_target(struct lw_bpf *b, uint32_t pid);
+
+int loader_ringbuf_fd(const struct lw_bpf *b);
+/* Reads every record available from the ring buffer; returns the count. */
+int loader_consume(struct lw_bpf *b);
+/* A new iter/task seq fd to read one scan from. */
+int loader_iter_fd(const struct lw_bpf *b);
+/* The kernel-side loss counters. */
+void loader_drops(const struct lw_bpf *b, struct lw_drops *d);
+
+#endif

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include "procfs.h"
+
+int procfs_tgid_of(uint32_t pid, uint32_t *tgid)
+{
+	char path[64], line[256];
+	int err = -ENOENT;
+	unsigned int v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Tgid: %u", &v) == 1) {
+			*tgid = v;
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+int procfs_read_first_waiter(uint32_t pid, uint64_t waiters, uint64_t *uaddr)
+{
+	/* struct futex_waitv { __u64 val; __u64 uaddr; __u32 flags; __u32 __reserved; } */
+	struct iovec local = { .iov_base = uaddr, .iov_len = sizeof(*uaddr) };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)(waiters + 8),
+				.iov_len = sizeof(*uaddr) };
+
+	if (process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(*uaddr))
+		return -errno ? -errno : -EIO;
+	return 0;
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What leakwatch reads from /proc and from other processes' memory. */
+#ifndef LW_PROCFS_H
+#define LW_PROCFS_H
+#include <stdint.h>
+
+/* The thread group of pid (pid may name any thread).  -ENOENT if none. */
+int procfs_tgid_of(uint32_t pid, uint32_t *tgid);
+
+/* futex_waitv: the uaddr of the first struct futex_waitv at waiters. */
+int procfs_read_first_waiter(uint32_t pid, uint64_t waiters, uint64_t *uaddr);
+
+#endif

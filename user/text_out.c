@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "duration.h"
+#include "json_out.h"
+#include "text_out.h"
+
+#define NAME_BUF (3 * LW_COMM_LEN + 1)
+
+struct counts {
+	uint32_t threads, blocked, stuck;
+};
+
+void text_out_init(struct text_out *o, FILE *f, bool table, uint64_t threshold_ns,
+		   uint64_t interval_ns)
+{
+	memset(o, 0, sizeof(*o));
+	o->f = f;
+	o->table = table;
+	o->max_rows = 40;
+	o->threshold_ns = threshold_ns;
+	o->interval_ns = interval_ns;
+	id_map_init(&o->last_counts);
+}
+
+void text_out_free(struct text_out *o)
+{
+	uint32_t key;
+	void *value;
+	size_t i = 0;
+
+	while (id_map_next(&o->last_counts, &i, &key, &value))
+		free(value);
+	id_map_free(&o->last_counts);
+}
+
+void text_clean_name(const char *in, char *out)
+{
+	char *p;
+
+	utf8_sanitize(in, strnlen(in, LW_COMM_LEN), out);
+	for (p = out; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+static const char *clock_str(double unix_s, char *buf, size_t len)
+{
+	time_t secs = (time_t)unix_s;
+	struct tm tm;
+
+	localtime_r(&secs, &tm);
+	strftime(buf, len, "%H:%M:%S", &tm);
+	return buf;
+}
+
+static const char *wait_str(const struct lw_wait *w, char *buf, size_t len)
+{
+	int n;
+
+	if (!w || !w->kind)
+		return "kernel";
+	n = snprintf(buf, len, "%s", w->kind);
+	if (w->syscall[0] && strcmp(w->syscall, w->kind) && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, " (%s)", w->syscall);
+	if (w->futex_op[0] && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, " %s", w->futex_op);
+	if (w->has_futex && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, " 0x%llx", (unsigned long long)w->futex_addr);
+	return buf;
+}
+
+/* Line mode: a sample line only when the counts differ from the last one. */
+static bool counts_changed(struct text_out *o, const struct lw_report *r)
+{
+	struct counts *c = id_map_get(&o->last_counts, r->pid);
+
+	if (r->type == LW_RPT_EXIT) {
+		free(id_map_del(&o->last_counts, r->pid));
+		return true;
+	}
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c || id_map_put(&o->last_counts, r->pid, c)) {
+			free(c);
+			return true;
+		}
+	} else if (c->threads == r->threads && c->blocked == r->blocked && c->stuck == r->stuck) {
+		return false;
+	}
+	c->threads = r->threads;
+	c->blocked = r->blocked;
+	c->stuck = r->stuck;
+	return true;
+}
+
+static void print_summary(FILE *f, const struct lw_report *r)
+{
+	const struct lw_drops *d = r->drops;
+
+	fprintf(f, "leakwatch: ran %.1fs, %llu events, %llu dropped", r->duration_s,
+		(unsigned long long)r->events,
+		(unsigned long long)(d ? lw_drops_total(d) : 0));
+	if (d && lw_drops_total(d))
+		fprintf(f, " (ring buffer %llu, task storage %llu, targets %llu, tracker %llu)",
+			(unsigned long long)d->ringbuf, (unsigned long long)d->task_storage,
+			(unsigned long long)d->targets, (unsigned long long)d->tracker);
+	fputc('\n', f);
+}
+
+void text_emit(void *ctx, const struct lw_report *r)
+{
+	struct text_out *o = ctx;
+	char when[16], comm[NAME_BUF], pcomm[NAME_BUF], dur[32], wait[128];
+
+	if (r->type == LW_RPT_SUMMARY) {
+		print_summary(o->f, r);
+		fflush(o->f);
+		return;
+	}
+	if (o->table)
+		return; /* the table shows it at the next redraw */
+	if ((r->type == LW_RPT_SAMPLE || r->type == LW_RPT_EXIT) && !counts_changed(o, r))
+		return;
+
+	clock_str(r->ts, when, sizeof(when));
+	text_clean_name(r->comm ? r->comm : "", comm);
+	text_clean_name(r->pcomm ? r->pcomm : "", pcomm);
+	switch (r->type) {
+	case LW_RPT_STUCK:
+		fprintf(o->f, "%s STUCK   pid %u (%s) tid %u (%s) %c blocked %s%s in %s\n", when,
+			r->pid, pcomm, r->tid, comm, r->state == 'D' ? 'D' : 'S',
+			r->since_exact ? "" : ">=",
+			duration_format((uint64_t)(r->blocked_s * 1e9), dur, sizeof(dur)),
+			wait_str(r->wait, wait, sizeof(wait)));
+		break;
+	case LW_RPT_UNSTUCK:
+		fprintf(o->f, "%s UNSTUCK pid %u (%s) tid %u (%s) ran again after %s%s\n", when,
+			r->pid, pcomm, r->tid, comm, r->end_exact ? "" : "~",
+			duration_format((uint64_t)(r->blocked_s * 1e9), dur, sizeof(dur)));
+		break;
+	case LW_RPT_SAMPLE:
+		fprintf(o->f, "%s SAMPLE  pid %u (%s) threads %u blocked %u stuck %u\n", when,
+			r->pid, pcomm, r->threads, r->blocked, r->stuck);
+		break;
+	case LW_RPT_EXIT:
+		fprintf(o->f, "%s EXIT    pid %u (%s)\n", when, r->pid, pcomm);
+		break;
+	case LW_RPT_SUMMARY:
+		break;
+	}
+	fflush(o->f);
+}
+
+static int by_stuck(const void *a, const void *b)
+{
+	const struct lw_process *x = *(const struct lw_process *const *)a;
+	const struct lw_process *y = *(const struct lw_process *const *)b;
+
+	if (x->stuck != y->stuck)
+		return x->stuck > y->stuck ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+void text_render(struct text_out *o, const struct lw_tracker *t, double now_unix)
+{
+	const struct lw_thread **stuck;
+	const struct lw_process **procs;
+	char when[16], name[NAME_BUF], dur[32], thr[32], wait[128];
+	size_t n_stuck, n_procs = 0, i = 0;
+	uint32_t pid;
+	void *value;
+
+	stuck = calloc(t->threads.len + 1, sizeof(*stuck));
+	procs = calloc(t->processes.len + 1, sizeof(*procs));
+	if (!stuck || !procs)
+		goto out;
+	while (id_map_next(&t->processes, &i, &pid, &value)) {
+		const struct lw_process *p = value;
+
+		if (p->gen == t->gen && !p->exited && (p->target || p->stuck))
+			procs[n_procs++] = p;
+	}
+	qsort(procs, n_procs, sizeof(*procs), by_stuck);
+	n_stuck = tracker_stuck_threads(t, stuck, t->threads.len);
+
+	/* Home the cursor and clear the screen. */
+	fputs("\033[H\033[2J", o->f);
+	fprintf(o->f, "leakwatch %s   threshold %s   interval %s   (Ctrl-C to stop)\n\n",
+		clock_str(now_unix, when, sizeof(when)),
+		duration_format(o->threshold_ns, thr, sizeof(thr)),
+		duration_format(o->interval_ns, dur, sizeof(dur)));
+	fprintf(o->f, "%8s %-16s %8s %8s %8s\n", "PID", "PROCESS", "THREADS", "BLOCKED", "STUCK");
+	for (i = 0; i < n_procs && i < o->max_rows; i++) {
+		text_clean_name(procs[i]->pcomm, name);
+		fprintf(o->f, "%8u %-16s %8u %8u %8u\n", procs[i]->pid, name, procs[i]->threads,
+			procs[i]->blocked, procs[i]->stuck);
+	}
+	if (!n_procs)
+		fprintf(o->f, "%8s (no process with stuck threads)\n", "");
+
+	fprintf(o->f, "\n%8s %8s %-16s %2s %9s  %s\n", "PID", "TID", "THREAD", "ST", "BLOCKED",
+		"WAIT");
+	for (i = 0; i < n_stuck && i < o->max_rows; i++) {
+		const struct lw_thread *th = stuck[i];
+		uint64_t ns = t->now_ns > th->since_ns ? t->now_ns - th->since_ns : 0;
+
+		text_clean_name(th->comm, name);
+		fprintf(o->f, "%8u %8u %-16s %2c %s%8s  %s\n", th->pid, th->tid, name, th->state,
+			th->since_exact ? " " : ">", duration_format(ns, dur, sizeof(dur)),
+			wait_str(&th->wait, wait, sizeof(wait)));
+	}
+	if (n_stuck > o->max_rows)
+		fprintf(o->f, "%8s ... and %zu more\n", "", n_stuck - o->max_rows);
+	if (!n_stuck)
+		fprintf(o->f, "%8s (no stuck threads)\n", "");
+	fflush(o->f);
+out:
+	free(stuck);
+	free(procs);
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The thread table: per-thread blocking episodes and per-process counts,
+ * fed by scans (iter/task records) and ring-buffer records, and turned into
+ * stuck, unstuck, sample and exit reports.  Plain C: no libbpf, no globals,
+ * no clock reads (time comes in the records), so unit tests drive it.
+ */
+#ifndef LW_TRACKER_H
+#define LW_TRACKER_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "clock.h"
+#include "leakwatch.h"
+#include "report.h"
+#include "thread_table.h"
+#include "wait_kind.h"
+
+struct lw_tracker_opts {
+	uint64_t threshold_ns;
+	bool host_wide; /* no targets: samples only for processes with stuck threads */
+	struct lw_clock clock;
+	struct lw_restart_fns restart_fns;
+	int (*read_first_waiter)(uint32_t pid, uint64_t waiters, uint64_t *uaddr);
+	struct lw_sink sink;
+};
+
+/* One thread that is, or was at the last scan, blocked. */
+struct lw_thread {
+	uint32_t tid, pid;
+	char comm[LW_COMM_LEN + 1];
+	uint64_t since_ns;   /* start of the current (or last) wait */
+	uint64_t seen_ns;    /* last scan that saw this wait */
+	uint64_t gen;        /* last scan that saw this thread */
+	char state;          /* 'S' or 'D' */
+	bool since_exact;
+	bool stuck;          /* a stuck report went out for this wait */
+	bool end_pending;    /* a scan saw the wait end; its record may follow */
+	struct lw_wait wait;
+};
+
+struct lw_process {
+	uint32_t pid;
+	char pcomm[LW_COMM_LEN + 1];
+	uint32_t threads, blocked, stuck; /* at the last scan */
+	uint64_t gen;   /* last scan that saw it */
+	bool target;    /* watched by -p or as a child of a watched process */
+	bool reported;  /* a record named it: its exit is reported too */
+	bool exited;
+};
+
+struct lw_tracker {
+	struct lw_tracker_opts opts;
+	struct id_map threads;   /* tid -> struct lw_thread */
+	struct id_map processes; /* pid -> struct lw_process */
+	uint64_t gen;            /* scans so far */
+	uint64_t now_ns;         /* time of the current scan */
+	unsigned int n_targets, n_targets_exited;
+	uint64_t insert_failures;
+	uint64_t unstuck_inexact;
+};
+
+int tracker_new(const struct lw_tracker_opts *opts, struct lw_tracker **out);
+void tracker_free(struct lw_tracker *t);
+
+/* A process to watch (-p, or a child of a watched process). */
+int tracker_add_target(struct lw_tracker *t, uint32_t pid);
+
+/* A scan: begin, one call per task record, end (emits samples and exits). */
+void tracker_scan_begin(struct lw_tracker *t);
+void tracker_scan_task(struct lw_tracker *t, const struct lw_task_rec *r);
+void tracker_scan_end(struct lw_tracker *t);
+
+/* Ring-buffer records. */
+void tracker_event(struct lw_tracker *t, const struct lw_event *e);
+
+/* Every target exited (never true host-wide). */
+bool tracker_targets_gone(const struct lw_tracker *t);
+
+/* Threads stuck now, longest first, into out (up to max); returns the count. */
+size_t tracker_stuck_threads(const struct lw_tracker *t, const struct lw_thread **out,
+			     size_t max);
+
+#endif
