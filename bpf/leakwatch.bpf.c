@@ -59,6 +59,22 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+/*
+ * Wake the reader only when a quarter of the ring is used.  A wakeup is an
+ * irq_work self-IPI: measured at 18 us per record on a VM, where the record
+ * itself costs 0.5 us.  User space drains the ring every interval anyway,
+ * before each scan, so records are at most one interval late.
+ */
+#define RB_WAKEUP_BYTES (64 * 1024)
+
+static __always_inline void submit(void *rec)
+{
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= RB_WAKEUP_BYTES ?
+			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+
+	bpf_ringbuf_submit(rec, flags);
+}
+
 static __always_inline void count_loss(enum lw_counter c)
 {
 	if (c < LW_CNT_MAX)
@@ -88,7 +104,7 @@ static __always_inline void emit_wait_end(struct task_struct *t, struct lw_task_
 	e->ppid = 0;
 	e->pad = 0;
 	__builtin_memcpy(e->comm, t->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 SEC("tp_btf/sched_switch")
@@ -138,7 +154,7 @@ static __always_inline void emit_thread_event(__u32 type, struct task_struct *t,
 	e->ppid = ppid;
 	e->pad = 0;
 	__builtin_memcpy(e->comm, t->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 SEC("tp_btf/sched_process_fork")
