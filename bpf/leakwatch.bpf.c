@@ -255,7 +255,8 @@ int scan_tasks(struct bpf_iter__task *ctx)
 	bool kthread, blocked;
 	__u64 now;
 
-	if (!t)
+	/* Zombies have exited: they neither run nor wait. */
+	if (!t || t->exit_state)
 		return 0;
 	if (targ_filter && !is_target(t->tgid))
 		return 0;

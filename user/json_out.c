@@ -134,6 +134,8 @@ int json_write_report(FILE *f, const struct lw_report *r)
 			json_object_object_add(o, "since_exact",
 					       json_object_new_boolean(r->since_exact));
 		} else {
+			json_object_object_add(o, "since_exact",
+					       json_object_new_boolean(r->since_exact));
 			json_object_object_add(o, "end_exact",
 					       json_object_new_boolean(r->end_exact));
 		}

@@ -190,6 +190,8 @@ void tracker_scan_task(struct lw_tracker *t, const struct lw_task_rec *r)
 	bool stuck;
 
 	t->now_ns = r->now_ns;
+	if (p && p->exited)
+		return; /* its last threads, seen after the exit record */
 	if (p) {
 		if (p->gen != t->gen) {
 			p->gen = t->gen;
@@ -270,6 +272,8 @@ void tracker_scan_end(struct lw_tracker *t)
 	i = 0;
 	while (id_map_next(&t->processes, &i, &key, &value)) {
 		p = value;
+		if (p->exited)
+			continue;
 		if (p->gen != t->gen) {
 			/* A target not seen even once is gone too. */
 			if (p->gen || p->target)
