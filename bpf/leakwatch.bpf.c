@@ -37,6 +37,11 @@ const volatile __u64 targ_threshold_ns = 10000000000ULL;
  * were already blocked then. */
 __u64 attach_ns = 0;
 
+/* Bumped by user space before each scan.  A seq_file read that overflows
+ * runs the program again for the same task: a thread marked stuck in this
+ * very scan is "new" again, so the retried record keeps its kernel stack. */
+__u32 scan_gen = 0;
+
 /* Every loss, by cause (enum lw_counter); read by user space. */
 __u64 lw_counters[LW_CNT_MAX] = {};
 
@@ -53,6 +58,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } targets SEC(".maps");
+
+/* Scratch for a kernel stack record: too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lw_kstack_rec);
+} kstack_buf SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -219,14 +232,25 @@ static __always_inline __u64 blocked_lower_bound(struct task_struct *t, __u64 no
 	return bound < age ? bound : age;
 }
 
-static __always_inline void read_wait_site(struct task_struct *t, struct lw_task_rec *r)
+/* The user registers an unwinder starts from (see enum lw_reg). */
+static __always_inline void read_user_regs(struct pt_regs *regs, struct lw_task_rec *r)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	r->regs[LW_REG_IP] = BPF_CORE_READ(regs, ip);
+	r->regs[LW_REG_SP] = BPF_CORE_READ(regs, sp);
+	r->regs[LW_REG_BP] = BPF_CORE_READ(regs, bp);
+	r->regs[LW_REG_BX] = BPF_CORE_READ(regs, bx);
+	r->regs[LW_REG_R12] = BPF_CORE_READ(regs, r12);
+	r->regs[LW_REG_R13] = BPF_CORE_READ(regs, r13);
+	r->regs[LW_REG_R14] = BPF_CORE_READ(regs, r14);
+	r->regs[LW_REG_R15] = BPF_CORE_READ(regs, r15);
+}
+
+static __always_inline void read_wait_site(struct task_struct *t, struct pt_regs *regs,
+					   struct lw_task_rec *r)
+{
 	long nr;
 
 	r->syscall_nr = -1;
-	if (!regs)
-		return;
 	nr = BPF_CORE_READ(regs, orig_ax);
 	if (nr < 0)
 		return;
@@ -242,6 +266,22 @@ static __always_inline void read_wait_site(struct task_struct *t, struct lw_task
 		r->restart_fn = (__u64)BPF_CORE_READ(t, restart_block.fn);
 		r->restart_uaddr = (__u64)BPF_CORE_READ(t, restart_block.futex.uaddr);
 	}
+}
+
+static __always_inline void write_kstack(struct seq_file *seq, struct task_struct *t)
+{
+	__u32 zero = 0;
+	struct lw_kstack_rec *k = bpf_map_lookup_elem(&kstack_buf, &zero);
+	long n;
+
+	if (!k)
+		return;
+	k->type = LW_REC_KSTACK;
+	k->tid = t->pid;
+	k->pad = 0;
+	n = bpf_get_task_stack(t, k->ips, sizeof(k->ips), 0);
+	k->nr = n < 0 ? (__s32)n : (__s32)(n / sizeof(k->ips[0]));
+	bpf_seq_write(seq, k, sizeof(*k));
 }
 
 SEC("iter/task")
@@ -300,16 +340,34 @@ int scan_tasks(struct bpf_iter__task *ctx)
 			if (s->flags & LW_TS_SINCE_INEXACT)
 				r.flags |= LW_TF_SINCE_INEXACT;
 			if (now - s->blocked_since_ns >= targ_threshold_ns) {
-				s->flags |= LW_TS_STUCK;
+				if (!(s->flags & LW_TS_STUCK)) {
+					s->flags |= LW_TS_STUCK;
+					s->stuck_scan = scan_gen;
+				}
+				if (s->stuck_scan == scan_gen)
+					r.flags |= LW_TF_NEW_STUCK;
 				r.flags |= LW_TF_STUCK;
 			}
 		} else {
 			r.blocked_since_ns = now - blocked_lower_bound(t, now);
 			r.flags |= LW_TF_SINCE_INEXACT;
 		}
-		if (!kthread)
-			read_wait_site(t, &r);
+	}
+	if (t->on_cpu)
+		r.flags |= LW_TF_ON_CPU;
+	r.nvcsw = t->nvcsw;
+	r.runtime_ns = BPF_CORE_READ(t, se.sum_exec_runtime);
+	if (!kthread) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+
+		if (regs) {
+			read_user_regs(regs, &r);
+			if (blocked)
+				read_wait_site(t, regs, &r);
+		}
 	}
 	bpf_seq_write(seq, &r, sizeof(r));
+	if (r.flags & LW_TF_NEW_STUCK)
+		write_kstack(seq, t);
 	return 0;
 }

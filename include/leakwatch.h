@@ -14,6 +14,20 @@
 
 #define LW_COMM_LEN 16
 #define LW_MAX_TARGETS 64
+#define LW_KSTACK_MAX 32
+
+/* The user registers a scan saves for unwinding (x86-64). */
+enum lw_reg {
+	LW_REG_IP,
+	LW_REG_SP,
+	LW_REG_BP,
+	LW_REG_BX,
+	LW_REG_R12,
+	LW_REG_R13,
+	LW_REG_R14,
+	LW_REG_R15,
+	LW_NR_REGS,
+};
 
 /* Record types: the first field of every record. */
 enum lw_rec_type {
@@ -21,6 +35,7 @@ enum lw_rec_type {
 	LW_REC_THREAD_NEW = 2, /* ring buffer: a watched thread or process was created */
 	LW_REC_THREAD_EXIT = 3, /* ring buffer: a watched thread exited */
 	LW_REC_WAIT_END = 4,   /* ring buffer: a thread marked stuck ran again */
+	LW_REC_KSTACK = 5,     /* iter/task: kernel stack of a thread just marked stuck */
 };
 
 /* Flags of struct lw_task_rec. */
@@ -32,6 +47,8 @@ enum lw_task_flags {
 	LW_TF_KTHREAD = 1 << 4,      /* kernel thread */
 	LW_TF_UNINTERRUPTIBLE = 1 << 5, /* D state */
 	LW_TF_RESTART = 1 << 6,      /* in restart_syscall: restart_fn says which wait */
+	LW_TF_NEW_STUCK = 1 << 7,    /* marked stuck by this scan: an LW_REC_KSTACK follows */
+	LW_TF_ON_CPU = 1 << 8,       /* running now: its saved registers may be stale */
 };
 
 /* Flags of struct lw_event. */
@@ -54,7 +71,7 @@ enum lw_ts_flags {
 struct lw_task_state {
 	__u64 blocked_since_ns; /* CLOCK_MONOTONIC of the last switch-out while blocked, 0 when running */
 	__u32 flags;            /* enum lw_ts_flags */
-	__u32 pad;
+	__u32 stuck_scan;       /* the scan that marked it stuck (see scan_gen) */
 };
 
 /* One thread, as seen by one scan (bpf_seq_write from iter/task). */
@@ -71,6 +88,22 @@ struct lw_task_rec {
 	__u64 restart_uaddr;      /* restart_block.futex.uaddr, with LW_TF_RESTART */
 	char comm[LW_COMM_LEN];   /* thread name */
 	char pcomm[LW_COMM_LEN];  /* group leader's name */
+	__u64 nvcsw;              /* voluntary switches: a spinning thread makes none */
+	__u64 runtime_ns;         /* se.sum_exec_runtime */
+	__u64 regs[LW_NR_REGS];   /* saved user registers (enum lw_reg), user threads only */
+};
+
+/*
+ * Follows the LW_REC_TASK of a thread that this scan marked stuck (once per
+ * wait): its kernel stack.  A blocked thread's stack does not change while it
+ * sleeps, so it is taken once, by the scan, never on the switch path.
+ */
+struct lw_kstack_rec {
+	__u32 type; /* LW_REC_KSTACK */
+	__u32 tid;
+	__s32 nr;   /* entries in ips, or -errno from bpf_get_task_stack */
+	__u32 pad;
+	__u64 ips[LW_KSTACK_MAX];
 };
 
 /* Ring-buffer records: thread created/exited, a stuck wait ended. */
@@ -96,7 +129,8 @@ enum lw_counter {
 
 #define LW_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 LW_STATIC_ASSERT(sizeof(struct lw_task_state) == 16, "lw_task_state size");
-LW_STATIC_ASSERT(sizeof(struct lw_task_rec) == 112, "lw_task_rec size");
+LW_STATIC_ASSERT(sizeof(struct lw_task_rec) == 192, "lw_task_rec size");
+LW_STATIC_ASSERT(sizeof(struct lw_kstack_rec) == 16 + 8 * LW_KSTACK_MAX, "lw_kstack_rec size");
 LW_STATIC_ASSERT(sizeof(struct lw_event) == 56, "lw_event size");
 
 #endif /* LEAKWATCH_H */

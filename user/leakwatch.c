@@ -70,7 +70,8 @@ static int on_ringbuf(void *ctx)
 static int on_tick(void *ctx)
 {
 	struct daemon *d = ctx;
-	size_t i, n;
+	struct lw_scan_item item;
+	size_t off = 0;
 	int err;
 
 	err = loader_consume(d->bpf);
@@ -80,10 +81,11 @@ static int on_tick(void *ctx)
 	if (err)
 		return err;
 	tracker_scan_begin(d->tracker);
-	n = scan_count(&d->scan);
-	for (i = 0; i < n; i++)
-		tracker_scan_task(d->tracker, scan_record(&d->scan, i));
+	while ((err = scan_next(&d->scan, &off, &item)) > 0)
+		tracker_scan_task(d->tracker, item.task);
 	tracker_scan_end(d->tracker);
+	if (err < 0)
+		return err;
 	if (!d->cfg.json && d->text.table)
 		text_render(&d->text, d->tracker, clock_to_unix(&d->clock, clock_mono_ns()));
 	if (d->cfg.command)

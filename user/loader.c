@@ -104,11 +104,13 @@ int loader_consume(struct lw_bpf *b)
 	return ring_buffer__consume(b->rb);
 }
 
-int loader_iter_fd(const struct lw_bpf *b)
+int loader_iter_fd(struct lw_bpf *b)
 {
-	/* The skeleton attached iter/task with a link of its own. */
-	int fd = bpf_iter_create(bpf_link__fd(b->skel->links.scan_tasks));
+	int fd;
 
+	b->skel->bss->scan_gen++;
+	/* The skeleton attached iter/task with a link of its own. */
+	fd = bpf_iter_create(bpf_link__fd(b->skel->links.scan_tasks));
 	return fd < 0 ? neg_errno(-EINVAL) : fd;
 }
 

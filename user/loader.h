@@ -28,8 +28,8 @@ int loader_add_target(struct lw_bpf *b, uint32_t pid);
 int loader_ringbuf_fd(const struct lw_bpf *b);
 /* Reads every record available from the ring buffer; returns the count. */
 int loader_consume(struct lw_bpf *b);
-/* A new iter/task seq fd to read one scan from. */
-int loader_iter_fd(const struct lw_bpf *b);
+/* A new iter/task seq fd to read one scan from (a new scan generation). */
+int loader_iter_fd(struct lw_bpf *b);
 /* The kernel-side loss counters. */
 void loader_drops(const struct lw_bpf *b, struct lw_drops *d);
 

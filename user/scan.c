@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "scan.h"
 
-int scan_read(const struct lw_bpf *b, struct lw_scan *s)
+int scan_read(struct lw_bpf *b, struct lw_scan *s)
 {
 	int fd, err = 0;
 	ssize_t n;
@@ -42,14 +44,47 @@ int scan_read(const struct lw_bpf *b, struct lw_scan *s)
 	return err;
 }
 
-size_t scan_count(const struct lw_scan *s)
+/* The record at off, if a whole one of its type is there. */
+static const void *record_at(const struct lw_scan *s, size_t off, uint32_t *type, size_t *size)
 {
-	return s->len / sizeof(struct lw_task_rec);
+	if (s->len - off < sizeof(uint32_t))
+		return NULL;
+	memcpy(type, s->buf + off, sizeof(*type));
+	switch (*type) {
+	case LW_REC_TASK:
+		*size = sizeof(struct lw_task_rec);
+		break;
+	case LW_REC_KSTACK:
+		*size = sizeof(struct lw_kstack_rec);
+		break;
+	default:
+		return NULL;
+	}
+	return s->len - off >= *size ? s->buf + off : NULL;
 }
 
-const struct lw_task_rec *scan_record(const struct lw_scan *s, size_t i)
+int scan_next(const struct lw_scan *s, size_t *off, struct lw_scan_item *item)
 {
-	return (const struct lw_task_rec *)(s->buf + i * sizeof(struct lw_task_rec));
+	const void *rec;
+	uint32_t type;
+	size_t size;
+
+	if (*off >= s->len)
+		return 0;
+	rec = record_at(s, *off, &type, &size);
+	if (!rec || type != LW_REC_TASK)
+		return -EPROTO;
+	item->task = rec;
+	item->kstack = NULL;
+	*off += size;
+	if (item->task->flags & LW_TF_NEW_STUCK) {
+		rec = record_at(s, *off, &type, &size);
+		if (rec && type == LW_REC_KSTACK) {
+			item->kstack = rec;
+			*off += size;
+		}
+	}
+	return 1;
 }
 
 void scan_free(struct lw_scan *s)

@@ -11,10 +11,17 @@ struct lw_scan {
 	size_t len, cap;
 };
 
+/* One thread of a scan, and its kernel stack if the scan marked it stuck. */
+struct lw_scan_item {
+	const struct lw_task_rec *task;
+	const struct lw_kstack_rec *kstack; /* NULL unless LW_TF_NEW_STUCK */
+};
+
 /* Reads a whole scan into s (reusing its buffer).  Returns 0 or -errno. */
-int scan_read(const struct lw_bpf *b, struct lw_scan *s);
-size_t scan_count(const struct lw_scan *s);
-const struct lw_task_rec *scan_record(const struct lw_scan *s, size_t i);
+int scan_read(struct lw_bpf *b, struct lw_scan *s);
+/* for (off = 0; (err = scan_next(s, &off, &item)) > 0; ) ...  Returns 1, 0
+ * at the end, or -EPROTO for a record this build does not know. */
+int scan_next(const struct lw_scan *s, size_t *off, struct lw_scan_item *item);
 void scan_free(struct lw_scan *s);
 
 #endif
