@@ -17,7 +17,8 @@ WARNINGS := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 USER_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
 	-Iinclude -Iuser -I$(OUTPUT) -DLW_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -MMD -MP -I. -Iinclude
-LIBS := $(shell $(PKG_CONFIG) --libs libbpf json-c 2>/dev/null || echo -lbpf -ljson-c) -lelf -lz -lm
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf json-c libdw 2>/dev/null || \
+	echo -lbpf -ljson-c -ldw) -lelf -lz -lm
 
 ifeq ($(V),1)
 Q =
@@ -29,10 +30,11 @@ endif
 
 # Pure logic: no libbpf, tested by cmocka without root.
 CORE_SRCS := user/args.c user/duration.c user/tracker.c user/thread_table.c \
-	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c
+	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c user/sites.c \
+	user/trend.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
 DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c \
-	user/procfs.c user/ksyms.c user/log.c
+	user/procfs.c user/ksyms.c user/log.c user/unwind.c
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUTPUT)/user/%.o)
 DAEMON_OBJS := $(DAEMON_SRCS:user/%.c=$(OUTPUT)/user/%.o)
 
@@ -40,7 +42,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,%,$(wildcard tests/fixtures/*.c))
 
 .PHONY: all clean test test-unit test-asan test-valgrind test-integration deps vmlinux
-all: $(OUTPUT)/leakwatch $(FIXTURES:%=$(OUTPUT)/fixtures/%)
+all: $(OUTPUT)/leakwatch $(FIXTURES:%=$(OUTPUT)/fixtures/%) $(FIXTURES:%=$(OUTPUT)/fixtures/%-fp)
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/bpf $(OUTPUT)/fixtures $(OUTPUT)/unit $(OUTPUT)/asan:
 	$(Q)mkdir -p $@
@@ -73,10 +75,17 @@ $(OUTPUT)/leakwatch: $(CORE_OBJS) $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
-# Fixtures: small programs that really block, leak, churn and spin.
+# Fixtures: small programs that really block, leak, churn and spin, built
+# twice: as distributions build (no frame pointers: unwinding needs CFI) and
+# with frame pointers (as Go binaries always are).
+FIXTURE_CFLAGS := -O2 -g -Wall -pthread -MMD -MP
+$(OUTPUT)/fixtures/%-fp: tests/fixtures/%.c | $(OUTPUT)/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer $< -o $@
+
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -g -Wall -pthread -MMD -MP $< -o $@
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fomit-frame-pointer $< -o $@
 
 # Unit tests: cmocka, plain and under ASan+UBSan (valgrind runs the plain ones).
 $(OUTPUT)/unit/%: tests/unit/%.c $(CORE_SRCS) $(OUTPUT)/syscall_names.h | $(OUTPUT)/unit

@@ -355,6 +355,8 @@ int scan_tasks(struct bpf_iter__task *ctx)
 	}
 	if (t->on_cpu)
 		r.flags |= LW_TF_ON_CPU;
+	if (state == 0 /* TASK_RUNNING */)
+		r.flags |= LW_TF_RUNNABLE;
 	r.nvcsw = t->nvcsw;
 	r.runtime_ns = BPF_CORE_READ(t, se.sum_exec_runtime);
 	if (!kthread) {

@@ -49,6 +49,7 @@ enum lw_task_flags {
 	LW_TF_RESTART = 1 << 6,      /* in restart_syscall: restart_fn says which wait */
 	LW_TF_NEW_STUCK = 1 << 7,    /* marked stuck by this scan: an LW_REC_KSTACK follows */
 	LW_TF_ON_CPU = 1 << 8,       /* running now: its saved registers may be stale */
+	LW_TF_RUNNABLE = 1 << 9,     /* running or waiting for a CPU */
 };
 
 /* Flags of struct lw_event. */

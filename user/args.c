@@ -71,7 +71,9 @@ int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *er
 	cfg->threshold_ns = 10000000000ULL;
 	cfg->interval_ns = 1000000000ULL;
 	opterr = 0; /* one line of our own instead of getopt's */
-	optind = 1;
+	/* 0, not 1: glibc then also drops the rest of a group ("-hV") that
+	 * an earlier call stopped in. */
+	optind = 0;
 
 	while ((opt = getopt_long(argc, argv, "+:p:t:i:d:jvhV", long_options, NULL)) != -1) {
 		switch (opt) {

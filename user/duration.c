@@ -41,7 +41,9 @@ int duration_parse(const char *s, uint64_t *ns)
 	value *= scale;
 	if (value >= 18446744073709551615.0)
 		return -ERANGE;
-	*ns = (uint64_t)llround(value);
+	/* llround returns a long long: from 2^63 on (already whole numbers
+	 * as doubles) convert directly. */
+	*ns = value < 9223372036854775808.0 ? (uint64_t)llround(value) : (uint64_t)value;
 	return 0;
 }
 

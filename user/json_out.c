@@ -93,9 +93,36 @@ static void add_wait(json_object *o, const struct lw_wait *w)
 		add_string(o, "futex_op", w->futex_op);
 }
 
+static void add_stack(json_object *o, const char *key, const struct lw_stack_text *st)
+{
+	json_object *a = json_object_new_array();
+	int i;
+
+	for (i = 0; st && i < st->n; i++) {
+		char clean[3 * LW_FRAME_TEXT + 1];
+
+		utf8_sanitize(st->frames[i], strnlen(st->frames[i], LW_FRAME_TEXT), clean);
+		json_object_array_add(a, json_object_new_string(clean));
+	}
+	json_object_object_add(o, key, a);
+}
+
+static void add_site(json_object *o, const struct lw_site *s)
+{
+	add_string(o, "site", s->name);
+	add_string(o, "wait", s->kind);
+	if (s->syscall[0])
+		add_string(o, "syscall", s->syscall);
+	add_stack(o, "stack", &s->user);
+	add_stack(o, "kstack", &s->kernel);
+}
+
 static const char *type_name(enum lw_report_type t)
 {
 	switch (t) {
+	case LW_RPT_SITE: return "site";
+	case LW_RPT_LEAK: return "leak";
+	case LW_RPT_SPIN: return "spin";
 	case LW_RPT_STUCK: return "stuck";
 	case LW_RPT_UNSTUCK: return "unstuck";
 	case LW_RPT_SAMPLE: return "sample";
@@ -141,6 +168,31 @@ int json_write_report(FILE *f, const struct lw_report *r)
 		}
 		if (r->wait)
 			add_wait(o, r->wait);
+		if (r->site)
+			add_string(o, "site", r->site->name);
+		break;
+	case LW_RPT_SITE:
+		add_uint(o, "pid", r->pid);
+		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		if (r->site)
+			add_site(o, r->site);
+		break;
+	case LW_RPT_LEAK:
+		add_uint(o, "pid", r->pid);
+		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_uint(o, "stuck", r->stuck);
+		add_uint(o, "threads", r->threads);
+		add_fixed(o, "growth_per_min", r->growth_per_min, 2);
+		if (r->site)
+			add_site(o, r->site);
+		break;
+	case LW_RPT_SPIN:
+		add_uint(o, "pid", r->pid);
+		add_uint(o, "tid", r->tid);
+		add_string(o, "comm", r->comm ? r->comm : "");
+		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_fixed(o, "running_s", r->running_s, 3);
+		add_stack(o, "stack", r->stack);
 		break;
 	case LW_RPT_SAMPLE:
 		add_uint(o, "pid", r->pid);
@@ -165,6 +217,9 @@ int json_write_report(FILE *f, const struct lw_report *r)
 			add_uint(drops, "tracker", r->drops->tracker);
 			json_object_object_add(o, "drops", drops);
 			add_uint(o, "unstuck_inexact", r->drops->unstuck_inexact);
+			add_uint(o, "stacks_unreadable", r->drops->stacks_unreadable);
+			add_uint(o, "kstacks_unreadable", r->drops->kstacks_unreadable);
+			add_uint(o, "sites_untracked", r->drops->sites_untracked);
 		}
 		break;
 	}

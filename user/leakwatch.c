@@ -27,6 +27,7 @@
 #include "scan.h"
 #include "text_out.h"
 #include "tracker.h"
+#include "unwind.h"
 
 struct daemon {
 	struct lw_config cfg;
@@ -36,6 +37,8 @@ struct daemon {
 	struct lw_scan scan;
 	struct text_out text;
 	struct lw_sink sink;
+	struct unwinder *unwinder;
+	struct ksyms *ksyms;
 	uint64_t start_ns;
 	uint64_t events;
 	uint64_t bad_records;
@@ -82,7 +85,7 @@ static int on_tick(void *ctx)
 		return err;
 	tracker_scan_begin(d->tracker);
 	while ((err = scan_next(&d->scan, &off, &item)) > 0)
-		tracker_scan_task(d->tracker, item.task);
+		tracker_scan_task(d->tracker, item.task, item.kstack);
 	tracker_scan_end(d->tracker);
 	if (err < 0)
 		return err;
@@ -110,6 +113,36 @@ static int on_child(void *ctx)
 	/* One last scan reports the command's exit. */
 	err = on_tick(d);
 	return err < 0 ? err : 1;
+}
+
+/* Stacks for the tracker: libdwfl for user space, kallsyms for the kernel. */
+static int stack_unwind(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, int max)
+{
+	struct daemon *d = ctx;
+
+	return unwind_user(d->unwinder, r->pid, r->tid, r->regs, pcs, max);
+}
+
+static void stack_symbolize_user(void *ctx, uint32_t pid, uint64_t pc, bool first, char *buf,
+				 size_t len)
+{
+	struct daemon *d = ctx;
+
+	unwind_symbolize(d->unwinder, pid, pc, first, buf, len);
+}
+
+static void stack_symbolize_kernel(void *ctx, uint64_t pc, char *buf, size_t len)
+{
+	struct daemon *d = ctx;
+
+	ksyms_format(d->ksyms, pc, buf, len);
+}
+
+static void stack_forget(void *ctx, uint32_t pid)
+{
+	struct daemon *d = ctx;
+
+	unwinder_forget(d->unwinder, pid);
 }
 
 /* Fork the command, held until the BPF side watches it. */
@@ -162,10 +195,8 @@ static void emit_summary(struct daemon *d)
 
 	if (d->bpf)
 		loader_drops(d->bpf, &drops);
-	if (d->tracker) {
-		drops.tracker = d->tracker->insert_failures;
-		drops.unstuck_inexact = d->tracker->unstuck_inexact;
-	}
+	if (d->tracker)
+		tracker_drops(d->tracker, &drops);
 	drops.ringbuf += d->bad_records;
 	r.ts = clock_to_unix(&d->clock, now);
 	r.duration_s = (double)(now - d->start_ns) / 1e9;
@@ -173,10 +204,14 @@ static void emit_summary(struct daemon *d)
 	r.drops = &drops;
 	d->sink.emit(d->sink.ctx, &r);
 	log_debug("drops: ringbuf %llu, task storage %llu, targets %llu, tracker %llu; "
-		  "unstuck seen by scan only %llu",
+		  "unstuck seen by scan only %llu; unreadable stacks: user %llu, kernel %llu; "
+		  "sites not tracked %llu",
 		  (unsigned long long)drops.ringbuf, (unsigned long long)drops.task_storage,
 		  (unsigned long long)drops.targets, (unsigned long long)drops.tracker,
-		  (unsigned long long)drops.unstuck_inexact);
+		  (unsigned long long)drops.unstuck_inexact,
+		  (unsigned long long)drops.stacks_unreadable,
+		  (unsigned long long)drops.kstacks_unreadable,
+		  (unsigned long long)drops.sites_untracked);
 }
 
 static void print_banner(const struct daemon *d)
@@ -274,9 +309,21 @@ int main(int argc, char **argv)
 	topts.clock = d.clock;
 	topts.read_first_waiter = procfs_read_first_waiter;
 	topts.sink = d.sink;
-	if (ksyms_restart_fns(&topts.restart_fns))
-		log_debug("cannot read /proc/kallsyms: restarted waits show as restart_syscall");
-	err = tracker_new(&topts, &d.tracker);
+	err = ksyms_load(&d.ksyms);
+	if (err)
+		log_debug("cannot read /proc/kallsyms (%s): kernel stacks are addresses, "
+			  "restarted waits show as restart_syscall", strerror(-err));
+	ksyms_restart_fns(d.ksyms, &topts.restart_fns);
+	topts.stacks = (struct lw_stack_ops){
+		.unwind = stack_unwind,
+		.symbolize_user = stack_symbolize_user,
+		.symbolize_kernel = stack_symbolize_kernel,
+		.forget = stack_forget,
+		.ctx = &d,
+	};
+	err = unwinder_new(&d.unwinder);
+	if (!err)
+		err = tracker_new(&topts, &d.tracker);
 	if (err) {
 		log_error("out of memory");
 		exit_code = LW_EXIT_CANNOT_RUN;
@@ -339,6 +386,8 @@ cleanup:
 	}
 	loader_close(d.bpf);
 	tracker_free(d.tracker);
+	unwinder_free(d.unwinder);
+	ksyms_free(d.ksyms);
 	scan_free(&d.scan);
 	if (!d.cfg.json)
 		text_out_free(&d.text);

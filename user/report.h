@@ -7,6 +7,7 @@
 #define LW_REPORT_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "sites.h"
 #include "wait_kind.h"
 
 enum lw_report_type {
@@ -15,6 +16,9 @@ enum lw_report_type {
 	LW_RPT_SAMPLE,
 	LW_RPT_EXIT,
 	LW_RPT_SUMMARY,
+	LW_RPT_SITE,  /* a wait site seen for the first time: its stacks */
+	LW_RPT_LEAK,  /* the stuck count at a site keeps growing */
+	LW_RPT_SPIN,  /* a thread ran without blocking for longer than the threshold */
 };
 
 /* Losses by cause, as reported in `summary`. */
@@ -24,8 +28,13 @@ struct lw_drops {
 	uint64_t targets;      /* child processes not added to the targets map */
 	uint64_t tracker;      /* user-space table insert failed (out of memory) */
 	uint64_t unstuck_inexact; /* a wait's end seen by a scan, not by its record */
+	uint64_t stacks_unreadable;  /* user stacks that could not be unwound */
+	uint64_t kstacks_unreadable; /* kernel stacks the scan did not get */
+	uint64_t sites_untracked;    /* sites past LW_MAX_SITES_PER_PROCESS */
 };
 
+/* Records or state lost.  Unreadable stacks and untracked sites are counted
+ * apart: the threads are still reported, with less detail. */
 static inline uint64_t lw_drops_total(const struct lw_drops *d)
 {
 	return d->ringbuf + d->task_storage + d->targets + d->tracker;
@@ -44,6 +53,12 @@ struct lw_report {
 	bool since_exact;  /* stuck: blocked_s is exact, not a lower bound */
 	bool end_exact;    /* unstuck: the end of the wait was seen by its record */
 	const struct lw_wait *wait;
+	const struct lw_site *site;  /* stuck, site, leak */
+	/* leak */
+	double growth_per_min;
+	/* spin */
+	double running_s;
+	const struct lw_stack_text *stack; /* spin */
 	/* sample */
 	uint32_t threads, blocked, stuck;
 	/* summary */

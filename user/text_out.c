@@ -109,6 +109,51 @@ static void print_summary(FILE *f, const struct lw_report *r)
 	fputc('\n', f);
 }
 
+static void print_stack(FILE *f, const struct lw_stack_text *st)
+{
+	char clean[3 * LW_FRAME_TEXT + 1];
+	int i;
+
+	if (!st || !st->n) {
+		fprintf(f, "%9s(no user stack)\n", "");
+		return;
+	}
+	for (i = 0; i < st->n; i++) {
+		utf8_sanitize(st->frames[i], strnlen(st->frames[i], LW_FRAME_TEXT), clean);
+		fprintf(f, "%9s#%-2d %s\n", "", i, clean);
+	}
+}
+
+/* "kernel: a <- b <- c": innermost first, without the offsets. */
+static void print_kstack(FILE *f, const struct lw_stack_text *st)
+{
+	int i;
+
+	if (!st || !st->n)
+		return;
+	fprintf(f, "%9skernel: ", "");
+	for (i = 0; i < st->n && i < 8; i++)
+		fprintf(f, "%s%.*s", i ? " <- " : "", (int)strcspn(st->frames[i], "+"),
+			st->frames[i]);
+	fprintf(f, "%s\n", st->n > 8 ? " ..." : "");
+}
+
+static void print_leak(FILE *f, const char *when, const char *pcomm, const struct lw_report *r,
+		       uint64_t threshold_ns)
+{
+	const struct lw_site *s = r->site;
+	char thr[32];
+
+	fprintf(f, "%s LEAK    pid %u (%s): %u threads stuck in %s for >%s at site %s, %+.1f/min\n",
+		when, r->pid, pcomm, r->stuck, s ? s->kind : "?",
+		duration_format(threshold_ns, thr, sizeof(thr)), s ? s->name : "?",
+		r->growth_per_min);
+	if (s) {
+		print_stack(f, &s->user);
+		print_kstack(f, &s->kernel);
+	}
+}
+
 void text_emit(void *ctx, const struct lw_report *r)
 {
 	struct text_out *o = ctx;
@@ -119,6 +164,8 @@ void text_emit(void *ctx, const struct lw_report *r)
 		fflush(o->f);
 		return;
 	}
+	if (r->type == LW_RPT_SITE)
+		return; /* its stack is shown with a leak, or in the table */
 	if (o->table)
 		return; /* the table shows it at the next redraw */
 	if ((r->type == LW_RPT_SAMPLE || r->type == LW_RPT_EXIT) && !counts_changed(o, r))
@@ -129,12 +176,25 @@ void text_emit(void *ctx, const struct lw_report *r)
 	text_clean_name(r->pcomm ? r->pcomm : "", pcomm);
 	switch (r->type) {
 	case LW_RPT_STUCK:
-		fprintf(o->f, "%s STUCK   pid %u (%s) tid %u (%s) %c blocked %s%s in %s\n", when,
+		fprintf(o->f, "%s STUCK   pid %u (%s) tid %u (%s) %c blocked %s%s in %s", when,
 			r->pid, pcomm, r->tid, comm, r->state == 'D' ? 'D' : 'S',
 			r->since_exact ? "" : ">=",
 			duration_format((uint64_t)(r->blocked_s * 1e9), dur, sizeof(dur)),
 			wait_str(r->wait, wait, sizeof(wait)));
+		if (r->site)
+			fprintf(o->f, " at site %s", r->site->name);
+		fputc('\n', o->f);
 		break;
+	case LW_RPT_LEAK:
+		print_leak(o->f, when, pcomm, r, o->threshold_ns);
+		break;
+	case LW_RPT_SPIN:
+		fprintf(o->f, "%s SPIN    pid %u (%s) tid %u (%s) ran %s without blocking\n", when,
+			r->pid, pcomm, r->tid, comm,
+			duration_format((uint64_t)(r->running_s * 1e9), dur, sizeof(dur)));
+		print_stack(o->f, r->stack);
+		break;
+	case LW_RPT_SITE:
 	case LW_RPT_UNSTUCK:
 		fprintf(o->f, "%s UNSTUCK pid %u (%s) tid %u (%s) ran again after %s%s\n", when,
 			r->pid, pcomm, r->tid, comm, r->end_exact ? "" : "~",
@@ -161,6 +221,73 @@ static int by_stuck(const void *a, const void *b)
 	if (x->stuck != y->stuck)
 		return x->stuck > y->stuck ? -1 : 1;
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static int by_site_stuck(const void *a, const void *b)
+{
+	const struct lw_site *x = *(const struct lw_site *const *)a;
+	const struct lw_site *y = *(const struct lw_site *const *)b;
+
+	if (x->stuck != y->stuck)
+		return x->stuck > y->stuck ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* pprof-like: the sites with stuck threads, most first, with their stacks. */
+static void render_sites(struct text_out *o, const struct lw_process **procs, size_t n_procs)
+{
+	const struct lw_site **sites;
+	size_t i, j, n = 0, total = 0;
+	char clean[3 * LW_FRAME_TEXT + 1];
+
+	for (i = 0; i < n_procs; i++)
+		total += procs[i]->sites.n;
+	sites = calloc(total + 1, sizeof(*sites));
+	if (!sites)
+		return;
+	for (i = 0; i < n_procs; i++)
+		for (j = 0; j < procs[i]->sites.n; j++)
+			if (procs[i]->sites.sites[j]->stuck)
+				sites[n++] = procs[i]->sites.sites[j];
+	qsort(sites, n, sizeof(*sites), by_site_stuck);
+	if (n)
+		fprintf(o->f, "\n%8s %8s %5s  %-12s %s\n", "STUCK", "PID", "SITE", "WAIT", "WHERE");
+	for (i = 0; i < n && i < 10; i++) {
+		const struct lw_site *s = sites[i];
+
+		fprintf(o->f, "%8u %8u %5s  %-12s", s->stuck, s->pid, s->name, s->kind);
+		if (s->leak_stuck)
+			fprintf(o->f, " LEAK %+.1f/min", s->growth_per_min);
+		fputc('\n', o->f);
+		for (j = 0; j < (size_t)s->user.n && j < 6; j++) {
+			utf8_sanitize(s->user.frames[j], strnlen(s->user.frames[j], LW_FRAME_TEXT),
+				      clean);
+			fprintf(o->f, "%25s#%zu %s\n", "", j, clean);
+		}
+	}
+	free(sites);
+}
+
+static void render_spins(struct text_out *o, const struct lw_tracker *t)
+{
+	char name[NAME_BUF], dur[32];
+	bool header = false;
+	size_t i = 0;
+	uint32_t tid;
+	void *value;
+
+	while (id_map_next(&t->threads, &i, &tid, &value)) {
+		const struct lw_thread *th = value;
+
+		if (!th->spin_reported || !th->run_since_ns || th->gen != t->gen)
+			continue;
+		if (!header)
+			fprintf(o->f, "\n%8s %8s %-16s %9s\n", "PID", "TID", "SPINNING", "RUNNING");
+		header = true;
+		text_clean_name(th->comm, name);
+		fprintf(o->f, "%8u %8u %-16s %9s\n", th->pid, th->tid, name,
+			duration_format(t->now_ns - th->run_since_ns, dur, sizeof(dur)));
+	}
 }
 
 void text_render(struct text_out *o, const struct lw_tracker *t, double now_unix)
@@ -199,6 +326,9 @@ void text_render(struct text_out *o, const struct lw_tracker *t, double now_unix
 	}
 	if (!n_procs)
 		fprintf(o->f, "%8s (no process with stuck threads)\n", "");
+
+	render_sites(o, procs, n_procs);
+	render_spins(o, t);
 
 	fprintf(o->f, "\n%8s %8s %-16s %2s %9s  %s\n", "PID", "TID", "THREAD", "ST", "BLOCKED",
 		"WAIT");

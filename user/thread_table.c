@@ -24,16 +24,26 @@ void id_map_free(struct id_map *m)
 	id_map_init(m);
 }
 
-void *id_map_get(const struct id_map *m, uint32_t key)
+/* The slot of key into *slot: returns 1 when present, 0 otherwise. */
+static int find(const struct id_map *m, uint32_t key, size_t *slot)
 {
 	size_t i;
 
 	if (!m->cap || !key)
-		return NULL;
+		return 0;
 	for (i = slot_of(m, key); m->keys[i]; i = (i + 1) & (m->cap - 1))
-		if (m->keys[i] == key)
-			return m->values[i];
-	return NULL;
+		if (m->keys[i] == key) {
+			*slot = i;
+			return 1;
+		}
+	return 0;
+}
+
+void *id_map_get(const struct id_map *m, uint32_t key)
+{
+	size_t i;
+
+	return find(m, key, &i) ? m->values[i] : NULL;
 }
 
 static void insert_slot(struct id_map *m, uint32_t key, void *value)
@@ -74,11 +84,12 @@ static int grow(struct id_map *m)
 
 int id_map_put(struct id_map *m, uint32_t key, void *value)
 {
+	size_t i;
 	int err;
 
 	if (!key)
 		return -EINVAL;
-	if (id_map_get(m, key))
+	if (find(m, key, &i)) /* not id_map_get: the value may be NULL */
 		return -EEXIST;
 	/* Keep the load under 1/2 so probes stay short. */
 	if ((m->len + 1) * 2 > m->cap) {

@@ -4,6 +4,10 @@
 #include <string.h>
 #include "tracker.h"
 
+/* A leak is reported again once its pile is this much bigger. */
+#define LEAK_REPORT_AGAIN_RATIO 1.5
+#define LEAK_REPORT_AGAIN_MIN 3
+
 static void copy_comm(char dst[LW_COMM_LEN + 1], const char src[LW_COMM_LEN])
 {
 	memcpy(dst, src, LW_COMM_LEN);
@@ -23,34 +27,46 @@ static void emit(struct lw_tracker *t, const struct lw_report *r)
 
 int tracker_new(const struct lw_tracker_opts *opts, struct lw_tracker **out)
 {
+	static const struct trend_opts trend_defaults = TREND_OPTS_DEFAULT;
 	struct lw_tracker *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return -ENOMEM;
 	t->opts = *opts;
+	if (!t->opts.trend.window)
+		t->opts.trend = trend_defaults;
 	id_map_init(&t->threads);
 	id_map_init(&t->processes);
 	*out = t;
 	return 0;
 }
 
-static void free_all(struct id_map *m)
+static void process_free(struct lw_tracker *t, struct lw_process *p)
+{
+	if (!p)
+		return;
+	if (t->opts.stacks.forget)
+		t->opts.stacks.forget(t->opts.stacks.ctx, p->pid);
+	site_table_free(&p->sites);
+	trend_free(p->threads_trend);
+	free(p);
+}
+
+void tracker_free(struct lw_tracker *t)
 {
 	uint32_t key;
 	void *value;
 	size_t i = 0;
 
-	while (id_map_next(m, &i, &key, &value))
-		free(value);
-	id_map_free(m);
-}
-
-void tracker_free(struct lw_tracker *t)
-{
 	if (!t)
 		return;
-	free_all(&t->threads);
-	free_all(&t->processes);
+	while (id_map_next(&t->threads, &i, &key, &value))
+		free(value);
+	id_map_free(&t->threads);
+	i = 0;
+	while (id_map_next(&t->processes, &i, &key, &value))
+		process_free(t, value);
+	id_map_free(&t->processes);
 	free(t);
 }
 
@@ -61,7 +77,10 @@ static struct lw_process *get_process(struct lw_tracker *t, uint32_t pid, bool c
 	if (p || !create)
 		return p;
 	p = calloc(1, sizeof(*p));
-	if (!p || id_map_put(&t->processes, pid, p)) {
+	if (!p || trend_new(&t->opts.trend, &p->threads_trend) ||
+	    id_map_put(&t->processes, pid, p)) {
+		if (p)
+			trend_free(p->threads_trend);
 		free(p);
 		t->insert_failures++;
 		return NULL;
@@ -89,6 +108,15 @@ bool tracker_targets_gone(const struct lw_tracker *t)
 	return !t->opts.host_wide && t->n_targets && t->n_targets_exited == t->n_targets;
 }
 
+void tracker_drops(const struct lw_tracker *t, struct lw_drops *d)
+{
+	d->tracker = t->insert_failures;
+	d->unstuck_inexact = t->unstuck_inexact;
+	d->stacks_unreadable = t->stacks_unreadable;
+	d->kstacks_unreadable = t->kstacks_unreadable;
+	d->sites_untracked = t->sites_untracked;
+}
+
 static void report_unstuck(struct lw_tracker *t, struct lw_thread *th, uint64_t end_ns,
 			   bool exact)
 {
@@ -103,6 +131,7 @@ static void report_unstuck(struct lw_tracker *t, struct lw_thread *th, uint64_t 
 		.since_exact = th->since_exact,
 		.end_exact = exact,
 		.wait = &th->wait,
+		.site = th->site,
 	};
 	struct lw_process *p = get_process(t, th->pid, false);
 
@@ -112,6 +141,7 @@ static void report_unstuck(struct lw_tracker *t, struct lw_thread *th, uint64_t 
 	emit(t, &r);
 	th->stuck = false;
 	th->end_pending = false;
+	th->site = NULL;
 }
 
 static void report_exit(struct lw_tracker *t, struct lw_process *p, uint64_t ts_ns)
@@ -161,28 +191,146 @@ static struct lw_thread *new_thread(struct lw_tracker *t, const struct lw_task_r
 	return th;
 }
 
-static void report_stuck(struct lw_tracker *t, struct lw_thread *th, const struct lw_process *p,
-			 const struct lw_task_rec *r)
+static void symbolize_user(struct lw_tracker *t, uint32_t pid, const uint64_t *pcs, int n,
+			   struct lw_stack_text *out)
 {
-	struct lw_report rep = {
-		.type = LW_RPT_STUCK,
-		.ts = clock_to_unix(&t->opts.clock, r->now_ns),
-		.pid = th->pid,
-		.tid = th->tid,
-		.comm = th->comm,
-		.pcomm = p ? p->pcomm : "",
-		.state = th->state,
-		.blocked_s = seconds(r->now_ns - th->since_ns),
-		.since_exact = th->since_exact,
-		.wait = &th->wait,
-	};
+	int i;
 
-	wait_decode(r, &t->opts.restart_fns, t->opts.read_first_waiter, &th->wait);
-	th->stuck = true;
-	emit(t, &rep);
+	out->n = 0;
+	if (!t->opts.stacks.symbolize_user)
+		return;
+	for (i = 0; i < n && i < LW_STACK_MAX; i++)
+		t->opts.stacks.symbolize_user(t->opts.stacks.ctx, pid, pcs[i], i == 0,
+					      out->frames[i], LW_FRAME_TEXT);
+	out->n = i;
 }
 
-void tracker_scan_task(struct lw_tracker *t, const struct lw_task_rec *r)
+/* The user pcs of the thread of r: n >= 0 (0 when unreadable, counted). */
+static int unwind(struct lw_tracker *t, const struct lw_task_rec *r, uint64_t *pcs)
+{
+	int n;
+
+	if (!t->opts.stacks.unwind || (r->flags & LW_TF_KTHREAD))
+		return 0;
+	n = t->opts.stacks.unwind(t->opts.stacks.ctx, r, pcs, LW_STACK_MAX);
+	if (n <= 0) {
+		t->stacks_unreadable++;
+		return 0;
+	}
+	return n;
+}
+
+/* Where the thread of r waits: its site, found or made (and reported). */
+static struct lw_site *find_site(struct lw_tracker *t, struct lw_process *p,
+				 const struct lw_thread *th, const struct lw_task_rec *r,
+				 const struct lw_kstack_rec *k)
+{
+	uint64_t user[LW_STACK_MAX], kernel[LW_STACK_MAX] = { 0 };
+	int n_user = unwind(t, r, user), n_kernel = 0, i, err;
+	struct lw_site *s;
+	uint64_t key;
+
+	if (k && k->nr > 0)
+		n_kernel = k->nr < LW_KSTACK_MAX ? k->nr : LW_KSTACK_MAX;
+	else if (t->opts.stacks.unwind)
+		t->kstacks_unreadable++;
+	for (i = 0; i < n_kernel; i++)
+		kernel[i] = k->ips[i];
+
+	key = site_key(&th->wait, user, n_user, kernel, n_kernel);
+	s = site_find(&p->sites, key);
+	if (s)
+		return s;
+	err = site_add(&p->sites, t->last_site_id + 1, p->pid, key, &th->wait, user, n_user,
+		       kernel, n_kernel, &t->opts.trend, &s);
+	if (err) {
+		if (err == -ENOSPC)
+			t->sites_untracked++;
+		else
+			t->insert_failures++;
+		return NULL;
+	}
+	t->last_site_id++;
+	symbolize_user(t, p->pid, s->user_pcs, s->n_user, &s->user);
+	if (t->opts.stacks.symbolize_kernel) {
+		for (i = 0; i < s->n_kernel; i++)
+			t->opts.stacks.symbolize_kernel(t->opts.stacks.ctx, s->kernel_pcs[i],
+							s->kernel.frames[i], LW_FRAME_TEXT);
+		s->kernel.n = s->n_kernel;
+	}
+	emit(t, &(struct lw_report){
+			.type = LW_RPT_SITE,
+			.ts = clock_to_unix(&t->opts.clock, r->now_ns),
+			.pid = p->pid,
+			.pcomm = p->pcomm,
+			.site = s,
+		});
+	return s;
+}
+
+static void report_stuck(struct lw_tracker *t, struct lw_thread *th, struct lw_process *p,
+			 const struct lw_task_rec *r, const struct lw_kstack_rec *k)
+{
+	wait_decode(r, &t->opts.restart_fns, t->opts.read_first_waiter, &th->wait);
+	th->site = p ? find_site(t, p, th, r, k) : NULL;
+	th->stuck = true;
+	emit(t, &(struct lw_report){
+			.type = LW_RPT_STUCK,
+			.ts = clock_to_unix(&t->opts.clock, r->now_ns),
+			.pid = th->pid,
+			.tid = th->tid,
+			.comm = th->comm,
+			.pcomm = p ? p->pcomm : "",
+			.state = th->state,
+			.blocked_s = seconds(r->now_ns - th->since_ns),
+			.since_exact = th->since_exact,
+			.wait = &th->wait,
+			.site = th->site,
+		});
+}
+
+/*
+ * A spin: runnable at every scan for longer than the threshold, with no
+ * voluntary switch (nvcsw counts them) in between: it never blocked.
+ */
+static void check_spin(struct lw_tracker *t, struct lw_thread *th, struct lw_process *p,
+		       const struct lw_task_rec *r)
+{
+	uint64_t pcs[LW_STACK_MAX];
+	struct lw_stack_text *stack;
+	int n;
+
+	if (!th->run_since_ns || th->nvcsw != r->nvcsw) {
+		th->run_since_ns = r->now_ns;
+		th->nvcsw = r->nvcsw;
+		th->spin_reported = false;
+		return;
+	}
+	if (th->spin_reported || r->now_ns - th->run_since_ns < t->opts.threshold_ns)
+		return;
+	th->spin_reported = true;
+	stack = calloc(1, sizeof(*stack));
+	if (!stack) {
+		t->insert_failures++;
+		return;
+	}
+	n = unwind(t, r, pcs);
+	symbolize_user(t, r->pid, pcs, n, stack);
+	emit(t, &(struct lw_report){
+			.type = LW_RPT_SPIN,
+			.ts = clock_to_unix(&t->opts.clock, r->now_ns),
+			.pid = th->pid,
+			.tid = th->tid,
+			.comm = th->comm,
+			.pcomm = p ? p->pcomm : "",
+			.running_s = seconds(r->now_ns - th->run_since_ns),
+			.stack = stack,
+		});
+	free(stack);
+}
+
+void tracker_scan_task(struct lw_tracker *t, const struct lw_task_rec *r,
+		       const struct lw_kstack_rec *kstack)
 {
 	bool blocked = r->flags & LW_TF_BLOCKED;
 	struct lw_process *p = get_process(t, r->pid, true);
@@ -201,19 +349,30 @@ void tracker_scan_task(struct lw_tracker *t, const struct lw_task_rec *r)
 		p->threads++;
 	}
 	if (!blocked) {
-		/* The wait ended; its record (exact end) should follow before
-		 * the next scan. */
 		if (th) {
+			/* The wait ended; its record (exact end) should follow
+			 * before the next scan. */
 			th->gen = t->gen;
 			if (th->stuck)
 				th->end_pending = true;
 		}
+		if (!(r->flags & LW_TF_RUNNABLE) || (r->flags & LW_TF_KTHREAD)) {
+			if (th)
+				th->run_since_ns = 0;
+			return;
+		}
+		if (!th && !(th = new_thread(t, r)))
+			return;
+		th->gen = t->gen;
+		copy_comm(th->comm, r->comm);
+		check_spin(t, th, p, r);
 		return;
 	}
 
 	if (!th && !(th = new_thread(t, r)))
 		return;
 	th->gen = t->gen;
+	th->run_since_ns = 0;
 	copy_comm(th->comm, r->comm);
 	if (th->since_ns != r->blocked_since_ns) {
 		/* A new wait.  If the last one was reported stuck and its end
@@ -238,23 +397,74 @@ void tracker_scan_task(struct lw_tracker *t, const struct lw_task_rec *r)
 		p->reported = true;
 	}
 	if (!th->stuck)
-		report_stuck(t, th, p, r);
+		report_stuck(t, th, p, r, kstack);
 }
 
-void tracker_scan_end(struct lw_tracker *t)
+static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_site *s)
+{
+	s->leak_stuck = s->stuck;
+	t->leaks++;
+	emit(t, &(struct lw_report){
+			.type = LW_RPT_LEAK,
+			.ts = clock_to_unix(&t->opts.clock, t->now_ns),
+			.pid = p->pid,
+			.pcomm = p->pcomm,
+			.site = s,
+			.stuck = s->stuck,
+			.threads = p->threads,
+			.growth_per_min = s->growth_per_min,
+		});
+}
+
+/*
+ * One sample per site per scan, then the trend test (trend.c).  A leak is
+ * reported when a site starts growing, and again when it has grown markedly
+ * since.
+ */
+static void check_sites(struct lw_tracker *t, struct lw_process *p, uint64_t interval_ns)
+{
+	struct trend_result tr;
+	size_t i;
+
+	trend_add(p->threads_trend, p->threads);
+	for (i = 0; i < p->sites.n; i++) {
+		struct lw_site *s = p->sites.sites[i];
+
+		trend_add(s->trend, s->stuck);
+		trend_eval(s->trend, &tr);
+		s->growth_per_min = interval_ns ? tr.slope_per_sample * 60e9 / interval_ns : 0;
+		if (!tr.growing)
+			continue;
+		if (!s->leak_stuck ||
+		    (s->stuck >= s->leak_stuck * LEAK_REPORT_AGAIN_RATIO &&
+		     s->stuck >= s->leak_stuck + LEAK_REPORT_AGAIN_MIN))
+			report_leak(t, p, s);
+	}
+}
+
+/* Threads the scan did not see have exited; count the stuck per site of the
+ * rest. */
+static void sweep_threads(struct lw_tracker *t)
 {
 	uint32_t *gone = NULL, key;
-	size_t i, n_gone = 0, cap = 0;
+	size_t i = 0, n_gone = 0, cap = 0;
 	struct lw_process *p;
 	struct lw_thread *th;
 	void *value;
 
-	/* Threads the scan did not see have exited. */
+	while (id_map_next(&t->processes, &i, &key, &value)) {
+		p = value;
+		for (size_t j = 0; j < p->sites.n; j++)
+			p->sites.sites[j]->stuck = 0;
+	}
 	i = 0;
 	while (id_map_next(&t->threads, &i, &key, &value)) {
 		th = value;
-		if (th->gen == t->gen)
+		if (th->gen == t->gen) {
+			if (th->stuck && !th->end_pending && th->site)
+				th->site->stuck++;
 			continue;
+		}
 		if (n_gone == cap) {
 			uint32_t *more = realloc(gone, (cap = cap ? cap * 2 : 64) * sizeof(*gone));
 
@@ -266,18 +476,29 @@ void tracker_scan_end(struct lw_tracker *t)
 	}
 	for (i = 0; i < n_gone; i++)
 		free(id_map_del(&t->threads, gone[i]));
+	free(gone);
+}
 
+void tracker_scan_end(struct lw_tracker *t)
+{
+	uint32_t *gone = NULL, key;
+	size_t i, n_gone = 0, cap = 0;
+	uint64_t interval_ns = t->last_scan_ns ? t->now_ns - t->last_scan_ns : 0;
+	struct lw_process *p;
+	void *value;
+
+	sweep_threads(t);
 	/* Processes: a sample each, or an exit when the scan no longer sees them. */
-	n_gone = 0;
 	i = 0;
 	while (id_map_next(&t->processes, &i, &key, &value)) {
 		p = value;
-		if (p->exited)
-			continue;
-		if (p->gen != t->gen) {
+		if (p->gen != t->gen || p->exited) {
 			/* A target not seen even once is gone too. */
-			if (p->gen || p->target)
+			if (!p->exited && (p->gen || p->target))
 				report_exit(t, p, t->now_ns);
+			/* Exited targets stay, counted in n_targets_exited. */
+			if (p->target)
+				continue;
 			if (n_gone == cap) {
 				uint32_t *more = realloc(gone,
 							 (cap = cap ? cap * 2 : 64) * sizeof(*gone));
@@ -289,27 +510,24 @@ void tracker_scan_end(struct lw_tracker *t)
 			gone[n_gone++] = key;
 			continue;
 		}
+		check_sites(t, p, interval_ns);
 		if (p->target || p->stuck) {
-			struct lw_report r = {
-				.type = LW_RPT_SAMPLE,
-				.ts = clock_to_unix(&t->opts.clock, t->now_ns),
-				.pid = p->pid,
-				.pcomm = p->pcomm,
-				.threads = p->threads,
-				.blocked = p->blocked,
-				.stuck = p->stuck,
-			};
 			p->reported = true;
-			emit(t, &r);
+			emit(t, &(struct lw_report){
+					.type = LW_RPT_SAMPLE,
+					.ts = clock_to_unix(&t->opts.clock, t->now_ns),
+					.pid = p->pid,
+					.pcomm = p->pcomm,
+					.threads = p->threads,
+					.blocked = p->blocked,
+					.stuck = p->stuck,
+				});
 		}
 	}
-	/* Exited targets stay (counted in n_targets_exited); others go. */
-	for (i = 0; i < n_gone; i++) {
-		p = id_map_get(&t->processes, gone[i]);
-		if (p && !p->target)
-			free(id_map_del(&t->processes, gone[i]));
-	}
+	for (i = 0; i < n_gone; i++)
+		process_free(t, id_map_del(&t->processes, gone[i]));
 	free(gone);
+	t->last_scan_ns = t->now_ns;
 }
 
 void tracker_event(struct lw_tracker *t, const struct lw_event *e)
@@ -332,15 +550,13 @@ void tracker_event(struct lw_tracker *t, const struct lw_event *e)
 		}
 		break;
 	case LW_REC_THREAD_EXIT:
-		th = id_map_del(&t->threads, e->tid);
-		free(th);
+		free(id_map_del(&t->threads, e->tid));
+		/* The process itself goes at the next scan's end: its sites may
+		 * still be named by threads in the table until then. */
 		if (e->flags & LW_EF_GROUP_DEAD) {
 			p = get_process(t, e->pid, false);
-			if (p) {
+			if (p)
 				report_exit(t, p, e->ts_ns);
-				if (!p->target)
-					free(id_map_del(&t->processes, e->pid));
-			}
 		}
 		break;
 	}

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sites.h"
+
+/* FNV-1a, 64 bit: stable, and plenty for the handful of sites a process has. */
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+uint64_t site_key(const struct lw_wait *w, const uint64_t *user_pcs, int n_user,
+		  const uint64_t *kernel_pcs, int n_kernel)
+{
+	uint64_t h = 14695981039346656037ULL;
+	const char *kind = w->kind ? w->kind : "";
+
+	h = fnv1a(h, kind, strlen(kind) + 1);
+	h = fnv1a(h, w->syscall, strnlen(w->syscall, sizeof(w->syscall)) + 1);
+	h = fnv1a(h, &n_user, sizeof(n_user));
+	h = fnv1a(h, user_pcs, (size_t)n_user * sizeof(*user_pcs));
+	h = fnv1a(h, &n_kernel, sizeof(n_kernel));
+	return fnv1a(h, kernel_pcs, (size_t)n_kernel * sizeof(*kernel_pcs));
+}
+
+struct lw_site *site_find(const struct lw_site_table *t, uint64_t key)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->sites[i]->key == key)
+			return t->sites[i];
+	return NULL;
+}
+
+int site_add(struct lw_site_table *t, uint32_t id, uint32_t pid, uint64_t key,
+	     const struct lw_wait *w, const uint64_t *user_pcs, int n_user,
+	     const uint64_t *kernel_pcs, int n_kernel, const struct trend_opts *trend_opts,
+	     struct lw_site **out)
+{
+	struct lw_site *s;
+	int err;
+
+	if (t->n >= LW_MAX_SITES_PER_PROCESS)
+		return -ENOSPC;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 4;
+		struct lw_site **sites = realloc(t->sites, cap * sizeof(*sites));
+
+		if (!sites)
+			return -ENOMEM;
+		t->sites = sites;
+		t->cap = cap;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	err = trend_new(trend_opts, &s->trend);
+	if (err) {
+		free(s);
+		return err;
+	}
+	if (n_user > LW_STACK_MAX)
+		n_user = LW_STACK_MAX;
+	if (n_kernel > LW_STACK_MAX)
+		n_kernel = LW_STACK_MAX;
+	s->key = key;
+	s->id = id;
+	snprintf(s->name, sizeof(s->name), "%u", id);
+	s->pid = pid;
+	snprintf(s->kind, sizeof(s->kind), "%s", w->kind ? w->kind : "kernel");
+	snprintf(s->syscall, sizeof(s->syscall), "%s", w->syscall);
+	s->n_user = n_user;
+	s->n_kernel = n_kernel;
+	memcpy(s->user_pcs, user_pcs, (size_t)n_user * sizeof(*user_pcs));
+	memcpy(s->kernel_pcs, kernel_pcs, (size_t)n_kernel * sizeof(*kernel_pcs));
+	t->sites[t->n++] = s;
+	*out = s;
+	return 0;
+}
+
+void site_table_free(struct lw_site_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		trend_free(t->sites[i]->trend);
+		free(t->sites[i]);
+	}
+	free(t->sites);
+	t->sites = NULL;
+	t->n = t->cap = 0;
+}
