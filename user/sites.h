@@ -36,6 +36,7 @@ struct lw_site {
 	struct lw_stack_text user, kernel; /* symbolized once, when found */
 	uint32_t stuck;           /* at the last scan */
 	struct trend *trend;      /* stuck counts, one per scan */
+	unsigned int growing_streak; /* evaluations in a row that said growing */
 	uint32_t leak_stuck;      /* stuck when a leak was last reported; 0: never */
 	double growth_per_min;    /* at the last evaluation */
 };

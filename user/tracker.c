@@ -4,6 +4,10 @@
 #include <string.h>
 #include "tracker.h"
 
+/* The trend test says growing this many times in a row before a leak is
+ * reported: it runs on overlapping windows, so one verdict alone would
+ * raise false alarms on noise (trend.c's tests measure it). */
+#define LEAK_STREAK 3
 /* A leak is reported again once its pile is this much bigger. */
 #define LEAK_REPORT_AGAIN_RATIO 1.5
 #define LEAK_REPORT_AGAIN_MIN 3
@@ -433,7 +437,8 @@ static void check_sites(struct lw_tracker *t, struct lw_process *p, uint64_t int
 		trend_add(s->trend, s->stuck);
 		trend_eval(s->trend, &tr);
 		s->growth_per_min = interval_ns ? tr.slope_per_sample * 60e9 / interval_ns : 0;
-		if (!tr.growing)
+		s->growing_streak = tr.growing ? s->growing_streak + 1 : 0;
+		if (s->growing_streak < LEAK_STREAK)
 			continue;
 		if (!s->leak_stuck ||
 		    (s->stuck >= s->leak_stuck * LEAK_REPORT_AGAIN_RATIO &&
@@ -575,16 +580,32 @@ static int by_since(const void *a, const void *b)
 size_t tracker_stuck_threads(const struct lw_tracker *t, const struct lw_thread **out,
 			     size_t max)
 {
-	size_t i = 0, n = 0;
+	size_t i = 0, n = 0, j;
+	bool full = false;
 	uint32_t tid;
 	void *value;
 
-	while (n < max && id_map_next(&t->threads, &i, &tid, &value)) {
+	while (max && id_map_next(&t->threads, &i, &tid, &value)) {
 		const struct lw_thread *th = value;
 
-		if (th->stuck && !th->end_pending && th->gen == t->gen)
+		if (!th->stuck || th->end_pending || th->gen != t->gen)
+			continue;
+		if (n < max) {
 			out[n++] = th;
+			continue;
+		}
+		/* out is full: keep the max longest, in order. */
+		if (!full) {
+			qsort(out, n, sizeof(*out), by_since);
+			full = true;
+		}
+		if (by_since(&th, &out[max - 1]) >= 0)
+			continue;
+		for (j = max - 1; j > 0 && by_since(&th, &out[j - 1]) < 0; j--)
+			out[j] = out[j - 1];
+		out[j] = th;
 	}
-	qsort(out, n, sizeof(*out), by_since);
+	if (!full)
+		qsort(out, n, sizeof(*out), by_since);
 	return n;
 }

@@ -136,12 +136,32 @@ static double median(double *a, long n)
 	return (lower + upper) / 2;
 }
 
+/*
+ * Still rising: the lowest of the last `recent` samples (a quarter of the
+ * window, at least opts.recent) is above the lowest of the `recent` before.  A sample-to-sample rise is not enough: with
+ * noise, a plateau has one in almost every stretch; a floor that keeps going
+ * up is a pile that keeps growing, and a lone spike does not move a minimum.
+ */
+static bool recent_min_higher(const uint32_t *x, unsigned int n, unsigned int recent)
+{
+	uint32_t last = UINT32_MAX, before = UINT32_MAX;
+	unsigned int i;
+
+	for (i = n - 2 * recent; i < n - recent; i++)
+		before = x[i] < before ? x[i] : before;
+	for (; i < n; i++)
+		last = x[i] < last ? x[i] : last;
+	return last > before;
+}
+
 void trend_eval(const struct trend *t, struct trend_result *r)
 {
 	const struct trend_opts *o = &t->opts;
 	unsigned int n = t->len, oldest = (t->head + o->window - n) % o->window;
 	unsigned int i, j, first_rise = 0, last_rise = 0;
 	uint32_t *x = t->lin;
+	/* A quarter of the window at least: a slow leak rises less often. */
+	unsigned int recent = o->recent > n / 4 ? o->recent : n / 4;
 	double ties = 0;
 	long m = 0;
 
@@ -195,7 +215,7 @@ void trend_eval(const struct trend *t, struct trend_result *r)
 		r->verdict = TREND_SMALL_GROWTH;
 	else if (r->rises < 3 || last_rise - first_rise < o->min_span)
 		r->verdict = TREND_NOT_SPREAD;
-	else if (r->since_rise >= o->recent)
+	else if (n >= 2 * recent ? !recent_min_higher(x, n, recent) : r->since_rise >= recent)
 		r->verdict = TREND_PLATEAU;
 	else
 		r->verdict = TREND_GROWING;

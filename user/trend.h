@@ -18,7 +18,8 @@ struct trend_opts {
 	unsigned int window;     /* samples kept, 4..TREND_MAX_WINDOW */
 	unsigned int min_growth; /* now - start must reach this */
 	unsigned int min_span;   /* samples from the first to the last rise; < window */
-	unsigned int recent;     /* the last rise is fewer than this many samples old; 1..window */
+	unsigned int recent;     /* still rising: the floor of the last max(recent, n/4)
+				  * samples is above the floor of as many before; 1..window */
 	double z_crit;           /* one-sided Mann-Kendall critical z: 2.326 is p < 0.01 */
 };
 
@@ -34,7 +35,7 @@ enum trend_verdict {
 	TREND_NO_SLOPE,        /* Theil-Sen slope <= 0 */
 	TREND_SMALL_GROWTH,    /* now - start < min_growth */
 	TREND_NOT_SPREAD,      /* fewer than 3 rises, or first to last < min_span: a step */
-	TREND_PLATEAU,         /* the last rise is recent or more samples old */
+	TREND_PLATEAU,         /* the floor stopped rising (see trend_opts.recent) */
 };
 
 struct trend_result {

@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: GPL-2.0
+/* args_parse (user/args.c): the command line of DESIGN.md section 3. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "args.h"
+
+#define SEC 1000000000ULL
+#define MS 1000000ULL
+
+/* One args_parse call with out and err captured. */
+struct run {
+	struct lw_config cfg;
+	int rc;
+	char *out, *err;
+	size_t out_len, err_len;
+	char *argv[LW_MAX_TARGETS * 2 + 8];
+};
+
+static struct run *run_args(const char *const *args)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	FILE *out, *err;
+	int argc = 0;
+
+	assert_non_null(r);
+	r->argv[argc++] = "leakwatch";
+	for (; *args; args++) {
+		assert_true(argc < (int)(sizeof(r->argv) / sizeof(r->argv[0])) - 1);
+		r->argv[argc++] = (char *)*args;
+	}
+	r->argv[argc] = NULL;
+	out = open_memstream(&r->out, &r->out_len);
+	err = open_memstream(&r->err, &r->err_len);
+	assert_non_null(out);
+	assert_non_null(err);
+	r->rc = args_parse(argc, r->argv, &r->cfg, out, err);
+	fclose(out);
+	fclose(err);
+	return r;
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+	free(r);
+}
+
+#define RUN(...) run_args((const char *const[]){ __VA_ARGS__, NULL })
+#define RUN0() run_args((const char *const[]){ NULL })
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Usage errors: -EINVAL, exactly one line on err naming what is wrong,
+ * nothing on out. */
+static void assert_usage_error(struct run *r, const char *mention)
+{
+	if (r->rc != -EINVAL || count_lines(r->err) != 1)
+		print_error("rc %d, err: \"%s\"\n", r->rc, r->err);
+	assert_int_equal(r->rc, -EINVAL);
+	assert_int_equal(count_lines(r->err), 1);
+	assert_true(r->err_len > 0 && r->err[r->err_len - 1] == '\n');
+	assert_non_null(strstr(r->err, "leakwatch: "));
+	if (mention && !strstr(r->err, mention)) {
+		print_error("\"%s\" does not mention \"%s\"\n", r->err, mention);
+		fail();
+	}
+	assert_int_equal(r->out_len, 0);
+}
+
+static void test_defaults(void **state)
+{
+	struct run *r = RUN0();
+
+	assert_int_equal(r->rc, 0);
+	assert_int_equal(r->cfg.threshold_ns, 10 * SEC);
+	assert_int_equal(r->cfg.interval_ns, 1 * SEC);
+	assert_int_equal(r->cfg.duration_ns, 0);
+	assert_int_equal(r->cfg.n_pids, 0);
+	assert_false(r->cfg.json);
+	assert_false(r->cfg.verbose);
+	assert_null(r->cfg.command);
+	assert_int_equal(r->out_len, 0);
+	assert_int_equal(r->err_len, 0);
+	run_free(r);
+}
+
+static void test_pid_repeated_short_long_and_equals(void **state)
+{
+	struct run *r = RUN("-p", "1", "-p", "22", "--pid", "333", "--pid=4444", "-p55555");
+
+	assert_int_equal(r->rc, 0);
+	assert_int_equal(r->cfg.n_pids, 5);
+	assert_int_equal(r->cfg.pids[0], 1);
+	assert_int_equal(r->cfg.pids[1], 22);
+	assert_int_equal(r->cfg.pids[2], 333);
+	assert_int_equal(r->cfg.pids[3], 4444);
+	assert_int_equal(r->cfg.pids[4], 55555);
+	assert_null(r->cfg.command);
+	run_free(r);
+}
+
+static void test_durations_parsed(void **state)
+{
+	struct run *r = RUN("-t", "500ms", "-i", "250ms", "-d", "2m");
+
+	assert_int_equal(r->rc, 0);
+	assert_int_equal(r->cfg.threshold_ns, 500 * MS);
+	assert_int_equal(r->cfg.interval_ns, 250 * MS);
+	assert_int_equal(r->cfg.duration_ns, 120 * SEC);
+	run_free(r);
+}
+
+static void test_long_duration_options(void **state)
+{
+	struct run *r = RUN("--threshold=1.5s", "--interval", "3", "--duration=1h");
+
+	assert_int_equal(r->rc, 0);
+	assert_int_equal(r->cfg.threshold_ns, 1500 * MS);
+	assert_int_equal(r->cfg.interval_ns, 3 * SEC);
+	assert_int_equal(r->cfg.duration_ns, 3600 * SEC);
+	run_free(r);
+}
+
+static void test_attached_short_value(void **state)
+{
+	struct run *r = RUN("-t30s", "-i100ms");
+
+	assert_int_equal(r->rc, 0);
+	assert_int_equal(r->cfg.threshold_ns, 30 * SEC);
+	assert_int_equal(r->cfg.interval_ns, 100 * MS);
+	run_free(r);
+}
+
+static void test_json_and_verbose_flags(void **state)
+{
+	struct run *r = RUN("-jv");
+
+	assert_int_equal(r->rc, 0);
+	assert_true(r->cfg.json);
+	assert_true(r->cfg.verbose);
+	run_free(r);
+
+	r = RUN("--json", "--verbose");
+	assert_int_equal(r->rc, 0);
+	assert_true(r->cfg.json);
+	assert_true(r->cfg.verbose);
+	run_free(r);
+}
+
+static void test_zero_durations_rejected(void **state)
+{
+	struct run *r = RUN("-t", "0");
+
+	assert_usage_error(r, "threshold");
+	run_free(r);
+	r = RUN("--interval=0s");
+	assert_usage_error(r, "interval");
+	run_free(r);
+	r = RUN("-d", "0ms");
+	assert_usage_error(r, "duration");
+	run_free(r);
+	/* Rounds to 0 ns. */
+	r = RUN("-t", "0.1ns");
+	assert_usage_error(r, "threshold");
+	run_free(r);
+}
+
+static void test_malformed_duration_rejected(void **state)
+{
+	struct run *r = RUN("-t", "10x");
+
+	assert_usage_error(r, "'10x'");
+	run_free(r);
+	r = RUN("-i", "-1s");
+	assert_usage_error(r, "'-1s'");
+	run_free(r);
+	r = RUN("-d", "18446744074s");
+	assert_usage_error(r, "duration");
+	run_free(r);
+}
+
+static void test_unknown_short_option(void **state)
+{
+	struct run *r = RUN("-x");
+
+	assert_usage_error(r, "-x");
+	run_free(r);
+}
+
+static void test_unknown_option_inside_group(void **state)
+{
+	struct run *r = RUN("-jq");
+
+	assert_usage_error(r, "-q");
+	run_free(r);
+}
+
+static void test_unknown_long_option(void **state)
+{
+	struct run *r = RUN("--frobnicate");
+
+	assert_usage_error(r, "--frobnicate");
+	run_free(r);
+	r = RUN("-j", "--no-such=3");
+	assert_usage_error(r, "--no-such");
+	run_free(r);
+}
+
+static void test_missing_value(void **state)
+{
+	struct run *r = RUN("-t");
+
+	assert_usage_error(r, "'-t'");
+	run_free(r);
+	r = RUN("-j", "--pid");
+	assert_usage_error(r, "'--pid'");
+	run_free(r);
+	r = RUN("--interval");
+	assert_usage_error(r, "'--interval'");
+	run_free(r);
+}
+
+static void test_bad_pids_rejected(void **state)
+{
+	/* strtol's leading blanks and '+' (" 7", "+7") are accepted. */
+	static const char *const bad[] = { "abc",	 "0",		       "-5",  "12abc", "",
+					   "2147483648", "99999999999999999999", "0x10", "7 " };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct run *r = RUN("-p", bad[i]);
+		char mention[64];
+
+		snprintf(mention, sizeof(mention), "'%s'", bad[i]);
+		assert_usage_error(r, mention);
+		run_free(r);
+	}
+}
+
+static void test_largest_pid_accepted(void **state)
+{
+	struct run *r = RUN("-p", "2147483647");
+
+	assert_int_equal(r->rc, 0);
+	assert_int_equal(r->cfg.pids[0], 2147483647u);
+	run_free(r);
+}
+
+static void test_help_prints_usage_to_out(void **state)
+{
+	struct run *r = RUN("-h");
+
+	assert_int_equal(r->rc, LW_ARGS_DONE);
+	assert_non_null(strstr(r->out, "Usage: leakwatch"));
+	assert_non_null(strstr(r->out, "--threshold"));
+	assert_int_equal(r->err_len, 0);
+	run_free(r);
+
+	r = RUN("-j", "--help", "--bogus");
+	assert_int_equal(r->rc, LW_ARGS_DONE);
+	assert_non_null(strstr(r->out, "Usage: leakwatch"));
+	assert_int_equal(r->err_len, 0);
+	run_free(r);
+}
+
+static void test_version_prints_version_to_out(void **state)
+{
+	struct run *r = RUN("-V");
+
+	assert_int_equal(r->rc, LW_ARGS_DONE);
+	assert_string_equal(r->out, "leakwatch " LW_VERSION "\n");
+	assert_int_equal(r->err_len, 0);
+	run_free(r);
+
+	r = RUN("--version");
+	assert_int_equal(r->rc, LW_ARGS_DONE);
+	assert_string_equal(r->out, "leakwatch " LW_VERSION "\n");
+	run_free(r);
+}
+
+/* args_parse keeps no state between calls: a group cut short by -h must
+ * not leak its remaining letters into the next parse. */
+static void test_consecutive_parses_independent(void **state)
+{
+	struct run *r = RUN("-hV");
+
+	assert_int_equal(r->rc, LW_ARGS_DONE);
+	assert_non_null(strstr(r->out, "Usage:"));
+	run_free(r);
+
+	r = RUN0();
+	assert_int_equal(r->rc, 0);
+	assert_int_equal(r->out_len, 0);
+	run_free(r);
+
+	r = RUN("-jx");
+	assert_usage_error(r, "-x");
+	run_free(r);
+
+	r = RUN("-v");
+	assert_int_equal(r->rc, 0);
+	assert_false(r->cfg.json);
+	assert_true(r->cfg.verbose);
+	run_free(r);
+}
+
+static void test_command_after_double_dash(void **state)
+{
+	struct run *r = RUN("-j", "-t", "2s", "--", "sleep", "10");
+
+	assert_int_equal(r->rc, 0);
+	assert_true(r->cfg.json);
+	assert_int_equal(r->cfg.threshold_ns, 2 * SEC);
+	assert_non_null(r->cfg.command);
+	assert_string_equal(r->cfg.command[0], "sleep");
+	assert_string_equal(r->cfg.command[1], "10");
+	assert_null(r->cfg.command[2]);
+	assert_int_equal(r->err_len, 0);
+	run_free(r);
+}
+
+static void test_command_options_not_parsed(void **state)
+{
+	struct run *r = RUN("--", "ls", "-t", "0", "-x", "--", "-p");
+
+	assert_int_equal(r->rc, 0);
+	assert_int_equal(r->cfg.threshold_ns, 10 * SEC);
+	assert_int_equal(r->cfg.n_pids, 0);
+	assert_string_equal(r->cfg.command[0], "ls");
+	assert_string_equal(r->cfg.command[1], "-t");
+	assert_string_equal(r->cfg.command[5], "-p");
+	assert_null(r->cfg.command[6]);
+	run_free(r);
+}
+
+static void test_double_dash_alone_is_host_wide(void **state)
+{
+	struct run *r = RUN("-j", "--");
+
+	assert_int_equal(r->rc, 0);
+	assert_null(r->cfg.command);
+	run_free(r);
+}
+
+static void test_pid_and_command_rejected(void **state)
+{
+	struct run *r = RUN("-p", "1", "--", "cmd");
+
+	assert_usage_error(r, "not both");
+	run_free(r);
+}
+
+static void test_command_without_double_dash_rejected(void **state)
+{
+	struct run *r = RUN("-j", "sleep", "10");
+
+	assert_usage_error(r, "'sleep'");
+	run_free(r);
+}
+
+static void test_too_many_pids(void **state)
+{
+	const char *args[2 * (LW_MAX_TARGETS + 1) + 1];
+	char pids[LW_MAX_TARGETS + 1][16];
+	struct run *r;
+	int i;
+
+	for (i = 0; i <= LW_MAX_TARGETS; i++) {
+		snprintf(pids[i], sizeof(pids[i]), "%d", 100 + i);
+		args[2 * i] = "-p";
+		args[2 * i + 1] = pids[i];
+	}
+	/* Exactly LW_MAX_TARGETS: fine. */
+	args[2 * LW_MAX_TARGETS] = NULL;
+	r = run_args(args);
+	assert_int_equal(r->rc, 0);
+	assert_int_equal(r->cfg.n_pids, LW_MAX_TARGETS);
+	assert_int_equal(r->cfg.pids[LW_MAX_TARGETS - 1], 100 + LW_MAX_TARGETS - 1);
+	run_free(r);
+
+	/* One more: rejected. */
+	args[2 * LW_MAX_TARGETS] = "-p";
+	args[2 * LW_MAX_TARGETS + 2] = NULL;
+	r = run_args(args);
+	assert_usage_error(r, "too many");
+	run_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_pid_repeated_short_long_and_equals),
+		cmocka_unit_test(test_durations_parsed),
+		cmocka_unit_test(test_long_duration_options),
+		cmocka_unit_test(test_attached_short_value),
+		cmocka_unit_test(test_json_and_verbose_flags),
+		cmocka_unit_test(test_zero_durations_rejected),
+		cmocka_unit_test(test_malformed_duration_rejected),
+		cmocka_unit_test(test_unknown_short_option),
+		cmocka_unit_test(test_unknown_option_inside_group),
+		cmocka_unit_test(test_unknown_long_option),
+		cmocka_unit_test(test_missing_value),
+		cmocka_unit_test(test_bad_pids_rejected),
+		cmocka_unit_test(test_largest_pid_accepted),
+		cmocka_unit_test(test_help_prints_usage_to_out),
+		cmocka_unit_test(test_version_prints_version_to_out),
+		cmocka_unit_test(test_consecutive_parses_independent),
+		cmocka_unit_test(test_command_after_double_dash),
+		cmocka_unit_test(test_command_options_not_parsed),
+		cmocka_unit_test(test_double_dash_alone_is_host_wide),
+		cmocka_unit_test(test_pid_and_command_rejected),
+		cmocka_unit_test(test_command_without_double_dash_rejected),
+		cmocka_unit_test(test_too_many_pids),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: GPL-2.0
+/* JSON Lines output (user/json_out.c): DESIGN.md section 3, parsed back with json-c. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include "json_out.h"
+
+#define FFFD "\xef\xbf\xbd"
+
+/* Strict UTF-8 (RFC 3629), written independently of json_out.c. */
+static bool valid_utf8(const unsigned char *s, size_t n)
+{
+	size_t i = 0, len, k;
+	uint32_t cp;
+
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0)
+			len = 2, cp = s[i] & 0x1f;
+		else if ((s[i] & 0xf0) == 0xe0)
+			len = 3, cp = s[i] & 0x0f;
+		else if ((s[i] & 0xf8) == 0xf0)
+			len = 4, cp = s[i] & 0x07;
+		else
+			return false;
+		if (i + len > n)
+			return false;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+		    (len == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/*
+ * Writes r with json_write_report and checks the line: exactly one, ending
+ * in '\n', no raw control bytes, valid UTF-8, a JSON object that json-c
+ * parses both leniently and strictly (with UTF-8 validation).
+ */
+static json_object *write_and_parse(const struct lw_report *r)
+{
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&buf, &len);
+	json_object *o, *strict;
+	json_tokener *tok;
+
+	assert_non_null(f);
+	assert_int_equal(json_write_report(f, r), 0);
+	fclose(f);
+	assert_true(len > 2);
+	assert_int_equal(buf[len - 1], '\n');
+	for (i = 0; i + 1 < len; i++)
+		if ((unsigned char)buf[i] < 0x20) {
+			print_error("raw control byte 0x%02x at %zu in %s", buf[i], i, buf);
+			fail();
+		}
+	if (!valid_utf8((const unsigned char *)buf, len)) {
+		print_error("not UTF-8: %s", buf);
+		fail();
+	}
+
+	o = json_tokener_parse(buf);
+	if (!o)
+		print_error("json-c cannot parse: %s", buf);
+	assert_non_null(o);
+	assert_true(json_object_is_type(o, json_type_object));
+
+	tok = json_tokener_new();
+	assert_non_null(tok);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	strict = json_tokener_parse_ex(tok, buf, (int)len - 1);
+	if (!strict)
+		print_error("strict parse: %s: %s",
+			    json_tokener_error_desc(json_tokener_get_error(tok)), buf);
+	assert_non_null(strict);
+	json_object_put(strict);
+	json_tokener_free(tok);
+	free(buf);
+	return o;
+}
+
+static json_object *field(json_object *o, const char *key, json_type type)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v)) {
+		print_error("no \"%s\" in %s\n", key, json_object_to_json_string(o));
+		fail();
+	}
+	if (!json_object_is_type(v, type)) {
+		print_error("\"%s\" is a %s, not a %s\n", key,
+			    json_type_to_name(json_object_get_type(v)), json_type_to_name(type));
+		fail();
+	}
+	return v;
+}
+
+static const char *str(json_object *o, const char *key)
+{
+	return json_object_get_string(field(o, key, json_type_string));
+}
+
+static int64_t num(json_object *o, const char *key)
+{
+	return json_object_get_int64(field(o, key, json_type_int));
+}
+
+static double dbl(json_object *o, const char *key)
+{
+	return json_object_get_double(field(o, key, json_type_double));
+}
+
+static bool boolean(json_object *o, const char *key)
+{
+	return json_object_get_boolean(field(o, key, json_type_boolean));
+}
+
+static bool has(json_object *o, const char *key)
+{
+	return json_object_object_get_ex(o, key, NULL);
+}
+
+static struct lw_wait futex_wait(void)
+{
+	struct lw_wait w = {
+		.kind = "futex",
+		.syscall = "futex",
+		.has_futex = true,
+		.futex_addr = 0x7f00deadbeefULL,
+		.futex_op = "FUTEX_WAIT_BITSET_PRIVATE",
+	};
+
+	return w;
+}
+
+static struct lw_report stuck_report(const struct lw_wait *w)
+{
+	struct lw_report r = {
+		.type = LW_RPT_STUCK,
+		.ts = 1700000123.456789,
+		.pid = 4242,
+		.tid = 4243,
+		.comm = "worker",
+		.pcomm = "server",
+		.state = 'S',
+		.blocked_s = 12.3456,
+		.since_exact = true,
+		.wait = w,
+	};
+
+	return r;
+}
+
+/* ---- Each record type ---- */
+
+static void test_stuck_fields_and_types(void **state)
+{
+	struct lw_wait w = futex_wait();
+	struct lw_report r = stuck_report(&w);
+	json_object *o = write_and_parse(&r);
+
+	assert_string_equal(str(o, "type"), "stuck");
+	assert_float_equal(dbl(o, "ts"), 1700000123.456789, 1e-6);
+	assert_int_equal(num(o, "pid"), 4242);
+	assert_int_equal(num(o, "tid"), 4243);
+	assert_string_equal(str(o, "comm"), "worker");
+	assert_string_equal(str(o, "pcomm"), "server");
+	assert_string_equal(str(o, "state"), "S");
+	assert_float_equal(dbl(o, "blocked_s"), 12.346, 1e-9); /* 3 decimals */
+	assert_true(boolean(o, "since_exact"));
+	assert_string_equal(str(o, "wait"), "futex");
+	assert_string_equal(str(o, "syscall"), "futex");
+	assert_string_equal(str(o, "futex_addr"), "0x7f00deadbeef");
+	assert_string_equal(str(o, "futex_op"), "FUTEX_WAIT_BITSET_PRIVATE");
+	json_object_put(o);
+}
+
+static void test_stuck_inexact_and_d_state(void **state)
+{
+	struct lw_wait w = { .kind = "read", .syscall = "read" };
+	struct lw_report r = stuck_report(&w);
+	json_object *o;
+
+	r.state = 'D';
+	r.since_exact = false;
+	o = write_and_parse(&r);
+	assert_string_equal(str(o, "state"), "D");
+	assert_false(boolean(o, "since_exact"));
+	assert_string_equal(str(o, "wait"), "read");
+	assert_false(has(o, "futex_addr"));
+	assert_false(has(o, "futex_op"));
+	json_object_put(o);
+}
+
+static void test_stuck_state_is_s_or_d(void **state)
+{
+	struct lw_wait w = futex_wait();
+	struct lw_report r = stuck_report(&w);
+	json_object *o;
+
+	r.state = 'R';
+	o = write_and_parse(&r);
+	assert_string_equal(str(o, "state"), "S");
+	json_object_put(o);
+	r.state = 0;
+	o = write_and_parse(&r);
+	assert_string_equal(str(o, "state"), "S");
+	json_object_put(o);
+}
+
+static void test_stuck_outside_syscall_waits_in_kernel(void **state)
+{
+	struct lw_wait w = { 0 }; /* kind NULL, no syscall */
+	struct lw_report r = stuck_report(&w);
+	json_object *o = write_and_parse(&r);
+
+	assert_string_equal(str(o, "wait"), "kernel");
+	assert_false(has(o, "syscall"));
+	assert_false(has(o, "futex_addr"));
+	json_object_put(o);
+}
+
+static void test_ts_is_a_float_even_when_whole(void **state)
+{
+	struct lw_wait w = futex_wait();
+	struct lw_report r = stuck_report(&w);
+	json_object *o;
+
+	r.ts = 1700000000.0;
+	r.blocked_s = 10.0;
+	o = write_and_parse(&r);
+	assert_float_equal(dbl(o, "ts"), 1700000000.0, 1e-9);
+	assert_float_equal(dbl(o, "blocked_s"), 10.0, 1e-9);
+	json_object_put(o);
+}
+
+static void test_unstuck_fields(void **state)
+{
+	struct lw_wait w = futex_wait();
+	struct lw_report r = {
+		.type = LW_RPT_UNSTUCK,
+		.ts = 1700000200.5,
+		.pid = 7,
+		.tid = 8,
+		.comm = "t",
+		.pcomm = "p",
+		.blocked_s = 23.5,
+		.since_exact = false,
+		.end_exact = true,
+		.wait = &w,
+	};
+	json_object *o = write_and_parse(&r);
+
+	assert_string_equal(str(o, "type"), "unstuck");
+	assert_float_equal(dbl(o, "ts"), 1700000200.5, 1e-6);
+	assert_int_equal(num(o, "pid"), 7);
+	assert_int_equal(num(o, "tid"), 8);
+	assert_float_equal(dbl(o, "blocked_s"), 23.5, 1e-9);
+	assert_true(boolean(o, "end_exact"));
+	assert_false(boolean(o, "since_exact"));
+	assert_false(has(o, "state"));
+	json_object_put(o);
+
+	r.end_exact = false;
+	o = write_and_parse(&r);
+	assert_false(boolean(o, "end_exact"));
+	json_object_put(o);
+}
+
+static void test_sample_fields(void **state)
+{
+	struct lw_report r = {
+		.type = LW_RPT_SAMPLE,
+		.ts = 1700000001.25,
+		.pid = 99,
+		.pcomm = "db",
+		.threads = 120,
+		.blocked = 100,
+		.stuck = 3,
+	};
+	json_object *o = write_and_parse(&r);
+
+	assert_string_equal(str(o, "type"), "sample");
+	assert_float_equal(dbl(o, "ts"), 1700000001.25, 1e-6);
+	assert_int_equal(num(o, "pid"), 99);
+	assert_string_equal(str(o, "pcomm"), "db");
+	assert_int_equal(num(o, "threads"), 120);
+	assert_int_equal(num(o, "blocked"), 100);
+	assert_int_equal(num(o, "stuck"), 3);
+	assert_false(has(o, "tid"));
+	json_object_put(o);
+}
+
+static void test_exit_fields(void **state)
+{
+	struct lw_report r = { .type = LW_RPT_EXIT, .ts = 1700000002.0, .pid = 4000000 };
+	json_object *o = write_and_parse(&r);
+
+	assert_string_equal(str(o, "type"), "exit");
+	assert_int_equal(num(o, "pid"), 4000000);
+	assert_string_equal(str(o, "pcomm"), ""); /* NULL name: empty */
+	dbl(o, "ts");
+	json_object_put(o);
+}
+
+static void test_summary_dropped_is_sum_of_drops(void **state)
+{
+	struct lw_drops d = {
+		.ringbuf = 1, .task_storage = 20, .targets = 300, .tracker = 4000,
+		.unstuck_inexact = 7,
+	};
+	struct lw_report r = {
+		.type = LW_RPT_SUMMARY,
+		.ts = 1700000300.0,
+		.duration_s = 61.5,
+		.events = 123456789012ULL,
+		.drops = &d,
+	};
+	json_object *o = write_and_parse(&r), *drops;
+
+	assert_string_equal(str(o, "type"), "summary");
+	assert_float_equal(dbl(o, "duration_s"), 61.5, 1e-9);
+	assert_int_equal(num(o, "events"), 123456789012LL);
+	assert_int_equal(num(o, "dropped"), 4321);
+	drops = field(o, "drops", json_type_object);
+	assert_int_equal(num(drops, "ringbuf"), 1);
+	assert_int_equal(num(drops, "task_storage"), 20);
+	assert_int_equal(num(drops, "targets"), 300);
+	assert_int_equal(num(drops, "tracker"), 4000);
+	assert_int_equal(num(o, "unstuck_inexact"), 7);
+	json_object_put(o);
+}
+
+static void test_summary_without_drops(void **state)
+{
+	struct lw_report r = { .type = LW_RPT_SUMMARY, .ts = 1.0, .duration_s = 2.0 };
+	json_object *o = write_and_parse(&r);
+
+	assert_int_equal(num(o, "dropped"), 0);
+	assert_int_equal(num(o, "events"), 0);
+	json_object_put(o);
+}
+
+static void test_several_reports_several_lines(void **state)
+{
+	struct lw_wait w = futex_wait();
+	struct lw_report a = stuck_report(&w);
+	struct lw_report b = { .type = LW_RPT_EXIT, .ts = 1.0, .pid = 1 };
+	char *buf = NULL, *nl;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	json_object *o;
+
+	json_emit(f, &a);
+	json_emit(f, &b);
+	fclose(f);
+	nl = strchr(buf, '\n');
+	assert_non_null(nl);
+	assert_string_equal(strchr(nl + 1, '\n'), "\n");
+	*nl = '\0';
+	o = json_tokener_parse(buf);
+	assert_non_null(o);
+	assert_string_equal(str(o, "type"), "stuck");
+	json_object_put(o);
+	o = json_tokener_parse(nl + 1);
+	assert_non_null(o);
+	assert_string_equal(str(o, "type"), "exit");
+	json_object_put(o);
+	free(buf);
+}
+
+static void test_write_error_is_eio(void **state)
+{
+	struct lw_report r = { .type = LW_RPT_EXIT, .ts = 1.0, .pid = 1 };
+	FILE *f = fopen("/dev/null", "r");
+
+	assert_non_null(f);
+	assert_int_equal(json_write_report(f, &r), -EIO);
+	fclose(f);
+}
+
+/* ---- Names: any bytes in, valid JSON and UTF-8 out ---- */
+
+static char *comm_through_json(const char *comm)
+{
+	struct lw_wait w = futex_wait();
+	struct lw_report r = stuck_report(&w);
+	json_object *o;
+	char *out;
+
+	r.comm = comm;
+	o = write_and_parse(&r);
+	out = strdup(str(o, "comm"));
+	json_object_put(o);
+	return out;
+}
+
+#define ASSERT_COMM_BECOMES(in, want)                  \
+	do {                                           \
+		char *got_ = comm_through_json(in);    \
+		assert_string_equal(got_, want);       \
+		free(got_);                            \
+	} while (0)
+
+static void test_escapes_quote_backslash_and_controls(void **state)
+{
+	ASSERT_COMM_BECOMES("a\"b\\c", "a\"b\\c");
+	ASSERT_COMM_BECOMES("line\nbreak\ttab", "line\nbreak\ttab");
+	ASSERT_COMM_BECOMES("\x01\x1f\x7f", "\x01\x1f\x7f");
+	ASSERT_COMM_BECOMES("a/b", "a/b");
+}
+
+static void test_invalid_utf8_bytes_become_replacement(void **state)
+{
+	ASSERT_COMM_BECOMES("a\xff" "b", "a" FFFD "b");
+	ASSERT_COMM_BECOMES("\xc3", FFFD);                     /* lead byte alone */
+	ASSERT_COMM_BECOMES("\xc3(", FFFD "(");                /* lead, no continuation */
+	ASSERT_COMM_BECOMES("\xc0\xaf", FFFD FFFD);            /* overlong '/' */
+	ASSERT_COMM_BECOMES("\xe0\x80\xaf", FFFD FFFD FFFD);   /* overlong, 3 bytes */
+	ASSERT_COMM_BECOMES("\xed\xa0\x80", FFFD FFFD FFFD);   /* surrogate U+D800 */
+	ASSERT_COMM_BECOMES("\xf4\x90\x80\x80", FFFD FFFD FFFD FFFD); /* > U+10FFFF */
+	ASSERT_COMM_BECOMES("\x80x", FFFD "x");                /* stray continuation */
+	ASSERT_COMM_BECOMES("\xe6\x97", FFFD FFFD);            /* truncated 日 */
+}
+
+static void test_valid_multibyte_names_kept(void **state)
+{
+	ASSERT_COMM_BECOMES("\xc3\xb1", "\xc3\xb1");                   /* ñ */
+	ASSERT_COMM_BECOMES("\xe6\x97\xa5\xe6\x9c\xac", "\xe6\x97\xa5\xe6\x9c\xac"); /* 日本 */
+	ASSERT_COMM_BECOMES("\xf0\x9f\x98\x80!", "\xf0\x9f\x98\x80!");   /* U+1F600 */
+	ASSERT_COMM_BECOMES("\xef\xbf\xbd", "\xef\xbf\xbd");           /* U+FFFD itself */
+}
+
+static void test_pcomm_sanitized_in_sample(void **state)
+{
+	struct lw_report r = {
+		.type = LW_RPT_SAMPLE, .ts = 1.0, .pid = 2, .pcomm = "\"p\xff\n",
+	};
+	json_object *o = write_and_parse(&r);
+
+	assert_string_equal(str(o, "pcomm"), "\"p" FFFD "\n");
+	json_object_put(o);
+}
+
+/* ---- utf8_sanitize directly ---- */
+
+/* The input has no NUL and sits at the end of its allocation: ASan and
+ * valgrind catch a read past len. */
+static void test_sanitize_16_bytes_without_nul(void **state)
+{
+	char *in = malloc(16), out[3 * 16 + 1];
+
+	assert_non_null(in);
+	memcpy(in, "abcdefghijklmnop", 16);
+	utf8_sanitize(in, 16, out);
+	assert_string_equal(out, "abcdefghijklmnop");
+
+	memset(in, 0xff, 16);
+	utf8_sanitize(in, 16, out);
+	assert_int_equal(strlen(out), 3 * 16); /* the worst case fits */
+	for (size_t i = 0; i < 16; i++)
+		assert_memory_equal(out + 3 * i, FFFD, 3);
+
+	/* A sequence cut by the end of the buffer, not read beyond. */
+	memcpy(in, "abcdefghijklm\xf0\x9f\x98", 16);
+	utf8_sanitize(in, 16, out);
+	assert_string_equal(out, "abcdefghijklm" FFFD FFFD FFFD);
+	memcpy(in, "abcdefghijklmn\xe6\x97", 16);
+	utf8_sanitize(in, 16, out);
+	assert_string_equal(out, "abcdefghijklmn" FFFD FFFD);
+	free(in);
+}
+
+static void test_sanitize_len_is_respected(void **state)
+{
+	char out[32];
+
+	memset(out, 'x', sizeof(out));
+	utf8_sanitize("hello world", 5, out);
+	assert_string_equal(out, "hello");
+	utf8_sanitize("", 0, out);
+	assert_string_equal(out, "");
+	/* A valid 2-byte sequence cut after its lead byte. */
+	utf8_sanitize("\xc3\xb1", 1, out);
+	assert_string_equal(out, FFFD);
+}
+
+static void test_sanitize_output_always_valid(void **state)
+{
+	unsigned char in[8];
+	char out[3 * sizeof(in) + 1];
+	uint32_t x = 12345;
+	int i, k;
+
+	/* Random bytes, biased towards UTF-8 lead and continuation bytes. */
+	for (i = 0; i < 20000; i++) {
+		for (k = 0; k < (int)sizeof(in); k++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			in[k] = (x & 3) ? 0x80 | (x >> 8 & 0x7f) : (x >> 8 & 0xff);
+		}
+		utf8_sanitize((const char *)in, sizeof(in), out);
+		assert_true(strlen(out) <= 3 * sizeof(in));
+		if (!valid_utf8((const unsigned char *)out, strlen(out))) {
+			print_error("invalid output for %02x %02x %02x %02x %02x %02x %02x %02x\n",
+				    in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]);
+			fail();
+		}
+	}
+}
+
+/* Valid input comes out byte for byte. */
+static void test_sanitize_valid_input_unchanged(void **state)
+{
+	static const char *const valid[] = {
+		"plain", "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xef\xbf\xbf", "\xf0\x90\x80\x80",
+		"\xf4\x8f\xbf\xbf", "\xee\x80\x80",
+	};
+	char out[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+		utf8_sanitize(valid[i], strlen(valid[i]), out);
+		assert_string_equal(out, valid[i]);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stuck_fields_and_types),
+		cmocka_unit_test(test_stuck_inexact_and_d_state),
+		cmocka_unit_test(test_stuck_state_is_s_or_d),
+		cmocka_unit_test(test_stuck_outside_syscall_waits_in_kernel),
+		cmocka_unit_test(test_ts_is_a_float_even_when_whole),
+		cmocka_unit_test(test_unstuck_fields),
+		cmocka_unit_test(test_sample_fields),
+		cmocka_unit_test(test_exit_fields),
+		cmocka_unit_test(test_summary_dropped_is_sum_of_drops),
+		cmocka_unit_test(test_summary_without_drops),
+		cmocka_unit_test(test_several_reports_several_lines),
+		cmocka_unit_test(test_write_error_is_eio),
+		cmocka_unit_test(test_escapes_quote_backslash_and_controls),
+		cmocka_unit_test(test_invalid_utf8_bytes_become_replacement),
+		cmocka_unit_test(test_valid_multibyte_names_kept),
+		cmocka_unit_test(test_pcomm_sanitized_in_sample),
+		cmocka_unit_test(test_sanitize_16_bytes_without_nul),
+		cmocka_unit_test(test_sanitize_len_is_respected),
+		cmocka_unit_test(test_sanitize_output_always_valid),
+		cmocka_unit_test(test_sanitize_valid_input_unchanged),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,600 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The text view (user/text_out.c): line mode and the table. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "text_out.h"
+#include "tracker.h"
+
+#define SEC 1000000000ULL
+#define MS 1000000ULL
+#define FFFD "\xef\xbf\xbd"
+
+/* A text_out writing into memory. */
+struct cap {
+	struct text_out o;
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static int setup_lines(void **state)
+{
+	struct cap *c = calloc(1, sizeof(*c));
+
+	if (!c || !(c->f = open_memstream(&c->buf, &c->len)))
+		return -1;
+	text_out_init(&c->o, c->f, false, 10 * SEC, 1 * SEC);
+	*state = c;
+	return 0;
+}
+
+static int setup_table(void **state)
+{
+	struct cap *c;
+
+	if (setup_lines(state))
+		return -1;
+	c = *state;
+	c->o.table = true;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct cap *c = *state;
+
+	text_out_free(&c->o);
+	fclose(c->f);
+	free(c->buf);
+	free(c);
+	return 0;
+}
+
+/* Everything written so far (text_emit flushes), then forget it. */
+static char *take(struct cap *c)
+{
+	char *s;
+
+	fflush(c->f);
+	/* c->len, not the NUL: after a rewind, older bytes follow the new ones. */
+	s = strndup(c->buf ? c->buf : "", c->len);
+	assert_non_null(s);
+	rewind(c->f);
+	fflush(c->f);
+	return s;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+	if (!strstr(hay, needle)) {
+		print_error("\"%s\" not in:\n%s\n", needle, hay);
+		fail();
+	}
+}
+
+static void assert_no_control_bytes(const char *s, bool allow_escape)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '\n' || (allow_escape && ch == 0x1b))
+			continue;
+		if (ch < 0x20 || ch == 0x7f) {
+			print_error("control byte 0x%02x in output\n", ch);
+			fail();
+		}
+	}
+}
+
+static struct lw_wait futex_wait(void)
+{
+	struct lw_wait w = {
+		.kind = "futex",
+		.syscall = "futex",
+		.has_futex = true,
+		.futex_addr = 0x7f00001000ULL,
+		.futex_op = "FUTEX_WAIT_PRIVATE",
+	};
+
+	return w;
+}
+
+static struct lw_report stuck(const char *comm, const char *pcomm, const struct lw_wait *w)
+{
+	struct lw_report r = {
+		.type = LW_RPT_STUCK,
+		.ts = 1700000000.0,
+		.pid = 1234,
+		.tid = 1240,
+		.comm = comm,
+		.pcomm = pcomm,
+		.state = 'S',
+		.blocked_s = 12.5,
+		.since_exact = true,
+		.wait = w,
+	};
+
+	return r;
+}
+
+static struct lw_report sample(uint32_t pid, uint32_t threads, uint32_t blocked, uint32_t n_stuck)
+{
+	struct lw_report r = {
+		.type = LW_RPT_SAMPLE,
+		.ts = 1700000000.0,
+		.pid = pid,
+		.pcomm = "app",
+		.threads = threads,
+		.blocked = blocked,
+		.stuck = n_stuck,
+	};
+
+	return r;
+}
+
+/* ---- Line mode ---- */
+
+static void test_stuck_line(void **state)
+{
+	struct cap *c = *state;
+	struct lw_wait w = futex_wait();
+	struct lw_report r = stuck("worker", "server", &w);
+	char *s;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_int_equal(count_lines(s), 1);
+	assert_contains(s, "STUCK");
+	assert_contains(s, "pid 1234 (server)");
+	assert_contains(s, "tid 1240 (worker)");
+	assert_contains(s, " S ");
+	assert_contains(s, "blocked 12.5s");
+	assert_contains(s, "futex FUTEX_WAIT_PRIVATE 0x7f00001000");
+	assert_true(strstr(s, ">=") == NULL);
+	free(s);
+}
+
+static void test_stuck_line_inexact_and_d_state(void **state)
+{
+	struct cap *c = *state;
+	struct lw_wait w = { .kind = "read", .syscall = "read" };
+	struct lw_report r = stuck("worker", "server", &w);
+	char *s;
+
+	r.since_exact = false;
+	r.state = 'D';
+	r.blocked_s = 150;
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, " D ");
+	assert_contains(s, "blocked >=2m30s in read");
+	free(s);
+}
+
+static void test_stuck_line_shows_syscall_when_kind_differs(void **state)
+{
+	struct cap *c = *state;
+	struct lw_wait w = { .kind = "poll", .syscall = "pselect6" };
+	struct lw_report r = stuck("w", "p", &w);
+	char *s;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "in poll (pselect6)");
+	free(s);
+}
+
+static void test_stuck_line_without_wait_says_kernel(void **state)
+{
+	struct cap *c = *state;
+	struct lw_report r = stuck("w", "p", NULL);
+	char *s;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "in kernel");
+	free(s);
+}
+
+static void test_unstuck_line(void **state)
+{
+	struct cap *c = *state;
+	struct lw_report r = {
+		.type = LW_RPT_UNSTUCK,
+		.ts = 1700000000.0,
+		.pid = 1234,
+		.tid = 1240,
+		.comm = "worker",
+		.pcomm = "server",
+		.blocked_s = 23.5,
+		.end_exact = true,
+	};
+	char *s;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_int_equal(count_lines(s), 1);
+	assert_contains(s, "UNSTUCK");
+	assert_contains(s, "pid 1234 (server) tid 1240 (worker)");
+	assert_contains(s, "after 23.5s");
+	free(s);
+
+	r.end_exact = false;
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "after ~23.5s");
+	free(s);
+}
+
+static void test_sample_printed_only_when_counts_change(void **state)
+{
+	struct cap *c = *state;
+	struct lw_report a = sample(1234, 10, 2, 0), b = sample(1234, 10, 3, 1);
+	struct lw_report other = sample(555, 10, 2, 0);
+	char *s;
+
+	text_emit(&c->o, &a);
+	s = take(c);
+	assert_int_equal(count_lines(s), 1);
+	assert_contains(s, "SAMPLE");
+	assert_contains(s, "pid 1234 (app) threads 10 blocked 2 stuck 0");
+	free(s);
+
+	text_emit(&c->o, &a);
+	text_emit(&c->o, &a);
+	s = take(c);
+	assert_string_equal(s, "");
+	free(s);
+
+	/* Another process has counts of its own. */
+	text_emit(&c->o, &other);
+	s = take(c);
+	assert_contains(s, "pid 555");
+	free(s);
+
+	text_emit(&c->o, &b);
+	s = take(c);
+	assert_contains(s, "threads 10 blocked 3 stuck 1");
+	free(s);
+	text_emit(&c->o, &b);
+	text_emit(&c->o, &other);
+	s = take(c);
+	assert_string_equal(s, "");
+	free(s);
+
+	/* Back to the first counts: a change again. */
+	text_emit(&c->o, &a);
+	s = take(c);
+	assert_contains(s, "blocked 2 stuck 0");
+	free(s);
+}
+
+static void test_exit_line_and_sample_after_it(void **state)
+{
+	struct cap *c = *state;
+	struct lw_report a = sample(1234, 4, 1, 0);
+	struct lw_report e = { .type = LW_RPT_EXIT, .ts = 1700000000.0, .pid = 1234, .pcomm = "app" };
+	char *s;
+
+	text_emit(&c->o, &a);
+	free(take(c));
+	text_emit(&c->o, &e);
+	s = take(c);
+	assert_int_equal(count_lines(s), 1);
+	assert_contains(s, "EXIT");
+	assert_contains(s, "pid 1234 (app)");
+	free(s);
+	/* Forgotten: the same counts for a reused pid are printed. */
+	text_emit(&c->o, &a);
+	s = take(c);
+	assert_contains(s, "SAMPLE");
+	free(s);
+}
+
+static void test_control_chars_in_names_replaced(void **state)
+{
+	struct cap *c = *state;
+	struct lw_wait w = futex_wait();
+	struct lw_report r = stuck("a\nb\x1b[31m\t", "p\x7fq\x01", &w);
+	char *s;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_int_equal(count_lines(s), 1);
+	assert_no_control_bytes(s, false);
+	assert_contains(s, "(a?b?[31m?)");
+	assert_contains(s, "(p?q?)");
+	free(s);
+}
+
+static void test_invalid_utf8_in_names_replaced(void **state)
+{
+	struct cap *c = *state;
+	struct lw_wait w = futex_wait();
+	struct lw_report r = stuck("\xff" "x\xc3\xb1", "\xe6\x97\xa5\xe6\x9c\xac", &w);
+	char *s;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "(" FFFD "x\xc3\xb1)");
+	assert_contains(s, "(\xe6\x97\xa5\xe6\x9c\xac)");
+	free(s);
+}
+
+static void test_clean_name_reads_at_most_16_bytes(void **state)
+{
+	char *in = malloc(LW_COMM_LEN), out[3 * LW_COMM_LEN + 1];
+
+	assert_non_null(in);
+	memcpy(in, "0123456789\n\x7f" "abcd", LW_COMM_LEN); /* no NUL */
+	text_clean_name(in, out);
+	assert_string_equal(out, "0123456789??abcd");
+	free(in);
+}
+
+static void test_summary_line(void **state)
+{
+	struct cap *c = *state;
+	struct lw_drops d = { .ringbuf = 1, .task_storage = 2, .targets = 3, .tracker = 4 };
+	struct lw_report r = {
+		.type = LW_RPT_SUMMARY, .duration_s = 12.0, .events = 34, .drops = &d,
+	};
+	char *s;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "ran 12.0s, 34 events, 10 dropped");
+	assert_contains(s, "(ring buffer 1, task storage 2, targets 3, tracker 4)");
+	free(s);
+
+	memset(&d, 0, sizeof(d));
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "34 events, 0 dropped\n");
+	assert_true(strchr(s, '(') == NULL);
+	free(s);
+}
+
+/* ---- Table mode ---- */
+
+struct table_fx {
+	struct cap cap;
+	struct lw_tracker *t;
+};
+
+static int setup_tracker(void **state)
+{
+	struct table_fx *fx = calloc(1, sizeof(*fx));
+	struct lw_tracker_opts opts = { .threshold_ns = 10 * SEC };
+
+	if (!fx || !(fx->cap.f = open_memstream(&fx->cap.buf, &fx->cap.len)))
+		return -1;
+	text_out_init(&fx->cap.o, fx->cap.f, true, 10 * SEC, 500 * MS);
+	opts.sink.emit = text_emit;
+	opts.sink.ctx = &fx->cap.o;
+	if (tracker_new(&opts, &fx->t))
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static int teardown_tracker(void **state)
+{
+	struct table_fx *fx = *state;
+
+	tracker_free(fx->t);
+	text_out_free(&fx->cap.o);
+	fclose(fx->cap.f);
+	free(fx->cap.buf);
+	free(fx);
+	return 0;
+}
+
+static struct lw_task_rec rec(uint32_t pid, uint32_t tid, const char *comm, uint64_t since_s,
+			      uint64_t now_s)
+{
+	struct lw_task_rec r = {
+		.type = LW_REC_TASK,
+		.pid = pid,
+		.tid = tid,
+		.flags = since_s ? LW_TF_BLOCKED | LW_TF_IN_SYSCALL : 0,
+		.now_ns = now_s * SEC,
+		.blocked_since_ns = since_s * SEC,
+		.syscall_nr = since_s ? 202 : -1,
+		.args = { 0x7f0000002000ULL, 128, 0 },
+	};
+
+	snprintf(r.comm, sizeof(r.comm), "%s", comm);
+	snprintf(r.pcomm, sizeof(r.pcomm), "proc%u", pid);
+	return r;
+}
+
+static void feed(struct lw_tracker *t, const struct lw_task_rec *recs, size_t n)
+{
+	size_t i;
+
+	tracker_scan_begin(t);
+	for (i = 0; i < n; i++)
+		tracker_scan_task(t, &recs[i], NULL);
+	tracker_scan_end(t);
+}
+
+static const char *after(const char *hay, const char *needle)
+{
+	const char *p = strstr(hay, needle);
+
+	if (!p) {
+		print_error("\"%s\" not in:\n%s\n", needle, hay);
+		fail();
+	}
+	return p;
+}
+
+static void test_table_mode_defers_events(void **state)
+{
+	struct cap *c = *state;
+	struct lw_wait w = futex_wait();
+	struct lw_report r = stuck("worker", "server", &w), smp = sample(1, 1, 0, 0);
+	char *s;
+
+	text_emit(&c->o, &r);
+	text_emit(&c->o, &smp);
+	s = take(c);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+static void test_table_lists_stuck_threads_longest_first(void **state)
+{
+	struct table_fx *fx = *state;
+	const struct lw_task_rec recs[] = {
+		rec(100, 100, "main", 0, 1000),
+		rec(100, 101, "middle", 900, 1000),
+		rec(100, 102, "longest", 400, 1000),
+		rec(100, 103, "shortest", 985, 1000),
+		rec(100, 104, "notyet", 995, 1000), /* 5s: under the threshold */
+		rec(200, 201, "other", 700, 1000),
+	};
+	const char *hdr, *p1, *p2, *p3, *p4;
+	char *s;
+
+	tracker_add_target(fx->t, 100);
+	feed(fx->t, recs, sizeof(recs) / sizeof(recs[0]));
+	text_render(&fx->cap.o, fx->t, 1700000000.0);
+	s = take(&fx->cap);
+	assert_no_control_bytes(s, true);
+	assert_contains(s, "threshold 10.0s");
+	assert_contains(s, "interval 500ms");
+	/* Processes: counts per process. */
+	after(s, "PID");
+	after(s, "PROCESS");
+	after(s, "THREADS");
+	after(s, "BLOCKED");
+	assert_contains(s, "proc100");
+	assert_contains(s, "proc200");
+	/* Threads: a header, then longest first. */
+	hdr = after(s, "TID");
+	p1 = after(hdr, "longest");
+	p2 = after(hdr, "other");
+	p3 = after(hdr, "middle");
+	p4 = after(hdr, "shortest");
+	assert_true(p1 < p2 && p2 < p3 && p3 < p4);
+	assert_null(strstr(hdr, "notyet"));
+	assert_null(strstr(hdr, "main"));
+	assert_contains(p1, "10m00s");
+	assert_contains(p1, "futex FUTEX_WAIT_PRIVATE");
+	assert_null(strstr(s, "(no stuck threads)"));
+	free(s);
+}
+
+static void test_table_row_limit(void **state)
+{
+	struct table_fx *fx = *state;
+	const struct lw_task_rec recs[] = {
+		rec(100, 101, "t1", 100, 1000),
+		rec(100, 102, "t2", 200, 1000),
+		rec(100, 103, "t3", 300, 1000),
+	};
+	char *s;
+
+	tracker_add_target(fx->t, 100);
+	feed(fx->t, recs, 3);
+	fx->cap.o.max_rows = 2;
+	text_render(&fx->cap.o, fx->t, 1700000000.0);
+	s = take(&fx->cap);
+	assert_contains(s, "t1");
+	assert_contains(s, "t2");
+	assert_null(strstr(s, "t3"));
+	assert_contains(s, "... and 1 more");
+	free(s);
+}
+
+static void test_table_empty(void **state)
+{
+	struct table_fx *fx = *state;
+	const struct lw_task_rec recs[] = { rec(100, 101, "idle", 995, 1000) };
+	char *s;
+
+	feed(fx->t, recs, 1); /* host-wide view: no target, nothing stuck */
+	text_render(&fx->cap.o, fx->t, 1700000000.0);
+	s = take(&fx->cap);
+	assert_contains(s, "(no process with stuck threads)");
+	assert_contains(s, "(no stuck threads)");
+	free(s);
+}
+
+static void test_table_names_cleaned(void **state)
+{
+	struct table_fx *fx = *state;
+	const struct lw_task_rec recs[] = { rec(100, 101, "evil\x1b]0;x\x07", 100, 1000) };
+	const char *rows;
+	char *s;
+
+	tracker_add_target(fx->t, 100);
+	feed(fx->t, recs, 1);
+	text_render(&fx->cap.o, fx->t, 1700000000.0);
+	s = take(&fx->cap);
+	/* The only escapes are the table's own clear-screen, at the start. */
+	rows = after(s, "\033[H\033[2J") + strlen("\033[H\033[2J");
+	assert_null(strchr(rows, 0x1b));
+	assert_no_control_bytes(rows, false);
+	assert_contains(rows, "evil?]0;x?");
+	free(s);
+}
+
+static void test_table_summary_still_printed(void **state)
+{
+	struct cap *c = *state;
+	struct lw_report r = { .type = LW_RPT_SUMMARY, .duration_s = 1.0, .events = 2 };
+	char *s;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "leakwatch: ran 1.0s, 2 events, 0 dropped");
+	free(s);
+}
+
+int main(void)
+{
+#define L(name) cmocka_unit_test_setup_teardown(name, setup_lines, teardown)
+#define TB(name) cmocka_unit_test_setup_teardown(name, setup_table, teardown)
+#define TR(name) cmocka_unit_test_setup_teardown(name, setup_tracker, teardown_tracker)
+	const struct CMUnitTest tests[] = {
+		L(test_stuck_line),
+		L(test_stuck_line_inexact_and_d_state),
+		L(test_stuck_line_shows_syscall_when_kind_differs),
+		L(test_stuck_line_without_wait_says_kernel),
+		L(test_unstuck_line),
+		L(test_sample_printed_only_when_counts_change),
+		L(test_exit_line_and_sample_after_it),
+		L(test_control_chars_in_names_replaced),
+		L(test_invalid_utf8_in_names_replaced),
+		cmocka_unit_test(test_clean_name_reads_at_most_16_bytes),
+		L(test_summary_line),
+		TB(test_table_mode_defers_events),
+		TR(test_table_lists_stuck_threads_longest_first),
+		TR(test_table_row_limit),
+		TR(test_table_empty),
+		TR(test_table_names_cleaned),
+		TB(test_table_summary_still_printed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1285 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The tracker (user/tracker.c), driven by hand-made scan and ring-buffer records. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "tracker.h"
+
+#define SEC 1000000000ULL
+#define MS 1000000ULL
+#define THRESHOLD (10 * SEC)
+/* CLOCK_REALTIME - CLOCK_MONOTONIC in the tests: ts = OFFSET_S + mono seconds. */
+#define OFFSET_S 1700000000.0
+#define FUTEX_UADDR 0x7f0000001000ULL
+
+/* ---- A sink that keeps a copy of every report ---- */
+
+struct captured {
+	struct lw_report r;
+	char comm[64], pcomm[64];
+	struct lw_wait wait;
+	char site[24];          /* r.site->name, "" without a site */
+	int site_user_n, site_kernel_n, stack_n;
+	char site_frame0[LW_FRAME_TEXT], site_kframe0[LW_FRAME_TEXT], stack_frame0[LW_FRAME_TEXT];
+};
+
+struct fx {
+	struct lw_tracker *t;
+	struct captured **rep; /* each on its own: they point into themselves */
+	size_t n, cap;
+	unsigned int forgets;
+	uint32_t forgot_pid;
+};
+
+static void capture(void *ctx, const struct lw_report *r)
+{
+	struct fx *f = ctx;
+	struct captured *c;
+
+	if (f->n == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 64;
+		f->rep = realloc(f->rep, f->cap * sizeof(*f->rep));
+		assert_non_null(f->rep);
+	}
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	f->rep[f->n++] = c;
+	c->r = *r;
+	/* The strings live in the tracker: copy them now. */
+	snprintf(c->comm, sizeof(c->comm), "%s", r->comm ? r->comm : "(null)");
+	snprintf(c->pcomm, sizeof(c->pcomm), "%s", r->pcomm ? r->pcomm : "(null)");
+	c->r.comm = c->comm;
+	c->r.pcomm = c->pcomm;
+	if (r->wait) {
+		c->wait = *r->wait;
+		c->r.wait = &c->wait;
+	}
+	if (r->site) {
+		snprintf(c->site, sizeof(c->site), "%s", r->site->name);
+		c->site_user_n = r->site->user.n;
+		c->site_kernel_n = r->site->kernel.n;
+		if (r->site->user.n)
+			snprintf(c->site_frame0, sizeof(c->site_frame0), "%s",
+				 r->site->user.frames[0]);
+		if (r->site->kernel.n)
+			snprintf(c->site_kframe0, sizeof(c->site_kframe0), "%s",
+				 r->site->kernel.frames[0]);
+	}
+	if (r->stack) {
+		c->stack_n = r->stack->n;
+		if (r->stack->n)
+			snprintf(c->stack_frame0, sizeof(c->stack_frame0), "%s",
+				 r->stack->frames[0]);
+	}
+	/* Not kept: they point into the tracker. */
+	c->r.drops = NULL;
+	c->r.site = NULL;
+	c->r.stack = NULL;
+}
+
+static size_t count(const struct fx *f, enum lw_report_type type)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < f->n; i++)
+		n += f->rep[i]->r.type == type;
+	return n;
+}
+
+/* The nth (from 0) report of a type. */
+static const struct lw_report *nth(const struct fx *f, enum lw_report_type type, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->rep[i]->r.type == type && k-- == 0)
+			return &f->rep[i]->r;
+	print_error("no report #%zu of type %d among %zu\n", k, type, f->n);
+	fail();
+	return NULL;
+}
+
+/* The last sample of a process, or NULL. */
+static const struct lw_report *last_sample(const struct fx *f, uint32_t pid)
+{
+	const struct lw_report *found = NULL;
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->rep[i]->r.type == LW_RPT_SAMPLE && f->rep[i]->r.pid == pid)
+			found = &f->rep[i]->r;
+	return found;
+}
+
+static size_t count_pid(const struct fx *f, enum lw_report_type type, uint32_t pid)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < f->n; i++)
+		n += f->rep[i]->r.type == type && f->rep[i]->r.pid == pid;
+	return n;
+}
+
+static const struct captured *nth_cap(const struct fx *f, enum lw_report_type type, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->rep[i]->r.type == type && k-- == 0)
+			return f->rep[i];
+	fail_msg("no report #%zu of type %d", k, type);
+	return NULL;
+}
+
+/* The stuck report of a thread. */
+static const struct captured *stuck_of(const struct fx *f, uint32_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->rep[i]->r.type == LW_RPT_STUCK && f->rep[i]->r.tid == tid)
+			return f->rep[i];
+	fail_msg("no stuck report for tid %u", tid);
+	return NULL;
+}
+
+/* Fake stack ops: odd and even tids wait at two different user stacks; tid
+ * 666 cannot be unwound. */
+static int fake_unwind(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, int max)
+{
+	if (r->tid == 666)
+		return -ESRCH;
+	assert_true(max >= 2);
+	pcs[0] = 0x401000 + (r->tid % 2) * 0x100;
+	pcs[1] = 0x402000;
+	return 2;
+}
+
+static void fake_symbolize_user(void *ctx, uint32_t pid, uint64_t pc, bool first, char *buf,
+				size_t len)
+{
+	snprintf(buf, len, "fn_%llx+0x0 (app)", (unsigned long long)pc);
+}
+
+static void fake_symbolize_kernel(void *ctx, uint64_t pc, char *buf, size_t len)
+{
+	snprintf(buf, len, "k_%llx+0x4/0x10", (unsigned long long)pc);
+}
+
+static void fake_forget(void *ctx, uint32_t pid)
+{
+	struct fx *f = ctx;
+
+	f->forgets++;
+	f->forgot_pid = pid;
+}
+
+static int read_waiter(uint32_t pid, uint64_t waiters, uint64_t *uaddr)
+{
+	*uaddr = waiters + 0x10;
+	return 0;
+}
+
+static const struct lw_restart_fns restart_fns = {
+	.futex_wait_restart = 0xffffffff81000100ULL,
+	.hrtimer_nanosleep_restart = 0xffffffff81000200ULL,
+	.do_restart_poll = 0xffffffff81000300ULL,
+};
+
+static int make_fx(void **state, bool host_wide, bool stacks)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct lw_tracker_opts opts = {
+		.threshold_ns = THRESHOLD,
+		.host_wide = host_wide,
+		.clock = { .realtime_minus_mono_ns = (int64_t)(OFFSET_S * 1e9) },
+		.restart_fns = restart_fns,
+		.read_first_waiter = read_waiter,
+	};
+
+	if (!f)
+		return -1;
+	opts.sink.emit = capture;
+	opts.sink.ctx = f;
+	if (stacks) {
+		opts.stacks.unwind = fake_unwind;
+		opts.stacks.symbolize_user = fake_symbolize_user;
+		opts.stacks.symbolize_kernel = fake_symbolize_kernel;
+		opts.stacks.forget = fake_forget;
+		opts.stacks.ctx = f;
+	}
+	if (tracker_new(&opts, &f->t)) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int setup_targets(void **state)
+{
+	return make_fx(state, false, false);
+}
+
+static int setup_stacks(void **state)
+{
+	return make_fx(state, false, true);
+}
+
+static int setup_host_wide(void **state)
+{
+	return make_fx(state, true, false);
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_free(f->t);
+	while (f->n)
+		free(f->rep[--f->n]);
+	free(f->rep);
+	free(f);
+	return 0;
+}
+
+/* ---- Records ---- */
+
+/* A thread blocked in futex(FUTEX_WAIT_PRIVATE) since since_ns, seen at now_ns. */
+static struct lw_task_rec blocked(uint32_t pid, uint32_t tid, uint64_t since_ns, uint64_t now_ns)
+{
+	struct lw_task_rec r = {
+		.type = LW_REC_TASK,
+		.pid = pid,
+		.tid = tid,
+		.flags = LW_TF_BLOCKED | LW_TF_IN_SYSCALL,
+		.now_ns = now_ns,
+		.blocked_since_ns = since_ns,
+		.syscall_nr = 202,
+		.args = { FUTEX_UADDR, 128, 0 },
+	};
+
+	snprintf(r.comm, sizeof(r.comm), "w%u", tid);
+	snprintf(r.pcomm, sizeof(r.pcomm), "app%u", pid);
+	return r;
+}
+
+static struct lw_task_rec running(uint32_t pid, uint32_t tid, uint64_t now_ns)
+{
+	struct lw_task_rec r = blocked(pid, tid, 0, now_ns);
+
+	r.flags = 0;
+	r.syscall_nr = -1;
+	return r;
+}
+
+/* On a CPU or waiting for one, with nvcsw voluntary switches so far. */
+static struct lw_task_rec runnable(uint32_t pid, uint32_t tid, uint64_t nvcsw, uint64_t now_ns)
+{
+	struct lw_task_rec r = running(pid, tid, now_ns);
+
+	r.flags = LW_TF_RUNNABLE;
+	r.nvcsw = nvcsw;
+	return r;
+}
+
+static void scan(struct fx *f, const struct lw_task_rec *recs, size_t n)
+{
+	size_t i;
+
+	tracker_scan_begin(f->t);
+	for (i = 0; i < n; i++)
+		tracker_scan_task(f->t, &recs[i], NULL);
+	tracker_scan_end(f->t);
+}
+
+#define SCAN(f, ...)                                                          \
+	do {                                                                  \
+		const struct lw_task_rec recs_[] = { __VA_ARGS__ };           \
+		scan(f, recs_, sizeof(recs_) / sizeof(recs_[0]));             \
+	} while (0)
+
+static void scan_empty(struct fx *f)
+{
+	scan(f, NULL, 0);
+}
+
+static void event(struct fx *f, uint32_t type, uint32_t pid, uint32_t tid, uint32_t flags,
+		  uint64_t ts_ns, uint64_t since_ns, uint32_t ppid)
+{
+	struct lw_event e = {
+		.type = type,
+		.pid = pid,
+		.tid = tid,
+		.flags = flags,
+		.ts_ns = ts_ns,
+		.blocked_since_ns = since_ns,
+		.ppid = ppid,
+	};
+
+	snprintf(e.comm, sizeof(e.comm), "w%u", tid);
+	tracker_event(f->t, &e);
+}
+
+static void wait_end(struct fx *f, uint32_t pid, uint32_t tid, uint64_t since_ns, uint64_t ts_ns)
+{
+	event(f, LW_REC_WAIT_END, pid, tid, 0, ts_ns, since_ns, 0);
+}
+
+/* ---- Stuck ---- */
+
+static void test_blocked_below_threshold_not_stuck(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 100 * SEC, 105 * SEC));
+	SCAN(f, blocked(100, 101, 100 * SEC, 110 * SEC - 1));
+	assert_int_equal(count(f, LW_RPT_STUCK), 0);
+	assert_int_equal(count(f, LW_RPT_SAMPLE), 2);
+	assert_int_equal(last_sample(f, 100)->stuck, 0);
+	assert_int_equal(last_sample(f, 100)->blocked, 1);
+}
+
+static void test_crossing_threshold_reports_stuck_once(void **state)
+{
+	struct fx *f = *state;
+	const struct lw_report *r;
+	uint64_t now;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 100 * SEC, 105 * SEC));
+	SCAN(f, blocked(100, 101, 100 * SEC, 110 * SEC)); /* exactly the threshold */
+	for (now = 111; now < 300; now++)
+		SCAN(f, blocked(100, 101, 100 * SEC, now * SEC));
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 0);
+
+	r = nth(f, LW_RPT_STUCK, 0);
+	assert_int_equal(r->pid, 100);
+	assert_int_equal(r->tid, 101);
+	assert_string_equal(r->comm, "w101");
+	assert_string_equal(r->pcomm, "app100");
+	assert_int_equal(r->state, 'S');
+	assert_float_equal(r->blocked_s, 10.0, 1e-9);
+	assert_float_equal(r->ts, OFFSET_S + 110, 1e-6);
+	assert_true(r->since_exact);
+	assert_non_null(r->wait);
+	assert_string_equal(r->wait->kind, "futex");
+	assert_string_equal(r->wait->futex_op, "FUTEX_WAIT_PRIVATE");
+	assert_true(r->wait->has_futex);
+	assert_int_equal(r->wait->futex_addr, FUTEX_UADDR);
+}
+
+static void test_first_scan_already_past_threshold(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 100 * SEC, 160 * SEC + 500 * MS));
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+	assert_float_equal(nth(f, LW_RPT_STUCK, 0)->blocked_s, 60.5, 1e-9);
+}
+
+static void test_since_inexact_reported(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec r = blocked(100, 101, 100 * SEC, 120 * SEC);
+
+	r.flags |= LW_TF_SINCE_INEXACT;
+	tracker_add_target(f->t, 100);
+	scan(f, &r, 1);
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+	assert_false(nth(f, LW_RPT_STUCK, 0)->since_exact);
+	/* The unstuck of that wait says so too. */
+	wait_end(f, 100, 101, 100 * SEC, 121 * SEC);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	assert_false(nth(f, LW_RPT_UNSTUCK, 0)->since_exact);
+}
+
+static void test_uninterruptible_is_state_d(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec r = blocked(100, 101, 100 * SEC, 120 * SEC);
+
+	r.flags |= LW_TF_UNINTERRUPTIBLE;
+	r.syscall_nr = 0; /* read */
+	tracker_add_target(f->t, 100);
+	scan(f, &r, 1);
+	assert_int_equal(nth(f, LW_RPT_STUCK, 0)->state, 'D');
+	assert_string_equal(nth(f, LW_RPT_STUCK, 0)->wait->kind, "read");
+}
+
+static void test_stuck_wait_uses_restart_fns_and_waiter_reader(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec a = blocked(100, 101, 100 * SEC, 120 * SEC);
+	struct lw_task_rec b = blocked(100, 102, 100 * SEC, 120 * SEC);
+
+	a.syscall_nr = 219; /* restart_syscall */
+	a.flags |= LW_TF_RESTART;
+	a.restart_fn = restart_fns.hrtimer_nanosleep_restart;
+	b.syscall_nr = 449; /* futex_waitv */
+	b.args[0] = 0x7ffd0000;
+	b.args[1] = 1;
+	tracker_add_target(f->t, 100);
+	{
+		const struct lw_task_rec recs[] = { a, b };
+
+		scan(f, recs, 2);
+	}
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct lw_report *r = nth(f, LW_RPT_STUCK, i);
+
+		if (r->tid == 101) {
+			assert_string_equal(r->wait->kind, "nanosleep");
+		} else {
+			assert_string_equal(r->wait->kind, "futex");
+			assert_true(r->wait->has_futex);
+			assert_int_equal(r->wait->futex_addr, 0x7ffd0010);
+		}
+	}
+}
+
+static void test_new_episode_new_stuck(void **state)
+{
+	struct fx *f = *state;
+	const struct lw_report *u;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 100 * SEC, 115 * SEC));
+	/* It ran and blocked again (its WAIT_END lost): a new wait since 120. */
+	SCAN(f, blocked(100, 101, 120 * SEC, 121 * SEC));
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	u = nth(f, LW_RPT_UNSTUCK, 0);
+	assert_false(u->end_exact);
+	assert_float_equal(u->blocked_s, 15.0, 1e-9); /* until last seen blocked */
+	assert_int_equal(f->t->unstuck_inexact, 1);
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+
+	SCAN(f, blocked(100, 101, 120 * SEC, 131 * SEC));
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+	assert_float_equal(nth(f, LW_RPT_STUCK, 1)->blocked_s, 11.0, 1e-9);
+	SCAN(f, blocked(100, 101, 120 * SEC, 140 * SEC));
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+}
+
+/* ---- Unstuck ---- */
+
+static void test_wait_end_matching_since_is_exact_unstuck(void **state)
+{
+	struct fx *f = *state;
+	const struct lw_report *u;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 100 * SEC, 115 * SEC));
+	wait_end(f, 100, 101, 100 * SEC, 123 * SEC + 500 * MS);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	u = nth(f, LW_RPT_UNSTUCK, 0);
+	assert_true(u->end_exact);
+	assert_int_equal(u->pid, 100);
+	assert_int_equal(u->tid, 101);
+	assert_string_equal(u->comm, "w101");
+	assert_string_equal(u->pcomm, "app100");
+	assert_float_equal(u->blocked_s, 23.5, 1e-9);
+	assert_float_equal(u->ts, OFFSET_S + 123.5, 1e-6);
+	assert_true(u->since_exact);
+
+	/* The scans that follow see it running: nothing more. */
+	SCAN(f, running(100, 101, 125 * SEC));
+	SCAN(f, running(100, 101, 126 * SEC));
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	assert_int_equal(f->t->unstuck_inexact, 0);
+}
+
+static void test_wait_end_twice_reports_once(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 100 * SEC, 115 * SEC));
+	wait_end(f, 100, 101, 100 * SEC, 116 * SEC);
+	wait_end(f, 100, 101, 100 * SEC, 116 * SEC);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+}
+
+static void test_wait_end_other_since_ignored(void **state)
+{
+	struct fx *f = *state;
+	const struct lw_thread *list[4];
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 100 * SEC, 115 * SEC));
+	wait_end(f, 100, 101, 99 * SEC, 116 * SEC);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 0);
+	assert_int_equal(tracker_stuck_threads(f->t, list, 4), 1);
+	assert_int_equal(list[0]->tid, 101);
+}
+
+static void test_wait_end_unknown_or_not_stuck_ignored(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 100 * SEC, 105 * SEC));
+	wait_end(f, 100, 999, 100 * SEC, 106 * SEC); /* unknown thread */
+	wait_end(f, 100, 101, 100 * SEC, 106 * SEC); /* known, not stuck */
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 0);
+	SCAN(f, blocked(100, 101, 100 * SEC, 111 * SEC));
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+}
+
+static void test_end_seen_by_scan_only_is_inexact_unstuck(void **state)
+{
+	struct fx *f = *state;
+	const struct lw_thread *list[4];
+	const struct lw_report *u;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 100 * SEC, 115 * SEC));
+	SCAN(f, running(100, 101, 116 * SEC));
+	/* Its record may still come: not reported yet, not listed as stuck. */
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 0);
+	assert_int_equal(tracker_stuck_threads(f->t, list, 4), 0);
+
+	SCAN(f, running(100, 101, 117 * SEC));
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	u = nth(f, LW_RPT_UNSTUCK, 0);
+	assert_false(u->end_exact);
+	assert_int_equal(u->tid, 101);
+	assert_float_equal(u->blocked_s, 15.0, 1e-9); /* last seen blocked at 115 */
+	assert_float_equal(u->ts, OFFSET_S + 115, 1e-6);
+	assert_int_equal(f->t->unstuck_inexact, 1);
+
+	SCAN(f, running(100, 101, 118 * SEC));
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+}
+
+static void test_wait_end_between_scans_is_exact_and_single(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 100 * SEC, 115 * SEC));
+	SCAN(f, running(100, 101, 116 * SEC));
+	wait_end(f, 100, 101, 100 * SEC, 115 * SEC + 500 * MS);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	assert_true(nth(f, LW_RPT_UNSTUCK, 0)->end_exact);
+	assert_float_equal(nth(f, LW_RPT_UNSTUCK, 0)->blocked_s, 15.5, 1e-9);
+	SCAN(f, running(100, 101, 117 * SEC));
+	SCAN(f, running(100, 101, 118 * SEC));
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	assert_int_equal(f->t->unstuck_inexact, 0);
+}
+
+/* ---- Samples ---- */
+
+static void test_sample_counts_for_target(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec d = blocked(100, 104, 80 * SEC, 110 * SEC);
+	const struct lw_report *s;
+	int i;
+
+	d.flags |= LW_TF_UNINTERRUPTIBLE;
+	tracker_add_target(f->t, 100);
+	for (i = 0; i < 3; i++) {
+		const struct lw_task_rec recs[] = {
+			running(100, 100, 110 * SEC),
+			running(100, 101, 110 * SEC),
+			blocked(100, 102, 108 * SEC, 110 * SEC),
+			blocked(100, 103, 90 * SEC, 110 * SEC),
+			d,
+		};
+
+		scan(f, recs, 5);
+		/* One sample per scan, counts of this scan only. */
+		assert_int_equal(count(f, LW_RPT_SAMPLE), (size_t)i + 1);
+		s = last_sample(f, 100);
+		assert_non_null(s);
+		assert_int_equal(s->threads, 5);
+		assert_int_equal(s->blocked, 3);
+		assert_int_equal(s->stuck, 2);
+		assert_string_equal(s->pcomm, "app100");
+		assert_float_equal(s->ts, OFFSET_S + 110, 1e-6);
+	}
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+}
+
+static void test_sample_counts_follow_changes(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, running(100, 100, 100 * SEC), blocked(100, 101, 95 * SEC, 100 * SEC));
+	assert_int_equal(last_sample(f, 100)->blocked, 1);
+	assert_int_equal(last_sample(f, 100)->stuck, 0);
+	SCAN(f, running(100, 100, 106 * SEC), blocked(100, 101, 95 * SEC, 106 * SEC),
+	     blocked(100, 102, 105 * SEC, 106 * SEC));
+	assert_int_equal(last_sample(f, 100)->threads, 3);
+	assert_int_equal(last_sample(f, 100)->blocked, 2);
+	assert_int_equal(last_sample(f, 100)->stuck, 1);
+	SCAN(f, running(100, 100, 107 * SEC));
+	assert_int_equal(last_sample(f, 100)->threads, 1);
+	assert_int_equal(last_sample(f, 100)->blocked, 0);
+	assert_int_equal(last_sample(f, 100)->stuck, 0);
+}
+
+static void test_non_target_sampled_only_with_stuck_threads(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, running(100, 100, 100 * SEC), running(200, 200, 100 * SEC),
+	     blocked(300, 301, 50 * SEC, 100 * SEC));
+	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 100), 1);
+	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 200), 0);
+	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 300), 1);
+}
+
+static void test_host_wide_samples_only_processes_with_stuck(void **state)
+{
+	struct fx *f = *state;
+
+	SCAN(f, running(100, 100, 100 * SEC), blocked(100, 101, 95 * SEC, 100 * SEC),
+	     running(200, 200, 100 * SEC), blocked(200, 201, 50 * SEC, 100 * SEC),
+	     blocked(200, 202, 60 * SEC, 100 * SEC));
+	assert_int_equal(count(f, LW_RPT_SAMPLE), 1);
+	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 200), 1);
+	assert_int_equal(last_sample(f, 200)->threads, 3);
+	assert_int_equal(last_sample(f, 200)->blocked, 2);
+	assert_int_equal(last_sample(f, 200)->stuck, 2);
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+	assert_false(tracker_targets_gone(f->t));
+}
+
+static void test_host_wide_ignores_new_processes(void **state)
+{
+	struct fx *f = *state;
+
+	SCAN(f, blocked(100, 101, 50 * SEC, 100 * SEC));
+	event(f, LW_REC_THREAD_NEW, 300, 300, LW_EF_NEW_PROCESS, 101 * SEC, 0, 100);
+	assert_int_equal(f->t->n_targets, 0);
+	SCAN(f, blocked(100, 101, 50 * SEC, 102 * SEC), running(300, 300, 102 * SEC));
+	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 300), 0);
+	assert_false(tracker_targets_gone(f->t));
+}
+
+/* ---- Exit ---- */
+
+static void test_target_missing_from_scan_exits_once(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	tracker_add_target(f->t, 200);
+	SCAN(f, running(100, 100, 100 * SEC), running(200, 200, 100 * SEC));
+	assert_int_equal(count(f, LW_RPT_EXIT), 0);
+	assert_false(tracker_targets_gone(f->t));
+
+	SCAN(f, running(200, 200, 101 * SEC));
+	assert_int_equal(count(f, LW_RPT_EXIT), 1);
+	assert_int_equal(nth(f, LW_RPT_EXIT, 0)->pid, 100);
+	assert_string_equal(nth(f, LW_RPT_EXIT, 0)->pcomm, "app100");
+	assert_false(tracker_targets_gone(f->t));
+
+	SCAN(f, running(200, 200, 102 * SEC));
+	SCAN(f, running(200, 200, 103 * SEC));
+	assert_int_equal(count(f, LW_RPT_EXIT), 1);
+	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 100), 1); /* none after its exit */
+
+	scan_empty(f);
+	assert_int_equal(count(f, LW_RPT_EXIT), 2);
+	assert_int_equal(nth(f, LW_RPT_EXIT, 1)->pid, 200);
+	assert_true(tracker_targets_gone(f->t));
+	scan_empty(f);
+	assert_int_equal(count(f, LW_RPT_EXIT), 2);
+}
+
+static void test_target_never_seen_exits(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	assert_false(tracker_targets_gone(f->t));
+	scan_empty(f);
+	assert_int_equal(count(f, LW_RPT_EXIT), 1);
+	assert_int_equal(nth(f, LW_RPT_EXIT, 0)->pid, 100);
+	assert_true(tracker_targets_gone(f->t));
+}
+
+static void test_add_target_twice_counts_once(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(tracker_add_target(f->t, 100), 0);
+	assert_int_equal(tracker_add_target(f->t, 100), 0);
+	assert_int_equal(f->t->n_targets, 1);
+	scan_empty(f);
+	assert_int_equal(count(f, LW_RPT_EXIT), 1);
+	assert_true(tracker_targets_gone(f->t));
+}
+
+static void test_group_dead_event_reports_exit(void **state)
+{
+	struct fx *f = *state;
+	const struct lw_report *e;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, running(100, 100, 100 * SEC), running(100, 101, 100 * SEC));
+	event(f, LW_REC_THREAD_EXIT, 100, 101, 0, 101 * SEC, 0, 0);
+	assert_int_equal(count(f, LW_RPT_EXIT), 0);
+	event(f, LW_REC_THREAD_EXIT, 100, 100, LW_EF_GROUP_DEAD, 102 * SEC + 250 * MS, 0, 0);
+	assert_int_equal(count(f, LW_RPT_EXIT), 1);
+	e = nth(f, LW_RPT_EXIT, 0);
+	assert_int_equal(e->pid, 100);
+	assert_string_equal(e->pcomm, "app100");
+	assert_float_equal(e->ts, OFFSET_S + 102.25, 1e-6);
+	assert_true(tracker_targets_gone(f->t));
+
+	scan_empty(f);
+	assert_int_equal(count(f, LW_RPT_EXIT), 1);
+}
+
+/* A scan can still see the last threads of a process after its exit record. */
+static void test_threads_seen_after_exit_record_ignored(void **state)
+{
+	struct fx *f = *state;
+	size_t samples;
+
+	tracker_add_target(f->t, 100);
+	tracker_add_target(f->t, 200);
+	SCAN(f, running(100, 100, 100 * SEC), running(200, 200, 100 * SEC));
+	event(f, LW_REC_THREAD_EXIT, 100, 100, LW_EF_GROUP_DEAD, 101 * SEC, 0, 0);
+	samples = count_pid(f, LW_RPT_SAMPLE, 100);
+	SCAN(f, blocked(100, 101, 50 * SEC, 102 * SEC), running(200, 200, 102 * SEC));
+	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 100), samples);
+	assert_int_equal(count(f, LW_RPT_STUCK), 0);
+	assert_int_equal(count_pid(f, LW_RPT_EXIT, 100), 1);
+	assert_false(tracker_targets_gone(f->t));
+}
+
+static void test_thread_exit_removes_stuck_thread(void **state)
+{
+	struct fx *f = *state;
+	const struct lw_thread *list[4];
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, running(100, 100, 120 * SEC), blocked(100, 101, 100 * SEC, 120 * SEC));
+	assert_int_equal(tracker_stuck_threads(f->t, list, 4), 1);
+	event(f, LW_REC_THREAD_EXIT, 100, 101, 0, 121 * SEC, 0, 0);
+	assert_int_equal(tracker_stuck_threads(f->t, list, 4), 0);
+	assert_int_equal(count(f, LW_RPT_EXIT), 0);
+	/* A late WAIT_END for it is harmless. */
+	wait_end(f, 100, 101, 100 * SEC, 121 * SEC);
+	SCAN(f, running(100, 100, 122 * SEC));
+	assert_int_equal(last_sample(f, 100)->threads, 1);
+	assert_false(tracker_targets_gone(f->t));
+}
+
+static void test_thread_missing_from_scan_forgotten(void **state)
+{
+	struct fx *f = *state;
+	const struct lw_thread *list[4];
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, running(100, 100, 120 * SEC), blocked(100, 101, 100 * SEC, 120 * SEC));
+	SCAN(f, running(100, 100, 121 * SEC));
+	assert_int_equal(tracker_stuck_threads(f->t, list, 4), 0);
+	/* Same tid again later (reused): a new thread, a new stuck. */
+	SCAN(f, running(100, 100, 140 * SEC), blocked(100, 101, 125 * SEC, 140 * SEC));
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+}
+
+static void test_host_wide_exit_only_for_reported_processes(void **state)
+{
+	struct fx *f = *state;
+
+	/* 100 had a stuck thread (reported), 200 and 300 never did. */
+	SCAN(f, blocked(100, 101, 50 * SEC, 100 * SEC), running(200, 200, 100 * SEC),
+	     running(300, 300, 100 * SEC), blocked(400, 401, 50 * SEC, 100 * SEC));
+	event(f, LW_REC_THREAD_EXIT, 100, 101, LW_EF_GROUP_DEAD, 101 * SEC, 0, 0);
+	event(f, LW_REC_THREAD_EXIT, 200, 200, LW_EF_GROUP_DEAD, 101 * SEC, 0, 0);
+	assert_int_equal(count(f, LW_RPT_EXIT), 1);
+	assert_int_equal(nth(f, LW_RPT_EXIT, 0)->pid, 100);
+	/* 300 and 400 vanish from the scan: only 400 was reported. */
+	scan_empty(f);
+	assert_int_equal(count(f, LW_RPT_EXIT), 2);
+	assert_int_equal(nth(f, LW_RPT_EXIT, 1)->pid, 400);
+	assert_int_equal(count_pid(f, LW_RPT_EXIT, 300), 0);
+	assert_false(tracker_targets_gone(f->t));
+}
+
+/* ---- Children of targets (-- COMMAND) ---- */
+
+static void test_new_process_of_target_becomes_target(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, running(100, 100, 100 * SEC));
+	event(f, LW_REC_THREAD_NEW, 300, 300, LW_EF_NEW_PROCESS, 100 * SEC, 0, 100);
+	assert_int_equal(f->t->n_targets, 2);
+	SCAN(f, running(100, 100, 101 * SEC), running(300, 300, 101 * SEC));
+	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 300), 1);
+
+	/* The parent exits: the child is still watched. */
+	SCAN(f, running(300, 300, 102 * SEC));
+	assert_int_equal(count_pid(f, LW_RPT_EXIT, 100), 1);
+	assert_false(tracker_targets_gone(f->t));
+	scan_empty(f);
+	assert_int_equal(count_pid(f, LW_RPT_EXIT, 300), 1);
+	assert_true(tracker_targets_gone(f->t));
+}
+
+static void test_new_process_of_non_target_ignored(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, running(100, 100, 100 * SEC), running(200, 200, 100 * SEC));
+	event(f, LW_REC_THREAD_NEW, 300, 300, LW_EF_NEW_PROCESS, 100 * SEC, 0, 200);
+	event(f, LW_REC_THREAD_NEW, 301, 301, LW_EF_NEW_PROCESS, 100 * SEC, 0, 999);
+	assert_int_equal(f->t->n_targets, 1);
+	SCAN(f, running(100, 100, 101 * SEC), running(300, 300, 101 * SEC));
+	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 300), 0);
+}
+
+static void test_new_thread_of_target_is_not_a_target(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, running(100, 100, 100 * SEC));
+	event(f, LW_REC_THREAD_NEW, 100, 105, 0, 100 * SEC, 0, 100);
+	assert_int_equal(f->t->n_targets, 1);
+}
+
+/* ---- The stuck list ---- */
+
+static void test_stuck_threads_longest_first(void **state)
+{
+	struct fx *f = *state;
+	const struct lw_thread *list[8];
+	size_t n;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 50 * SEC, 100 * SEC), blocked(100, 102, 10 * SEC, 100 * SEC),
+	     blocked(100, 103, 30 * SEC, 100 * SEC), blocked(100, 104, 95 * SEC, 100 * SEC),
+	     running(100, 105, 100 * SEC), blocked(100, 106, 70 * SEC, 100 * SEC));
+	n = tracker_stuck_threads(f->t, list, 8);
+	assert_int_equal(n, 4);
+	assert_int_equal(list[0]->tid, 102);
+	assert_int_equal(list[1]->tid, 103);
+	assert_int_equal(list[2]->tid, 101);
+	assert_int_equal(list[3]->tid, 106);
+	assert_string_equal(list[0]->comm, "w102");
+	assert_int_equal(list[0]->pid, 100);
+	assert_true(list[0]->stuck);
+}
+
+/* With less room than stuck threads: the longest ones, not any. */
+static void test_stuck_threads_limited_keeps_longest(void **state)
+{
+	enum { N = 200 };
+	struct fx *f = *state;
+	struct lw_task_rec *recs = calloc(N, sizeof(*recs));
+	const struct lw_thread *list[3];
+	size_t i;
+
+	assert_non_null(recs);
+	tracker_add_target(f->t, 100);
+	/* tid 1000 + i blocked since 10 + (i * 37 % N) s: a shuffled order. */
+	for (i = 0; i < N; i++)
+		recs[i] = blocked(100, 1000 + i, (10 + (i * 37 % N)) * SEC, 1000 * SEC);
+	scan(f, recs, N);
+	free(recs);
+	assert_int_equal(tracker_stuck_threads(f->t, list, 3), 3);
+	assert_int_equal(list[0]->since_ns, 10 * SEC);
+	assert_int_equal(list[1]->since_ns, 11 * SEC);
+	assert_int_equal(list[2]->since_ns, 12 * SEC);
+	assert_int_equal(tracker_stuck_threads(f->t, list, 1), 1);
+	assert_int_equal(list[0]->since_ns, 10 * SEC);
+	assert_int_equal(tracker_stuck_threads(f->t, list, 0), 0);
+}
+
+/* ---- Names ---- */
+
+static void test_comm_of_16_bytes_without_nul(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec r = blocked(100, 101, 100 * SEC, 120 * SEC);
+	const struct lw_thread *list[2];
+
+	memcpy(r.comm, "abcdefghijklmnop", LW_COMM_LEN);   /* no NUL */
+	memcpy(r.pcomm, "ABCDEFGHIJKLMNOP", LW_COMM_LEN); /* no NUL either */
+	tracker_add_target(f->t, 100);
+	scan(f, &r, 1);
+	assert_string_equal(nth(f, LW_RPT_STUCK, 0)->comm, "abcdefghijklmnop");
+	assert_string_equal(nth(f, LW_RPT_STUCK, 0)->pcomm, "ABCDEFGHIJKLMNOP");
+	assert_string_equal(last_sample(f, 100)->pcomm, "ABCDEFGHIJKLMNOP");
+
+	/* Copied: the scan buffer is reused for the next scan. */
+	memset(&r, 0x7a, sizeof(r));
+	assert_int_equal(tracker_stuck_threads(f->t, list, 2), 1);
+	assert_string_equal(list[0]->comm, "abcdefghijklmnop");
+}
+
+static void test_renamed_thread_uses_new_name(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec r = blocked(100, 101, 100 * SEC, 105 * SEC);
+
+	tracker_add_target(f->t, 100);
+	scan(f, &r, 1);
+	snprintf(r.comm, sizeof(r.comm), "renamed");
+	r.now_ns = 111 * SEC;
+	scan(f, &r, 1);
+	assert_string_equal(nth(f, LW_RPT_STUCK, 0)->comm, "renamed");
+}
+
+/* ---- Odd input ---- */
+
+static void test_clock_before_since_not_stuck(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 500 * SEC, 100 * SEC));
+	assert_int_equal(count(f, LW_RPT_STUCK), 0);
+	assert_int_equal(last_sample(f, 100)->stuck, 0);
+}
+
+static void test_no_sink_no_crash(void **state)
+{
+	struct lw_tracker_opts opts = { .threshold_ns = THRESHOLD };
+	struct lw_tracker *t;
+	struct lw_task_rec r = blocked(100, 101, 100 * SEC, 120 * SEC);
+
+	assert_int_equal(tracker_new(&opts, &t), 0);
+	tracker_add_target(t, 100);
+	tracker_scan_begin(t);
+	tracker_scan_task(t, &r, NULL);
+	tracker_scan_end(t);
+	tracker_scan_begin(t);
+	tracker_scan_end(t);
+	assert_true(tracker_targets_gone(t));
+	tracker_free(t);
+	tracker_free(NULL);
+}
+
+/* Many threads coming and going: the tables shrink back (valgrind/ASan
+ * check that nothing leaks). */
+static void test_churn(void **state)
+{
+	enum { N = 3000 };
+	struct fx *f = *state;
+	struct lw_task_rec *recs = calloc(N, sizeof(*recs));
+	size_t i, round;
+
+	assert_non_null(recs);
+	tracker_add_target(f->t, 100);
+	for (round = 0; round < 5; round++) {
+		for (i = 0; i < N; i++)
+			recs[i] = blocked(100, (uint32_t)(1 + round * N + i), 100 * SEC,
+					  (115 + round) * SEC);
+		scan(f, recs, N);
+	}
+	free(recs);
+	assert_int_equal(f->t->threads.len, N);
+	assert_int_equal(count(f, LW_RPT_STUCK), 5 * N);
+	scan_empty(f);
+	assert_int_equal(f->t->threads.len, 0);
+}
+
+/* ---- Sites ---- */
+
+static void test_threads_at_same_wait_share_a_site(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec r3 = blocked(100, 103, 50 * SEC, 100 * SEC);
+	const struct captured *site;
+
+	r3.syscall_nr = 0; /* read */
+	tracker_add_target(f->t, 100);
+	{
+		const struct lw_task_rec recs[] = {
+			blocked(100, 101, 50 * SEC, 100 * SEC),
+			blocked(100, 102, 60 * SEC, 100 * SEC),
+			r3,
+		};
+
+		scan(f, recs, 3);
+	}
+	assert_int_equal(count(f, LW_RPT_STUCK), 3);
+	assert_int_equal(count(f, LW_RPT_SITE), 2);
+	assert_string_not_equal(stuck_of(f, 101)->site, "");
+	assert_string_equal(stuck_of(f, 101)->site, stuck_of(f, 102)->site);
+	assert_string_not_equal(stuck_of(f, 101)->site, stuck_of(f, 103)->site);
+	site = nth_cap(f, LW_RPT_SITE, 0);
+	assert_int_equal(site->r.pid, 100);
+	assert_string_equal(site->r.pcomm, "app100");
+	assert_string_equal(site->site, stuck_of(f, 101)->site);
+
+	/* Stuck counts per site, at the next scan too: no new site report. */
+	SCAN(f, blocked(100, 101, 50 * SEC, 101 * SEC), blocked(100, 102, 60 * SEC, 101 * SEC));
+	assert_int_equal(count(f, LW_RPT_SITE), 2);
+}
+
+static void test_site_reported_before_its_first_stuck(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 50 * SEC, 100 * SEC));
+	assert_int_equal(f->n >= 2, 1);
+	assert_int_equal(f->rep[0]->r.type, LW_RPT_SITE);
+	assert_int_equal(f->rep[1]->r.type, LW_RPT_STUCK);
+}
+
+static void test_sites_split_by_user_stack(void **state)
+{
+	struct fx *f = *state;
+	const struct captured *site;
+	struct lw_drops d = { 0 };
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 50 * SEC, 100 * SEC), blocked(100, 102, 50 * SEC, 100 * SEC),
+	     blocked(100, 103, 50 * SEC, 100 * SEC));
+	assert_int_equal(count(f, LW_RPT_SITE), 2);
+	assert_string_equal(stuck_of(f, 101)->site, stuck_of(f, 103)->site);
+	assert_string_not_equal(stuck_of(f, 101)->site, stuck_of(f, 102)->site);
+	site = nth_cap(f, LW_RPT_SITE, 0);
+	assert_int_equal(site->site_user_n, 2);
+	assert_true(!strcmp(site->site_frame0, "fn_401100+0x0 (app)") ||
+		    !strcmp(site->site_frame0, "fn_401000+0x0 (app)"));
+	/* An unwinder but no kernel stack record: counted per stuck thread. */
+	tracker_drops(f->t, &d);
+	assert_int_equal(d.kstacks_unreadable, 3);
+	assert_int_equal(d.stacks_unreadable, 0);
+}
+
+static void test_kernel_stack_of_new_stuck_thread(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec r = blocked(100, 101, 50 * SEC, 100 * SEC);
+	struct lw_kstack_rec k = { .type = LW_REC_KSTACK, .tid = 101, .nr = 3,
+				   .ips = { 0xffffffff81001000ULL, 0xffffffff81002000ULL,
+					    0xffffffff81003000ULL } };
+	const struct captured *site;
+	struct lw_drops d = { 0 };
+
+	r.flags |= LW_TF_NEW_STUCK;
+	tracker_add_target(f->t, 100);
+	tracker_scan_begin(f->t);
+	tracker_scan_task(f->t, &r, &k);
+	tracker_scan_end(f->t);
+	site = nth_cap(f, LW_RPT_SITE, 0);
+	assert_int_equal(site->site_kernel_n, 3);
+	assert_string_equal(site->site_kframe0, "k_ffffffff81001000+0x4/0x10");
+	tracker_drops(f->t, &d);
+	assert_int_equal(d.kstacks_unreadable, 0);
+}
+
+static void test_unwind_failure_counted_thread_still_stuck(void **state)
+{
+	struct fx *f = *state;
+	struct lw_drops d = { 0 };
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 666, 50 * SEC, 100 * SEC));
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+	tracker_drops(f->t, &d);
+	assert_int_equal(d.stacks_unreadable, 1);
+	assert_int_equal(nth_cap(f, LW_RPT_SITE, 0)->site_user_n, 0);
+}
+
+static void test_forget_called_when_process_goes(void **state)
+{
+	struct fx *f = *state;
+
+	SCAN(f, blocked(300, 301, 50 * SEC, 100 * SEC)); /* not a target, reported */
+	assert_int_equal(f->forgets, 0);
+	scan_empty(f);
+	assert_int_equal(count_pid(f, LW_RPT_EXIT, 300), 1);
+	assert_int_equal(f->forgets, 1);
+	assert_int_equal(f->forgot_pid, 300);
+}
+
+static void test_drops_count_inexact_unstuck(void **state)
+{
+	struct fx *f = *state;
+	struct lw_drops d;
+
+	memset(&d, 0xff, sizeof(d));
+	d.ringbuf = 5;
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 100 * SEC, 115 * SEC));
+	SCAN(f, running(100, 101, 116 * SEC));
+	SCAN(f, running(100, 101, 117 * SEC));
+	tracker_drops(f->t, &d);
+	assert_int_equal(d.unstuck_inexact, 1);
+	assert_int_equal(d.tracker, 0);
+	assert_int_equal(d.stacks_unreadable, 0);
+	assert_int_equal(d.sites_untracked, 0);
+	assert_int_equal(d.ringbuf, 5); /* the kernel's counters are not the tracker's */
+}
+
+/* ---- Spins ---- */
+
+static void test_spin_reported_once(void **state)
+{
+	struct fx *f = *state;
+	const struct captured *c;
+	uint64_t now;
+
+	tracker_add_target(f->t, 100);
+	for (now = 100; now < 110; now++)
+		SCAN(f, runnable(100, 101, 5, now * SEC));
+	assert_int_equal(count(f, LW_RPT_SPIN), 0);
+	for (now = 110; now < 150; now++)
+		SCAN(f, runnable(100, 101, 5, now * SEC));
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+	c = nth_cap(f, LW_RPT_SPIN, 0);
+	assert_int_equal(c->r.pid, 100);
+	assert_int_equal(c->r.tid, 101);
+	assert_string_equal(c->r.comm, "w101");
+	assert_string_equal(c->r.pcomm, "app100");
+	assert_float_equal(c->r.running_s, 10.0, 1e-9);
+	assert_float_equal(c->r.ts, OFFSET_S + 110, 1e-6);
+	assert_int_equal(count(f, LW_RPT_STUCK), 0);
+}
+
+static void test_spin_reset_by_voluntary_switch(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, runnable(100, 101, 5, 100 * SEC));
+	SCAN(f, runnable(100, 101, 6, 105 * SEC)); /* it slept in between */
+	SCAN(f, runnable(100, 101, 6, 110 * SEC));
+	assert_int_equal(count(f, LW_RPT_SPIN), 0);
+	SCAN(f, runnable(100, 101, 6, 115 * SEC));
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+	assert_float_equal(nth(f, LW_RPT_SPIN, 0)->running_s, 10.0, 1e-9);
+}
+
+static void test_spin_reset_by_blocking(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, runnable(100, 101, 5, 100 * SEC));
+	SCAN(f, blocked(100, 101, 104 * SEC, 105 * SEC));
+	SCAN(f, runnable(100, 101, 5, 106 * SEC));
+	SCAN(f, runnable(100, 101, 5, 115 * SEC));
+	assert_int_equal(count(f, LW_RPT_SPIN), 0);
+	SCAN(f, runnable(100, 101, 5, 116 * SEC));
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+}
+
+static void test_spin_again_after_a_switch(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, runnable(100, 101, 5, 100 * SEC));
+	SCAN(f, runnable(100, 101, 5, 110 * SEC));
+	SCAN(f, runnable(100, 101, 9, 111 * SEC));
+	SCAN(f, runnable(100, 101, 9, 121 * SEC));
+	assert_int_equal(count(f, LW_RPT_SPIN), 2);
+}
+
+static void test_kernel_thread_never_spins(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec r = runnable(100, 101, 5, 100 * SEC);
+
+	r.flags |= LW_TF_KTHREAD;
+	tracker_add_target(f->t, 100);
+	scan(f, &r, 1);
+	r.now_ns = 200 * SEC;
+	scan(f, &r, 1);
+	assert_int_equal(count(f, LW_RPT_SPIN), 0);
+}
+
+static void test_spin_report_carries_user_stack(void **state)
+{
+	struct fx *f = *state;
+	const struct captured *c;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, runnable(100, 102, 1, 100 * SEC));
+	SCAN(f, runnable(100, 102, 1, 120 * SEC));
+	c = nth_cap(f, LW_RPT_SPIN, 0);
+	assert_int_equal(c->stack_n, 2);
+	assert_string_equal(c->stack_frame0, "fn_401000+0x0 (app)");
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup_targets, teardown)
+#define H(name) cmocka_unit_test_setup_teardown(name, setup_host_wide, teardown)
+#define S(name) cmocka_unit_test_setup_teardown(name, setup_stacks, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_blocked_below_threshold_not_stuck),
+		T(test_crossing_threshold_reports_stuck_once),
+		T(test_first_scan_already_past_threshold),
+		T(test_since_inexact_reported),
+		T(test_uninterruptible_is_state_d),
+		T(test_stuck_wait_uses_restart_fns_and_waiter_reader),
+		T(test_new_episode_new_stuck),
+		T(test_wait_end_matching_since_is_exact_unstuck),
+		T(test_wait_end_twice_reports_once),
+		T(test_wait_end_other_since_ignored),
+		T(test_wait_end_unknown_or_not_stuck_ignored),
+		T(test_end_seen_by_scan_only_is_inexact_unstuck),
+		T(test_wait_end_between_scans_is_exact_and_single),
+		T(test_sample_counts_for_target),
+		T(test_sample_counts_follow_changes),
+		T(test_non_target_sampled_only_with_stuck_threads),
+		H(test_host_wide_samples_only_processes_with_stuck),
+		H(test_host_wide_ignores_new_processes),
+		T(test_target_missing_from_scan_exits_once),
+		T(test_target_never_seen_exits),
+		T(test_add_target_twice_counts_once),
+		T(test_group_dead_event_reports_exit),
+		T(test_threads_seen_after_exit_record_ignored),
+		T(test_thread_exit_removes_stuck_thread),
+		T(test_thread_missing_from_scan_forgotten),
+		H(test_host_wide_exit_only_for_reported_processes),
+		T(test_new_process_of_target_becomes_target),
+		T(test_new_process_of_non_target_ignored),
+		T(test_new_thread_of_target_is_not_a_target),
+		T(test_stuck_threads_longest_first),
+		T(test_stuck_threads_limited_keeps_longest),
+		T(test_comm_of_16_bytes_without_nul),
+		T(test_renamed_thread_uses_new_name),
+		T(test_clock_before_since_not_stuck),
+		cmocka_unit_test(test_no_sink_no_crash),
+		T(test_churn),
+		T(test_threads_at_same_wait_share_a_site),
+		T(test_site_reported_before_its_first_stuck),
+		S(test_sites_split_by_user_stack),
+		S(test_kernel_stack_of_new_stuck_thread),
+		S(test_unwind_failure_counted_thread_still_stuck),
+		S(test_forget_called_when_process_goes),
+		T(test_drops_count_inexact_unstuck),
+		T(test_spin_reported_once),
+		T(test_spin_reset_by_voluntary_switch),
+		T(test_spin_reset_by_blocking),
+		T(test_spin_again_after_a_switch),
+		T(test_kernel_thread_never_spins),
+		S(test_spin_report_carries_user_stack),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
