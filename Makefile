@@ -17,8 +17,8 @@ WARNINGS := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 USER_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
 	-Iinclude -Iuser -I$(OUTPUT) -DLW_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -MMD -MP -I. -Iinclude
-LIBS := $(shell $(PKG_CONFIG) --libs libbpf json-c libdw 2>/dev/null || \
-	echo -lbpf -ljson-c -ldw) -lelf -lz -lm
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf json-c libdw libmicrohttpd 2>/dev/null || \
+	echo -lbpf -ljson-c -ldw -lmicrohttpd) -lelf -lz -lm
 
 ifeq ($(V),1)
 Q =
@@ -31,10 +31,10 @@ endif
 # Pure logic: no libbpf, tested by cmocka without root.
 CORE_SRCS := user/args.c user/duration.c user/tracker.c user/thread_table.c \
 	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c user/sites.c \
-	user/trend.c
+	user/trend.c user/metrics.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
 DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c \
-	user/procfs.c user/ksyms.c user/log.c user/unwind.c
+	user/procfs.c user/ksyms.c user/log.c user/unwind.c user/http.c
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUTPUT)/user/%.o)
 DAEMON_OBJS := $(DAEMON_SRCS:user/%.c=$(OUTPUT)/user/%.o)
 

@@ -7,6 +7,8 @@ packages=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libdw-dev libjson-c-dev libmicrohttpd-dev libcmocka-dev valgrind jq
 	util-linux procps
+	# tests: idle runtimes that must not look like leaks; benchmarks
+	openjdk-17-jre-headless python3 linux-perf bpftrace
 )
 
 missing=()

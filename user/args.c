@@ -20,6 +20,10 @@ static const char usage[] =
 	"  -i, --interval DUR      sampling period for counts and scans (default 1s)\n"
 	"  -d, --duration DUR      stop after DUR (default: until SIGINT or SIGTERM)\n"
 	"  -j, --json              JSON Lines on stdout instead of the text view\n"
+	"      --timeline FILE     write a Chrome trace (ui.perfetto.dev) of the stuck waits\n"
+	"      --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+	"                          (ADDR defaults to 127.0.0.1: ':9464')\n"
+	"      --fail-on-leak      exit 1 when a leak was found (always so with -- COMMAND)\n"
 	"  -v, --verbose           libbpf and diagnostic output on stderr\n"
 	"  -h, --help              show this help\n"
 	"  -V, --version           show the version\n"
@@ -27,6 +31,9 @@ static const char usage[] =
 	"DUR: a number with a unit ns, us, ms, s, m or h (500ms, 10s, 2m); a bare\n"
 	"number is seconds.\n"
 	"Exit status: 0 no leak found, 1 leak found, 2 usage error, 3 could not run.\n";
+
+/* Long options without a short one. */
+enum { OPT_TIMELINE = 256, OPT_METRICS, OPT_FAIL_ON_LEAK };
 
 static const struct option long_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -37,6 +44,9 @@ static const struct option long_options[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
+	{ "timeline", required_argument, NULL, OPT_TIMELINE },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "fail-on-leak", no_argument, NULL, OPT_FAIL_ON_LEAK },
 	{},
 };
 
@@ -107,6 +117,24 @@ int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *er
 		case 'v':
 			cfg->verbose = true;
 			break;
+		case OPT_TIMELINE:
+			if (!*optarg) {
+				fprintf(err, "leakwatch: --timeline needs a file name\n");
+				return -EINVAL;
+			}
+			cfg->timeline = optarg;
+			break;
+		case OPT_METRICS:
+			if (!strchr(optarg, ':')) {
+				fprintf(err, "leakwatch: invalid --metrics '%s': use ADDR:PORT "
+					     "(e.g. 127.0.0.1:9464 or :9464)\n", optarg);
+				return -EINVAL;
+			}
+			cfg->metrics = optarg;
+			break;
+		case OPT_FAIL_ON_LEAK:
+			cfg->fail_on_leak = true;
+			break;
 		case 'h':
 			fputs(usage, out);
 			return LW_ARGS_DONE;
@@ -138,6 +166,7 @@ int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *er
 			return -EINVAL;
 		}
 		cfg->command = &argv[optind];
+		cfg->fail_on_leak = true;
 	}
 	return 0;
 }

@@ -15,6 +15,9 @@ struct lw_config {
 	uint64_t duration_ns; /* 0: until SIGINT or SIGTERM */
 	bool json;
 	bool verbose;
+	bool fail_on_leak;    /* exit 1 when a leak was flagged (always so with a command) */
+	const char *metrics;  /* ADDR:PORT to serve Prometheus metrics on, or NULL */
+	const char *timeline; /* file to write a Chrome trace to, or NULL */
 	char **command; /* after "--": run and watch it; NULL otherwise */
 };
 

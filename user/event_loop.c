@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include "event_loop.h"
 
-enum { SRC_RINGBUF, SRC_TICK, SRC_DEADLINE, SRC_SIGNAL };
+enum { SRC_RINGBUF, SRC_TICK, SRC_DEADLINE, SRC_SIGNAL, SRC_EXTRA };
 
 static void loop_signals(sigset_t *set)
 {
@@ -100,6 +100,8 @@ int loop_run(int ringbuf_fd, uint64_t interval_ns, uint64_t duration_ns,
 		err = watch(epfd, tick_fd, SRC_TICK);
 	if (!err)
 		err = watch(epfd, sig_fd, SRC_SIGNAL);
+	if (!err && ops->extra_fd >= 0)
+		err = watch(epfd, ops->extra_fd, SRC_EXTRA);
 	if (err)
 		goto out;
 
@@ -126,6 +128,9 @@ int loop_run(int ringbuf_fd, uint64_t interval_ns, uint64_t duration_ns,
 				break;
 			case SRC_DEADLINE:
 				err = 1;
+				break;
+			case SRC_EXTRA:
+				err = ops->on_extra(ops->ctx);
 				break;
 			case SRC_SIGNAL:
 				if (read(sig_fd, &si, sizeof(si)) != sizeof(si)) {

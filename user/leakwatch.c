@@ -19,9 +19,11 @@
 #include "clock.h"
 #include "duration.h"
 #include "event_loop.h"
+#include "http.h"
 #include "json_out.h"
 #include "ksyms.h"
 #include "loader.h"
+#include "metrics.h"
 #include "log.h"
 #include "procfs.h"
 #include "scan.h"
@@ -36,7 +38,12 @@ struct daemon {
 	struct lw_tracker *tracker;
 	struct lw_scan scan;
 	struct text_out text;
-	struct lw_sink sink;
+	struct lw_sink sink;   /* daemon_emit: every report goes through it */
+	struct lw_sink output; /* JSON Lines or the text view */
+	bool log_events;       /* leak and spin also as a line on stderr (the journal) */
+	struct http_server *http;
+	struct lw_buf metrics_page;
+	double scan_seconds;
 	struct unwinder *unwinder;
 	struct ksyms *ksyms;
 	uint64_t start_ns;
@@ -61,6 +68,54 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* Every report: to the output, and leaks and spins as one line on stderr. */
+static void daemon_emit(void *ctx, const struct lw_report *r)
+{
+	struct daemon *d = ctx;
+
+	d->output.emit(d->output.ctx, r);
+	if (!d->log_events)
+		return;
+	if (r->type == LW_RPT_LEAK && r->site)
+		fprintf(stderr, "leakwatch: LEAK pid %u (%s): %u threads stuck in %s at site %s, "
+				"%+.1f/min, at %s\n", r->pid, r->pcomm, r->stuck, r->site->kind,
+			r->site->name, r->growth_per_min,
+			r->site->user.n > 2 ? r->site->user.frames[2] :
+			r->site->user.n ? r->site->user.frames[0] : "?");
+	else if (r->type == LW_RPT_SPIN)
+		fprintf(stderr, "leakwatch: SPIN pid %u (%s) tid %u ran %.1fs without blocking, "
+				"at %s\n", r->pid, r->pcomm, r->tid, r->running_s,
+			r->stack && r->stack->n ? r->stack->frames[0] : "?");
+}
+
+static void update_metrics(struct daemon *d)
+{
+	struct lw_prog_stats progs[8];
+	struct lw_drops drops = {};
+	struct lw_metrics_input in = {
+		.tracker = d->tracker,
+		.drops = &drops,
+		.events = d->events,
+		.scan_seconds = d->scan_seconds,
+		.progs = progs,
+	};
+	int err;
+
+	loader_drops(d->bpf, &drops);
+	tracker_drops(d->tracker, &drops);
+	in.n_progs = (size_t)loader_prog_stats(d->bpf, progs, 8);
+	err = metrics_render(&in, &d->metrics_page);
+	if (err)
+		log_debug("cannot render the metrics: %s", strerror(-err));
+}
+
+static int on_http(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	return http_run(d->http);
+}
+
 static int on_ringbuf(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -74,12 +129,14 @@ static int on_tick(void *ctx)
 {
 	struct daemon *d = ctx;
 	struct lw_scan_item item;
+	uint64_t scan_start;
 	size_t off = 0;
 	int err;
 
 	err = loader_consume(d->bpf);
 	if (err < 0)
 		return err;
+	scan_start = clock_mono_ns();
 	err = scan_read(d->bpf, &d->scan);
 	if (err)
 		return err;
@@ -89,6 +146,13 @@ static int on_tick(void *ctx)
 	tracker_scan_end(d->tracker);
 	if (err < 0)
 		return err;
+	d->scan_seconds = (double)(clock_mono_ns() - scan_start) / 1e9;
+	if (d->http) {
+		update_metrics(d);
+		err = http_run(d->http); /* connection timeouts */
+		if (err)
+			return err;
+	}
 	if (!d->cfg.json && d->text.table)
 		text_render(&d->text, d->tracker, clock_to_unix(&d->clock, clock_mono_ns()));
 	if (d->cfg.command)
@@ -297,11 +361,27 @@ int main(int argc, char **argv)
 	}
 
 	if (d.cfg.json) {
-		d.sink = (struct lw_sink){ .emit = json_emit, .ctx = stdout };
+		d.output = (struct lw_sink){ .emit = json_emit, .ctx = stdout };
 	} else {
 		text_out_init(&d.text, stdout, isatty(STDOUT_FILENO), d.cfg.threshold_ns,
 			      d.cfg.interval_ns);
-		d.sink = (struct lw_sink){ .emit = text_emit, .ctx = &d.text };
+		d.output = (struct lw_sink){ .emit = text_emit, .ctx = &d.text };
+	}
+	d.sink = (struct lw_sink){ .emit = daemon_emit, .ctx = &d };
+	d.log_events = !isatty(STDERR_FILENO);
+	if (d.cfg.metrics) {
+		err = http_start(d.cfg.metrics, &d.metrics_page, &d.http);
+		if (err == -EINVAL) {
+			log_error("invalid --metrics '%s': use ADDR:PORT with an IPv4 address or "
+				  "[IPv6] (e.g. 127.0.0.1:9464)", d.cfg.metrics);
+			exit_code = LW_EXIT_USAGE;
+			goto cleanup;
+		}
+		if (err) {
+			log_error("cannot serve metrics on %s: %s", d.cfg.metrics, strerror(-err));
+			exit_code = LW_EXIT_CANNOT_RUN;
+			goto cleanup;
+		}
 	}
 
 	topts.threshold_ns = d.cfg.threshold_ns;
@@ -352,7 +432,12 @@ int main(int argc, char **argv)
 	print_banner(&d);
 
 	ops = (struct lw_loop_ops){
-		.on_tick = on_tick, .on_ringbuf = on_ringbuf, .on_child = on_child, .ctx = &d,
+		.on_tick = on_tick,
+		.on_ringbuf = on_ringbuf,
+		.on_child = on_child,
+		.extra_fd = d.http ? http_fd(d.http) : -1,
+		.on_extra = on_http,
+		.ctx = &d,
 	};
 	/* The first scan now: it finds the threads that were blocked before. */
 	err = on_tick(&d);
@@ -377,6 +462,12 @@ int main(int argc, char **argv)
 		else if (WIFSIGNALED(d.child_status))
 			exit_code = 128 + WTERMSIG(d.child_status);
 	}
+	if (exit_code == LW_EXIT_OK || d.cfg.command) {
+		if (d.tracker->leaks)
+			text_leak_report(stderr, d.tracker, d.cfg.threshold_ns);
+		if (d.cfg.fail_on_leak && d.tracker->leaks)
+			exit_code = LW_EXIT_LEAK;
+	}
 
 cleanup:
 	if (release_fd >= 0) {
@@ -384,6 +475,8 @@ cleanup:
 		close(release_fd);
 		waitpid(d.child, NULL, 0);
 	}
+	http_stop(d.http);
+	buf_free(&d.metrics_page);
 	loader_close(d.bpf);
 	tracker_free(d.tracker);
 	unwinder_free(d.unwinder);

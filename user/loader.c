@@ -122,3 +122,24 @@ void loader_drops(const struct lw_bpf *b, struct lw_drops *d)
 	d->task_storage = c[LW_CNT_STORAGE_FAIL];
 	d->targets = c[LW_CNT_TARGET_FULL];
 }
+
+int loader_prog_stats(const struct lw_bpf *b, struct lw_prog_stats *out, int max)
+{
+	struct bpf_program *prog;
+	int n = 0;
+
+	bpf_object__for_each_program(prog, b->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (n == max)
+			break;
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			continue;
+		out[n].name = bpf_program__name(prog);
+		out[n].run_time_ns = info.run_time_ns;
+		out[n].run_cnt = info.run_cnt;
+		n++;
+	}
+	return n;
+}

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <bpf/libbpf.h>
+#include "metrics.h"
 #include "report.h"
 
 struct lw_bpf;
@@ -30,6 +31,10 @@ int loader_ringbuf_fd(const struct lw_bpf *b);
 int loader_consume(struct lw_bpf *b);
 /* A new iter/task seq fd to read one scan from (a new scan generation). */
 int loader_iter_fd(struct lw_bpf *b);
+/* Run time and count of each program (0 unless kernel.bpf_stats_enabled).
+ * Fills up to max entries; returns how many. */
+int loader_prog_stats(const struct lw_bpf *b, struct lw_prog_stats *out, int max);
+
 /* The kernel-side loss counters. */
 void loader_drops(const struct lw_bpf *b, struct lw_drops *d);
 

@@ -35,14 +35,21 @@ void text_out_free(struct text_out *o)
 	id_map_free(&o->last_counts);
 }
 
-void text_clean_name(const char *in, char *out)
+/* For a terminal: valid UTF-8, control bytes as '?'.  Names and stack
+ * frames (symbols, paths) come from the watched processes. */
+static void clean_text(const char *in, size_t max, char *out)
 {
 	char *p;
 
-	utf8_sanitize(in, strnlen(in, LW_COMM_LEN), out);
+	utf8_sanitize(in, strnlen(in, max), out);
 	for (p = out; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
+}
+
+void text_clean_name(const char *in, char *out)
+{
+	clean_text(in, LW_COMM_LEN, out);
 }
 
 static const char *clock_str(double unix_s, char *buf, size_t len)
@@ -119,7 +126,7 @@ static void print_stack(FILE *f, const struct lw_stack_text *st)
 		return;
 	}
 	for (i = 0; i < st->n; i++) {
-		utf8_sanitize(st->frames[i], strnlen(st->frames[i], LW_FRAME_TEXT), clean);
+		clean_text(st->frames[i], LW_FRAME_TEXT, clean);
 		fprintf(f, "%9s#%-2d %s\n", "", i, clean);
 	}
 }
@@ -127,14 +134,16 @@ static void print_stack(FILE *f, const struct lw_stack_text *st)
 /* "kernel: a <- b <- c": innermost first, without the offsets. */
 static void print_kstack(FILE *f, const struct lw_stack_text *st)
 {
+	char clean[3 * LW_FRAME_TEXT + 1];
 	int i;
 
 	if (!st || !st->n)
 		return;
 	fprintf(f, "%9skernel: ", "");
-	for (i = 0; i < st->n && i < 8; i++)
-		fprintf(f, "%s%.*s", i ? " <- " : "", (int)strcspn(st->frames[i], "+"),
-			st->frames[i]);
+	for (i = 0; i < st->n && i < 8; i++) {
+		clean_text(st->frames[i], LW_FRAME_TEXT, clean);
+		fprintf(f, "%s%.*s", i ? " <- " : "", (int)strcspn(clean, "+"), clean);
+	}
 	fprintf(f, "%s\n", st->n > 8 ? " ..." : "");
 }
 
@@ -260,8 +269,7 @@ static void render_sites(struct text_out *o, const struct lw_process **procs, si
 			fprintf(o->f, " LEAK %+.1f/min", s->growth_per_min);
 		fputc('\n', o->f);
 		for (j = 0; j < (size_t)s->user.n && j < 6; j++) {
-			utf8_sanitize(s->user.frames[j], strnlen(s->user.frames[j], LW_FRAME_TEXT),
-				      clean);
+			clean_text(s->user.frames[j], LW_FRAME_TEXT, clean);
 			fprintf(o->f, "%25s#%zu %s\n", "", j, clean);
 		}
 	}
@@ -349,4 +357,33 @@ void text_render(struct text_out *o, const struct lw_tracker *t, double now_unix
 out:
 	free(stuck);
 	free(procs);
+}
+
+void text_leak_report(FILE *f, const struct lw_tracker *t, uint64_t threshold_ns)
+{
+	char pcomm[NAME_BUF];
+	size_t i = 0, j;
+	uint32_t pid;
+	void *value;
+
+	fprintf(f, "leakwatch: %u leak%s found:\n", t->leaks, t->leaks == 1 ? "" : "s");
+	while (id_map_next(&t->processes, &i, &pid, &value)) {
+		const struct lw_process *p = value;
+
+		for (j = 0; j < p->sites.n; j++) {
+			const struct lw_site *s = p->sites.sites[j];
+			struct lw_report r = {
+				.type = LW_RPT_LEAK,
+				.pid = p->pid,
+				.stuck = s->leak_stuck,
+				.growth_per_min = s->growth_per_min,
+				.site = s,
+			};
+
+			if (!s->leak_stuck)
+				continue;
+			text_clean_name(p->pcomm, pcomm);
+			print_leak(f, "", pcomm, &r, threshold_ns);
+		}
+	}
 }

@@ -80,6 +80,10 @@ static struct lw_process *get_process(struct lw_tracker *t, uint32_t pid, bool c
 
 	if (p || !create)
 		return p;
+	if (t->processes.len >= LW_MAX_PROCESSES) {
+		t->processes_untracked++;
+		return NULL;
+	}
 	p = calloc(1, sizeof(*p));
 	if (!p || trend_new(&t->opts.trend, &p->threads_trend) ||
 	    id_map_put(&t->processes, pid, p)) {
@@ -119,6 +123,8 @@ void tracker_drops(const struct lw_tracker *t, struct lw_drops *d)
 	d->stacks_unreadable = t->stacks_unreadable;
 	d->kstacks_unreadable = t->kstacks_unreadable;
 	d->sites_untracked = t->sites_untracked;
+	d->processes_untracked = t->processes_untracked;
+	d->threads_untracked = t->threads_untracked;
 }
 
 static void report_unstuck(struct lw_tracker *t, struct lw_thread *th, uint64_t end_ns,
@@ -183,8 +189,13 @@ void tracker_scan_begin(struct lw_tracker *t)
 
 static struct lw_thread *new_thread(struct lw_tracker *t, const struct lw_task_rec *r)
 {
-	struct lw_thread *th = calloc(1, sizeof(*th));
+	struct lw_thread *th;
 
+	if (t->threads.len >= LW_MAX_THREADS) {
+		t->threads_untracked++;
+		return NULL;
+	}
+	th = calloc(1, sizeof(*th));
 	if (!th || id_map_put(&t->threads, r->tid, th)) {
 		free(th);
 		t->insert_failures++;
@@ -313,6 +324,7 @@ static void check_spin(struct lw_tracker *t, struct lw_thread *th, struct lw_pro
 	if (th->spin_reported || r->now_ns - th->run_since_ns < t->opts.threshold_ns)
 		return;
 	th->spin_reported = true;
+	t->spins++;
 	stack = calloc(1, sizeof(*stack));
 	if (!stack) {
 		t->insert_failures++;

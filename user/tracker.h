@@ -31,6 +31,10 @@ struct lw_stack_ops {
 	void *ctx;
 };
 
+/* Caps that keep memory bounded over days; what is past them is counted. */
+#define LW_MAX_PROCESSES 65536
+#define LW_MAX_THREADS (1u << 20)
+
 struct lw_tracker_opts {
 	uint64_t threshold_ns;
 	bool host_wide; /* no targets: samples only for processes with stuck threads */
@@ -84,8 +88,10 @@ struct lw_tracker {
 	uint64_t insert_failures;
 	uint64_t unstuck_inexact;
 	uint64_t stacks_unreadable, kstacks_unreadable, sites_untracked;
+	uint64_t processes_untracked, threads_untracked;
 	uint32_t last_site_id;
 	unsigned int leaks; /* leak reports so far */
+	unsigned int spins; /* spin reports so far */
 };
 
 int tracker_new(const struct lw_tracker_opts *opts, struct lw_tracker **out);

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The Prometheus text exposition of leakwatch's state: per-process gauges,
+ * stuck threads per wait kind, leaks, losses, BPF program run time.  Plain C:
+ * renders into a buffer, the HTTP side (http.c) serves it.
+ */
+#ifndef LW_METRICS_H
+#define LW_METRICS_H
+#include <stddef.h>
+#include <stdint.h>
+#include "report.h"
+#include "tracker.h"
+
+struct lw_buf {
+	char *data;
+	size_t len, cap;
+};
+
+void buf_free(struct lw_buf *b);
+
+/* Run time of one BPF program, when kernel.bpf_stats_enabled is on. */
+struct lw_prog_stats {
+	const char *name;
+	uint64_t run_time_ns, run_cnt;
+};
+
+struct lw_metrics_input {
+	const struct lw_tracker *tracker;
+	const struct lw_drops *drops;
+	uint64_t events;
+	double scan_seconds; /* the last scan */
+	const struct lw_prog_stats *progs;
+	size_t n_progs;
+};
+
+/* Replaces b's text with the exposition.  Returns 0 or -ENOMEM. */
+int metrics_render(const struct lw_metrics_input *in, struct lw_buf *b);
+
+/* A label value as the format wants it: \\, \" and \n escaped, valid UTF-8. */
+void metrics_escape_label(const char *in, size_t len, char *out, size_t out_len);
+
+#endif
