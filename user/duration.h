@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Parses s into *ns.  Returns 0, or -EINVAL (malformed, negative, zero unless
- * allow_zero) or -ERANGE (does not fit in 64-bit nanoseconds). */
+/* Parses s into *ns.  Returns 0, or -EINVAL (malformed or negative; zero is
+ * the caller's to refuse) or -ERANGE (does not fit in 64-bit nanoseconds). */
 int duration_parse(const char *s, uint64_t *ns);
 
 /* Writes ns the way a person reads it ("1.5s", "250ms", "2m30s") into buf. */

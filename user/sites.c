@@ -45,7 +45,7 @@ struct lw_site *site_find(const struct lw_site_table *t, uint64_t key)
 int site_add(struct lw_site_table *t, uint32_t id, uint32_t pid, uint64_t key,
 	     const struct lw_wait *w, const uint64_t *user_pcs, int n_user,
 	     const uint64_t *kernel_pcs, int n_kernel, const struct trend_opts *trend_opts,
-	     struct lw_site **out)
+	     struct trend_scratch *scratch, struct lw_site **out)
 {
 	struct lw_site *s;
 	int err;
@@ -64,7 +64,7 @@ int site_add(struct lw_site_table *t, uint32_t id, uint32_t pid, uint64_t key,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	err = trend_new(trend_opts, &s->trend);
+	err = trend_new_shared(trend_opts, scratch, &s->trend);
 	if (err) {
 		free(s);
 		return err;

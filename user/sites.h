@@ -54,7 +54,7 @@ struct lw_site *site_find(const struct lw_site_table *t, uint64_t key);
 int site_add(struct lw_site_table *t, uint32_t id, uint32_t pid, uint64_t key,
 	     const struct lw_wait *w, const uint64_t *user_pcs, int n_user,
 	     const uint64_t *kernel_pcs, int n_kernel, const struct trend_opts *trend_opts,
-	     struct lw_site **out);
+	     struct trend_scratch *scratch, struct lw_site **out);
 void site_table_free(struct lw_site_table *t);
 
 #endif

@@ -42,9 +42,17 @@ static void clean_text(const char *in, size_t max, char *out)
 	char *p;
 
 	utf8_sanitize(in, strnlen(in, max), out);
-	for (p = out; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+	for (p = out; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
 			*p = '?';
+		} else if ((unsigned char)p[0] == 0xc2 && (unsigned char)p[1] >= 0x80 &&
+			   (unsigned char)p[1] <= 0x9f) {
+			/* C1 controls (U+0080-U+009F): CSI and the like. */
+			p[0] = '?';
+			p[1] = '?';
+			p++;
+		}
+	}
 }
 
 void text_clean_name(const char *in, char *out)

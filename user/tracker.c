@@ -39,6 +39,10 @@ int tracker_new(const struct lw_tracker_opts *opts, struct lw_tracker **out)
 	t->opts = *opts;
 	if (!t->opts.trend.window)
 		t->opts.trend = trend_defaults;
+	if (trend_scratch_new(t->opts.trend.window, &t->trend_scratch)) {
+		free(t);
+		return -ENOMEM;
+	}
 	id_map_init(&t->threads);
 	id_map_init(&t->processes);
 	*out = t;
@@ -71,6 +75,7 @@ void tracker_free(struct lw_tracker *t)
 	while (id_map_next(&t->processes, &i, &key, &value))
 		process_free(t, value);
 	id_map_free(&t->processes);
+	trend_scratch_free(t->trend_scratch);
 	free(t);
 }
 
@@ -85,7 +90,7 @@ static struct lw_process *get_process(struct lw_tracker *t, uint32_t pid, bool c
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
-	if (!p || trend_new(&t->opts.trend, &p->threads_trend) ||
+	if (!p || trend_new_shared(&t->opts.trend, t->trend_scratch, &p->threads_trend) ||
 	    id_map_put(&t->processes, pid, p)) {
 		if (p)
 			trend_free(p->threads_trend);
@@ -257,7 +262,7 @@ static struct lw_site *find_site(struct lw_tracker *t, struct lw_process *p,
 	if (s)
 		return s;
 	err = site_add(&p->sites, t->last_site_id + 1, p->pid, key, &th->wait, user, n_user,
-		       kernel, n_kernel, &t->opts.trend, &s);
+		       kernel, n_kernel, &t->opts.trend, t->trend_scratch, &s);
 	if (err) {
 		if (err == -ENOSPC)
 			t->sites_untracked++;

@@ -89,6 +89,7 @@ struct lw_tracker {
 	uint64_t unstuck_inexact;
 	uint64_t stacks_unreadable, kstacks_unreadable, sites_untracked;
 	uint64_t processes_untracked, threads_untracked;
+	struct trend_scratch *trend_scratch; /* shared by every trend */
 	uint32_t last_site_id;
 	unsigned int leaks; /* leak reports so far */
 	unsigned int spins; /* spin reports so far */

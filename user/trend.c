@@ -21,36 +21,83 @@
 #include <string.h>
 #include "trend.h"
 
+/* Scratch for trend_eval, sized once so that evaluation never allocates. */
+struct trend_scratch {
+	unsigned int window;
+	uint32_t *lin;  /* the samples, oldest first */
+	double *slopes; /* window * (window - 1) / 2 pairwise slopes */
+};
+
 struct trend {
 	struct trend_opts opts;
 	unsigned int head; /* where the next sample goes */
 	unsigned int len;  /* samples held, up to window */
 	uint32_t *ring;
-	/* Scratch for trend_eval, sized once here so that evaluation never allocates. */
-	uint32_t *lin;     /* the samples, oldest first */
-	double *slopes;    /* window * (window - 1) / 2 pairwise slopes */
+	struct trend_scratch *scratch;
+	bool own_scratch;
 };
 
-int trend_new(const struct trend_opts *o, struct trend **out)
+int trend_scratch_new(unsigned int window, struct trend_scratch **out)
+{
+	struct trend_scratch *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->window = window;
+	s->lin = calloc(window, sizeof(*s->lin));
+	s->slopes = calloc((size_t)window * (window - 1) / 2 + 1, sizeof(*s->slopes));
+	if (!s->lin || !s->slopes) {
+		trend_scratch_free(s);
+		return -ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+void trend_scratch_free(struct trend_scratch *s)
+{
+	if (!s)
+		return;
+	free(s->lin);
+	free(s->slopes);
+	free(s);
+}
+
+int trend_new_shared(const struct trend_opts *o, struct trend_scratch *scratch,
+		     struct trend **out)
 {
 	struct trend *t;
+	int err;
 
 	if (o->window < 4 || o->window > TREND_MAX_WINDOW || o->min_span >= o->window ||
-	    !o->recent || o->recent > o->window || !isfinite(o->z_crit) || o->z_crit < 0)
+	    !o->recent || o->recent > o->window || !isfinite(o->z_crit) || o->z_crit < 0 ||
+	    (scratch && scratch->window < o->window))
 		return -EINVAL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->opts = *o;
 	t->ring = calloc(o->window, sizeof(*t->ring));
-	t->lin = calloc(o->window, sizeof(*t->lin));
-	t->slopes = calloc((size_t)o->window * (o->window - 1) / 2, sizeof(*t->slopes));
-	if (!t->ring || !t->lin || !t->slopes) {
+	if (!t->ring) {
 		trend_free(t);
 		return -ENOMEM;
 	}
+	t->scratch = scratch;
+	if (!scratch) {
+		err = trend_scratch_new(o->window, &t->scratch);
+		if (err) {
+			trend_free(t);
+			return err;
+		}
+		t->own_scratch = true;
+	}
 	*out = t;
 	return 0;
+}
+
+int trend_new(const struct trend_opts *o, struct trend **out)
+{
+	return trend_new_shared(o, NULL, out);
 }
 
 void trend_free(struct trend *t)
@@ -58,8 +105,8 @@ void trend_free(struct trend *t)
 	if (!t)
 		return;
 	free(t->ring);
-	free(t->lin);
-	free(t->slopes);
+	if (t->own_scratch)
+		trend_scratch_free(t->scratch);
 	free(t);
 }
 
@@ -159,7 +206,7 @@ void trend_eval(const struct trend *t, struct trend_result *r)
 	const struct trend_opts *o = &t->opts;
 	unsigned int n = t->len, oldest = (t->head + o->window - n) % o->window;
 	unsigned int i, j, first_rise = 0, last_rise = 0;
-	uint32_t *x = t->lin;
+	uint32_t *x = t->scratch->lin;
 	/* A quarter of the window at least: a slow leak rises less often. */
 	unsigned int recent = o->recent > n / 4 ? o->recent : n / 4;
 	double ties = 0;
@@ -189,7 +236,7 @@ void trend_eval(const struct trend *t, struct trend_result *r)
 
 			r->s += (d > 0) - (d < 0);
 			tied += d == 0;
-			t->slopes[m++] = d / (j - i);
+			t->scratch->slopes[m++] = d / (j - i);
 		}
 		/*
 		 * A group of g equal samples takes g(g-1)(2g+5) off 18 var(S); its
@@ -202,7 +249,7 @@ void trend_eval(const struct trend *t, struct trend_result *r)
 	if (r->var > 0 && r->s)
 		r->z = (r->s - (r->s > 0 ? 1 : -1)) / sqrt(r->var);
 	if (m)
-		r->slope_per_sample = median(t->slopes, m);
+		r->slope_per_sample = median(t->scratch->slopes, m);
 	r->since_rise = r->rises ? n - 1 - last_rise : n;
 
 	if (n <= o->min_span || n < 4)

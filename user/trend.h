@@ -53,17 +53,27 @@ struct trend_result {
 };
 
 struct trend;
+/* trend_eval's working memory (57 KiB at window 120): one per trend, or one
+ * shared by every trend that is never evaluated concurrently. */
+struct trend_scratch;
 
-/* Returns 0, -EINVAL (opts out of range) or -ENOMEM. */
+int trend_scratch_new(unsigned int window, struct trend_scratch **out);
+void trend_scratch_free(struct trend_scratch *s);
+
+/* Returns 0, -EINVAL (opts out of range) or -ENOMEM.  trend_new gives the
+ * trend a scratch of its own; trend_new_shared uses scratch, which must hold
+ * at least opts->window samples and outlive the trend. */
 int trend_new(const struct trend_opts *opts, struct trend **out);
+int trend_new_shared(const struct trend_opts *opts, struct trend_scratch *scratch,
+		     struct trend **out);
 void trend_free(struct trend *t);
 
 /* One sample per interval; past `window` samples, the oldest is dropped. */
 void trend_add(struct trend *t, uint32_t count);
 
 /*
- * O(n^2) in the samples held, no allocation.  It writes scratch space inside
- * t, so two threads must not evaluate the same trend at once.
+ * O(n^2) in the samples held, no allocation.  It writes the trend's scratch,
+ * so two threads must not evaluate trends that share one at once.
  */
 void trend_eval(const struct trend *t, struct trend_result *r);
 

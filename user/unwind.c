@@ -232,6 +232,21 @@ static void read_stack_chunk(struct target *t)
 	t->stack_len = n > 0 ? (size_t)n : 0;
 }
 
+static int unwind_once(struct proc_dwfl *p, uint32_t tid, const __u64 *regs, struct frames *f)
+{
+	f->n = 0;
+	find_elf_pid = p->target.pid;
+	p->target.tid = tid;
+	p->target.regs = regs;
+	read_stack_chunk(&p->target);
+	/* Errors at the end of a stack are normal: keep what was found. */
+	dwfl_getthread_frames(p->dwfl, (pid_t)tid, on_frame, f);
+	p->target.regs = NULL;
+	find_elf_pid = 0;
+	/* The ip outside every known module: the maps changed (dlopen, exec). */
+	return f->n && dwfl_addrmodule(p->dwfl, f->pcs[0]) ? 0 : -ESTALE;
+}
+
 int unwind_user(struct unwinder *u, uint32_t pid, uint32_t tid, const __u64 *regs,
 		uint64_t *pcs, int max)
 {
@@ -244,17 +259,15 @@ int unwind_user(struct unwinder *u, uint32_t pid, uint32_t tid, const __u64 *reg
 	err = proc_open(u, pid, &p);
 	if (err)
 		return err;
-	find_elf_pid = pid;
-	p->target.tid = tid;
-	p->target.regs = regs;
-	read_stack_chunk(&p->target);
-	/* Errors at the end of a stack are normal: keep what was found. */
-	dwfl_getthread_frames(p->dwfl, (pid_t)tid, on_frame, &f);
-	p->target.regs = NULL;
-	find_elf_pid = 0;
-	if (!f.n)
-		return -ENODATA;
-	return f.n;
+	if (unwind_once(p, tid, regs, &f) == -ESTALE) {
+		/* Read the maps again, once. */
+		unwinder_forget(u, pid);
+		err = proc_open(u, pid, &p);
+		if (err)
+			return err;
+		unwind_once(p, tid, regs, &f);
+	}
+	return f.n ? f.n : -ENODATA;
 }
 
 void unwind_symbolize(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, char *buf,

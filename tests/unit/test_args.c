@@ -401,6 +401,62 @@ static void test_too_many_pids(void **state)
 	run_free(r);
 }
 
+static void test_fail_on_leak(void **state)
+{
+	struct run *r = RUN0();
+
+	assert_false(r->cfg.fail_on_leak);
+	run_free(r);
+	r = RUN("--fail-on-leak", "-p", "5");
+	assert_int_equal(r->rc, 0);
+	assert_true(r->cfg.fail_on_leak);
+	run_free(r);
+	/* Run mode always fails on a leak (DESIGN.md: exit 1, run mode). */
+	r = RUN("--", "true");
+	assert_int_equal(r->rc, 0);
+	assert_true(r->cfg.fail_on_leak);
+	run_free(r);
+}
+
+static void test_metrics_address(void **state)
+{
+	struct run *r = RUN("--metrics", ":9464");
+
+	assert_int_equal(r->rc, 0);
+	assert_string_equal(r->cfg.metrics, ":9464");
+	run_free(r);
+	r = RUN("--metrics=127.0.0.1:9100");
+	assert_int_equal(r->rc, 0);
+	assert_string_equal(r->cfg.metrics, "127.0.0.1:9100");
+	run_free(r);
+	r = RUN0();
+	assert_null(r->cfg.metrics);
+	run_free(r);
+}
+
+static void test_metrics_without_port_rejected(void **state)
+{
+	struct run *r = RUN("--metrics", "9464");
+
+	assert_usage_error(r, "'9464'");
+	run_free(r);
+	r = RUN("--metrics");
+	assert_usage_error(r, "'--metrics'");
+	run_free(r);
+}
+
+static void test_timeline_file(void **state)
+{
+	struct run *r = RUN("--timeline", "trace.json");
+
+	assert_int_equal(r->rc, 0);
+	assert_string_equal(r->cfg.timeline, "trace.json");
+	run_free(r);
+	r = RUN("--timeline=");
+	assert_usage_error(r, "--timeline");
+	run_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -427,6 +483,10 @@ int main(void)
 		cmocka_unit_test(test_pid_and_command_rejected),
 		cmocka_unit_test(test_command_without_double_dash_rejected),
 		cmocka_unit_test(test_too_many_pids),
+		cmocka_unit_test(test_fail_on_leak),
+		cmocka_unit_test(test_metrics_address),
+		cmocka_unit_test(test_metrics_without_port_rejected),
+		cmocka_unit_test(test_timeline_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -542,6 +542,182 @@ static void test_sanitize_valid_input_unchanged(void **state)
 	}
 }
 
+/* ---- Sites, leaks, spins ---- */
+
+static struct lw_site *make_site(void)
+{
+	struct lw_site *site = calloc(1, sizeof(*site));
+
+	assert_non_null(site);
+	site->id = 3;
+	snprintf(site->name, sizeof(site->name), "3");
+	site->pid = 4242;
+	snprintf(site->kind, sizeof(site->kind), "futex");
+	snprintf(site->syscall, sizeof(site->syscall), "futex");
+	site->user.n = 2;
+	snprintf(site->user.frames[0], LW_FRAME_TEXT, "pthread_cond_wait+0x1a (libc.so.6)");
+	snprintf(site->user.frames[1], LW_FRAME_TEXT, "worker_main+0x42 (server)");
+	site->kernel.n = 1;
+	snprintf(site->kernel.frames[0], LW_FRAME_TEXT, "futex_wait_queue+0x60/0xa0");
+	return site;
+}
+
+static void assert_string_array(json_object *o, const char *key, size_t n,
+				const char *const *want)
+{
+	json_object *a = field(o, key, json_type_array);
+	size_t i;
+
+	assert_int_equal(json_object_array_length(a), n);
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(a, i);
+
+		assert_true(json_object_is_type(e, json_type_string));
+		assert_string_equal(json_object_get_string(e), want[i]);
+	}
+}
+
+static void test_stuck_names_its_site(void **state)
+{
+	struct lw_wait w = futex_wait();
+	struct lw_report r = stuck_report(&w);
+	struct lw_site *site = make_site();
+	json_object *o;
+
+	r.site = site;
+	o = write_and_parse(&r);
+	assert_string_equal(str(o, "site"), "3");
+	assert_string_equal(str(o, "wait"), "futex");
+	json_object_put(o);
+	free(site);
+}
+
+static void test_site_record(void **state)
+{
+	static const char *const user[] = { "pthread_cond_wait+0x1a (libc.so.6)",
+					    "worker_main+0x42 (server)" };
+	static const char *const kernel[] = { "futex_wait_queue+0x60/0xa0" };
+	struct lw_site *site = make_site();
+	struct lw_report r = {
+		.type = LW_RPT_SITE, .ts = 1700000000.5, .pid = 4242, .pcomm = "server", .site = site,
+	};
+	json_object *o = write_and_parse(&r);
+
+	assert_string_equal(str(o, "type"), "site");
+	assert_int_equal(num(o, "pid"), 4242);
+	assert_string_equal(str(o, "pcomm"), "server");
+	assert_string_equal(str(o, "site"), "3");
+	assert_string_equal(str(o, "wait"), "futex");
+	assert_string_equal(str(o, "syscall"), "futex");
+	assert_string_array(o, "stack", 2, user);
+	assert_string_array(o, "kstack", 1, kernel);
+	json_object_put(o);
+	free(site);
+}
+
+/* DESIGN.md: leak has pid, pcomm, site, wait, stuck, growth_per_min, stack, kstack. */
+static void test_leak_record(void **state)
+{
+	static const char *const user[] = { "pthread_cond_wait+0x1a (libc.so.6)",
+					    "worker_main+0x42 (server)" };
+	struct lw_site *site = make_site();
+	struct lw_report r = {
+		.type = LW_RPT_LEAK,
+		.ts = 1700000060.0,
+		.pid = 4242,
+		.pcomm = "server",
+		.site = site,
+		.stuck = 17,
+		.threads = 40,
+		.growth_per_min = 5.4321,
+	};
+	json_object *o = write_and_parse(&r);
+
+	assert_string_equal(str(o, "type"), "leak");
+	dbl(o, "ts");
+	assert_int_equal(num(o, "pid"), 4242);
+	assert_string_equal(str(o, "pcomm"), "server");
+	assert_string_equal(str(o, "site"), "3");
+	assert_string_equal(str(o, "wait"), "futex");
+	assert_int_equal(num(o, "stuck"), 17);
+	assert_float_equal(dbl(o, "growth_per_min"), 5.43, 1e-9);
+	assert_string_array(o, "stack", 2, user);
+	field(o, "kstack", json_type_array);
+	json_object_put(o);
+	free(site);
+}
+
+static void test_leak_growth_is_float_even_when_whole(void **state)
+{
+	struct lw_site *site = make_site();
+	struct lw_report r = {
+		.type = LW_RPT_LEAK, .ts = 1.0, .pid = 1, .site = site, .stuck = 3,
+		.growth_per_min = 2.0,
+	};
+	json_object *o = write_and_parse(&r);
+
+	assert_float_equal(dbl(o, "growth_per_min"), 2.0, 1e-9);
+	json_object_put(o);
+	free(site);
+}
+
+/* DESIGN.md: spin has pid, tid, comm, running_s, stack. */
+static void test_spin_record(void **state)
+{
+	static const char *const frames[] = { "busy_loop+0x8 (server)", FFFD "x" };
+	struct lw_stack_text *st = calloc(1, sizeof(*st));
+	struct lw_report r = {
+		.type = LW_RPT_SPIN,
+		.ts = 1700000000.0,
+		.pid = 10,
+		.tid = 11,
+		.comm = "spinner",
+		.pcomm = "server",
+		.running_s = 12.25,
+	};
+	json_object *o;
+
+	assert_non_null(st);
+	st->n = 2;
+	snprintf(st->frames[0], LW_FRAME_TEXT, "busy_loop+0x8 (server)");
+	snprintf(st->frames[1], LW_FRAME_TEXT, "\xffx"); /* a raw byte from a symbol name */
+	r.stack = st;
+	o = write_and_parse(&r);
+	assert_string_equal(str(o, "type"), "spin");
+	assert_int_equal(num(o, "pid"), 10);
+	assert_int_equal(num(o, "tid"), 11);
+	assert_string_equal(str(o, "comm"), "spinner");
+	assert_float_equal(dbl(o, "running_s"), 12.25, 1e-9);
+	assert_string_array(o, "stack", 2, frames);
+	json_object_put(o);
+	free(st);
+}
+
+static void test_spin_without_stack_has_empty_list(void **state)
+{
+	struct lw_report r = {
+		.type = LW_RPT_SPIN, .ts = 1.0, .pid = 10, .tid = 11, .comm = "s", .running_s = 10,
+	};
+	json_object *o = write_and_parse(&r);
+
+	assert_string_array(o, "stack", 0, NULL);
+	json_object_put(o);
+}
+
+static void test_summary_counts_unreadable_stacks_apart(void **state)
+{
+	struct lw_drops d = { .ringbuf = 2, .stacks_unreadable = 5, .kstacks_unreadable = 6,
+			      .sites_untracked = 7 };
+	struct lw_report r = { .type = LW_RPT_SUMMARY, .ts = 1.0, .drops = &d };
+	json_object *o = write_and_parse(&r);
+
+	assert_int_equal(num(o, "dropped"), 2);
+	assert_int_equal(num(o, "stacks_unreadable"), 5);
+	assert_int_equal(num(o, "kstacks_unreadable"), 6);
+	assert_int_equal(num(o, "sites_untracked"), 7);
+	json_object_put(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -565,6 +741,13 @@ int main(void)
 		cmocka_unit_test(test_sanitize_len_is_respected),
 		cmocka_unit_test(test_sanitize_output_always_valid),
 		cmocka_unit_test(test_sanitize_valid_input_unchanged),
+		cmocka_unit_test(test_stuck_names_its_site),
+		cmocka_unit_test(test_site_record),
+		cmocka_unit_test(test_leak_record),
+		cmocka_unit_test(test_leak_growth_is_float_even_when_whole),
+		cmocka_unit_test(test_spin_record),
+		cmocka_unit_test(test_spin_without_stack_has_empty_list),
+		cmocka_unit_test(test_summary_counts_unreadable_stacks_apart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -379,10 +379,26 @@ struct table_fx {
 	struct lw_tracker *t;
 };
 
+/* Stacks for the table: one frame, whose symbol holds an escape sequence. */
+static int one_frame_unwind(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, int max)
+{
+	pcs[0] = 0x401000;
+	return 1;
+}
+
+static void evil_symbolize(void *ctx, uint32_t pid, uint64_t pc, bool first, char *buf,
+			   size_t len)
+{
+	snprintf(buf, len, "evil\x1b[2Jfn+0x1 (app\n)");
+}
+
 static int setup_tracker(void **state)
 {
 	struct table_fx *fx = calloc(1, sizeof(*fx));
-	struct lw_tracker_opts opts = { .threshold_ns = 10 * SEC };
+	struct lw_tracker_opts opts = {
+		.threshold_ns = 10 * SEC,
+		.stacks = { .unwind = one_frame_unwind, .symbolize_user = evil_symbolize },
+	};
 
 	if (!fx || !(fx->cap.f = open_memstream(&fx->cap.buf, &fx->cap.len)))
 		return -1;
@@ -556,6 +572,8 @@ static void test_table_names_cleaned(void **state)
 	assert_null(strchr(rows, 0x1b));
 	assert_no_control_bytes(rows, false);
 	assert_contains(rows, "evil?]0;x?");
+	/* The sites section shows the frame, cleaned too. */
+	assert_contains(after(rows, "SITE"), "#0 evil?[2Jfn+0x1 (app?)");
 	free(s);
 }
 
@@ -568,6 +586,141 @@ static void test_table_summary_still_printed(void **state)
 	text_emit(&c->o, &r);
 	s = take(c);
 	assert_contains(s, "leakwatch: ran 1.0s, 2 events, 0 dropped");
+	free(s);
+}
+
+/* ---- Sites, leaks, spins ---- */
+
+static struct lw_site *make_site(void)
+{
+	struct lw_site *site = calloc(1, sizeof(*site));
+
+	assert_non_null(site);
+	site->id = 7;
+	snprintf(site->name, sizeof(site->name), "7");
+	snprintf(site->kind, sizeof(site->kind), "futex");
+	site->user.n = 2;
+	snprintf(site->user.frames[0], LW_FRAME_TEXT, "pthread_cond_wait+0x1a (libc.so.6)");
+	snprintf(site->user.frames[1], LW_FRAME_TEXT, "handler\x1b[2J+0x42 (server)");
+	site->kernel.n = 2;
+	snprintf(site->kernel.frames[0], LW_FRAME_TEXT, "futex_wait_queue+0x60/0xa0");
+	snprintf(site->kernel.frames[1], LW_FRAME_TEXT, "do_futex\a+0x10/0x20");
+	return site;
+}
+
+static void test_stuck_line_names_site(void **state)
+{
+	struct cap *c = *state;
+	struct lw_wait w = futex_wait();
+	struct lw_report r = stuck("worker", "server", &w);
+	struct lw_site *site = make_site();
+	char *s;
+
+	r.site = site;
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_int_equal(count_lines(s), 1);
+	assert_contains(s, " at site 7\n");
+	free(s);
+	free(site);
+}
+
+static void test_site_record_prints_nothing(void **state)
+{
+	struct cap *c = *state;
+	struct lw_site *site = make_site();
+	struct lw_report r = { .type = LW_RPT_SITE, .ts = 1.0, .pid = 1, .pcomm = "p", .site = site };
+	char *s;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_string_equal(s, "");
+	free(s);
+	free(site);
+}
+
+static void test_leak_line_with_stacks(void **state)
+{
+	struct cap *c = *state;
+	struct lw_site *site = make_site();
+	struct lw_report r = {
+		.type = LW_RPT_LEAK, .ts = 1700000000.0, .pid = 1234, .pcomm = "server",
+		.site = site, .stuck = 17, .threads = 40, .growth_per_min = 5.25,
+	};
+	char *s;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "LEAK");
+	assert_contains(s, "pid 1234 (server): 17 threads stuck in futex for >10.0s at site 7");
+	assert_contains(s, "+5.2/min");
+	assert_contains(s, "#0  pthread_cond_wait+0x1a (libc.so.6)");
+	assert_contains(s, "#1  handler?[2J+0x42 (server)");
+	assert_contains(s, "kernel: futex_wait_queue <- do_futex?\n");
+	assert_no_control_bytes(s, false);
+	free(s);
+	free(site);
+}
+
+static void test_spin_line_with_stack(void **state)
+{
+	struct cap *c = *state;
+	struct lw_stack_text *st = calloc(1, sizeof(*st));
+	struct lw_report r = {
+		.type = LW_RPT_SPIN, .ts = 1700000000.0, .pid = 10, .tid = 11, .comm = "spinner",
+		.pcomm = "server", .running_s = 12.5,
+	};
+	char *s;
+
+	assert_non_null(st);
+	st->n = 1;
+	snprintf(st->frames[0], LW_FRAME_TEXT, "busy_loop+0x8 (server)");
+	r.stack = st;
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "SPIN");
+	assert_contains(s, "pid 10 (server) tid 11 (spinner) ran 12.5s without blocking");
+	assert_contains(s, "#0  busy_loop+0x8 (server)");
+	free(s);
+
+	r.stack = NULL;
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "(no user stack)");
+	free(s);
+	free(st);
+}
+
+static void test_table_shows_sites_and_spins(void **state)
+{
+	struct table_fx *fx = *state;
+	struct lw_task_rec spin = rec(100, 110, "spinner", 0, 990);
+	struct lw_task_rec r4 = rec(100, 104, "reader", 100, 1000);
+	const char *sites;
+	char *s;
+
+	spin.flags = LW_TF_RUNNABLE;
+	spin.nvcsw = 3;
+	r4.syscall_nr = 0; /* read */
+	tracker_add_target(fx->t, 100);
+	feed(fx->t, &spin, 1);
+	spin.now_ns = 1000 * SEC;
+	{
+		const struct lw_task_rec recs[] = {
+			rec(100, 101, "a", 100, 1000), rec(100, 102, "b", 200, 1000),
+			rec(100, 103, "c", 300, 1000), r4, spin,
+		};
+
+		feed(fx->t, recs, 5);
+	}
+	text_render(&fx->cap.o, fx->t, 1700000000.0);
+	s = take(&fx->cap);
+	sites = after(s, "SITE");
+	/* The futex site (3 stuck) before the read site (1). */
+	assert_true(after(sites, "futex") < after(sites, "read"));
+	assert_contains(sites, "       3      100");
+	assert_contains(s, "SPINNING");
+	assert_contains(after(s, "SPINNING"), "spinner");
 	free(s);
 }
 
@@ -594,6 +747,11 @@ int main(void)
 		TR(test_table_empty),
 		TR(test_table_names_cleaned),
 		TB(test_table_summary_still_printed),
+		L(test_stuck_line_names_site),
+		L(test_site_record_prints_nothing),
+		L(test_leak_line_with_stacks),
+		L(test_spin_line_with_stack),
+		TR(test_table_shows_sites_and_spins),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
