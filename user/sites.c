@@ -42,6 +42,28 @@ struct lw_site *site_find(const struct lw_site_table *t, uint64_t key)
 	return NULL;
 }
 
+/*
+ * A full table makes room by forgetting a site that has had no stuck thread
+ * for a whole trend window (so no thread still points to it).  Until then,
+ * sites stay: their ids remain stable for the run.
+ */
+static int evict_idle(struct lw_site_table *t, unsigned int window)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		struct lw_site *s = t->sites[i];
+
+		if (s->stuck || s->unchanged < window)
+			continue;
+		trend_free(s->trend);
+		free(s);
+		t->sites[i] = t->sites[--t->n];
+		return 0;
+	}
+	return -ENOSPC;
+}
+
 int site_add(struct lw_site_table *t, uint32_t id, uint32_t pid, uint64_t key,
 	     const struct lw_wait *w, const uint64_t *user_pcs, int n_user,
 	     const uint64_t *kernel_pcs, int n_kernel, const struct trend_opts *trend_opts,
@@ -50,7 +72,7 @@ int site_add(struct lw_site_table *t, uint32_t id, uint32_t pid, uint64_t key,
 	struct lw_site *s;
 	int err;
 
-	if (t->n >= LW_MAX_SITES_PER_PROCESS)
+	if (t->n >= LW_MAX_SITES_PER_PROCESS && evict_idle(t, trend_opts->window))
 		return -ENOSPC;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 4;

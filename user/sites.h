@@ -37,6 +37,8 @@ struct lw_site {
 	uint32_t stuck;           /* at the last scan */
 	struct trend *trend;      /* stuck counts, one per scan */
 	unsigned int growing_streak; /* evaluations in a row that said growing */
+	unsigned int unchanged;      /* samples in a row equal to the one before */
+	uint32_t last_stuck;
 	uint32_t leak_stuck;      /* stuck when a leak was last reported; 0: never */
 	double growth_per_min;    /* at the last evaluation */
 };

@@ -451,7 +451,16 @@ static void check_sites(struct lw_tracker *t, struct lw_process *p, uint64_t int
 	for (i = 0; i < p->sites.n; i++) {
 		struct lw_site *s = p->sites.sites[i];
 
+		/* A window of equal samples is flat: skip the O(n^2) test,
+		 * which is most of the daemon's work on a quiet host. */
+		s->unchanged = s->stuck == s->last_stuck ? s->unchanged + 1 : 0;
+		s->last_stuck = s->stuck;
 		trend_add(s->trend, s->stuck);
+		if (s->unchanged >= t->opts.trend.window) {
+			s->growing_streak = 0;
+			s->growth_per_min = 0;
+			continue;
+		}
 		trend_eval(s->trend, &tr);
 		s->growth_per_min = interval_ns ? tr.slope_per_sample * 60e9 / interval_ns : 0;
 		s->growing_streak = tr.growing ? s->growing_streak + 1 : 0;
