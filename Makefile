@@ -31,7 +31,7 @@ endif
 # Pure logic: no libbpf, tested by cmocka without root.
 CORE_SRCS := user/args.c user/duration.c user/tracker.c user/thread_table.c \
 	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c user/sites.c \
-	user/trend.c user/metrics.c
+	user/trend.c user/metrics.c user/timeline.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
 DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c \
 	user/procfs.c user/ksyms.c user/log.c user/unwind.c user/http.c

@@ -28,6 +28,7 @@
 #include "procfs.h"
 #include "scan.h"
 #include "text_out.h"
+#include "timeline.h"
 #include "tracker.h"
 #include "unwind.h"
 
@@ -42,6 +43,8 @@ struct daemon {
 	struct lw_sink output; /* JSON Lines or the text view */
 	bool log_events;       /* leak and spin also as a line on stderr (the journal) */
 	struct http_server *http;
+	FILE *timeline_file;
+	struct timeline *timeline;
 	struct lw_buf metrics_page;
 	double scan_seconds;
 	struct unwinder *unwinder;
@@ -74,6 +77,8 @@ static void daemon_emit(void *ctx, const struct lw_report *r)
 	struct daemon *d = ctx;
 
 	d->output.emit(d->output.ctx, r);
+	if (d->timeline)
+		timeline_emit(d->timeline, r);
 	if (!d->log_events)
 		return;
 	if (r->type == LW_RPT_LEAK && r->site)
@@ -369,6 +374,17 @@ int main(int argc, char **argv)
 	}
 	d.sink = (struct lw_sink){ .emit = daemon_emit, .ctx = &d };
 	d.log_events = !isatty(STDERR_FILENO);
+	if (d.cfg.timeline) {
+		d.timeline_file = fopen(d.cfg.timeline, "we");
+		err = d.timeline_file ? timeline_open(d.timeline_file, clock_to_unix(&d.clock,
+							clock_mono_ns()), &d.timeline) : -errno;
+		if (err) {
+			log_error("cannot write the timeline to %s: %s", d.cfg.timeline,
+				  strerror(-err));
+			exit_code = LW_EXIT_USAGE;
+			goto cleanup;
+		}
+	}
 	if (d.cfg.metrics) {
 		err = http_start(d.cfg.metrics, &d.metrics_page, &d.http);
 		if (err == -EINVAL) {
@@ -470,6 +486,12 @@ int main(int argc, char **argv)
 	}
 
 cleanup:
+	if (d.timeline &&
+	    timeline_close(d.timeline, clock_to_unix(&d.clock, clock_mono_ns())) == -EIO)
+		log_error("could not write all of the timeline to %s", d.cfg.timeline);
+	if (d.timeline_file && fclose(d.timeline_file))
+		log_error("could not write all of the timeline to %s: %s", d.cfg.timeline,
+			  strerror(errno));
 	if (release_fd >= 0) {
 		/* The command never started: closing the pipe ends it. */
 		close(release_fd);
