@@ -6,9 +6,9 @@
 #
 #   tests/integration/run.sh BUILD_DIR [TEST...]     (make test-integration)
 #
-# BUILD_DIR holds leakwatch and fixtures/{blocker,churn}.  TEST names (e.g.
-# cond unstuck) run only those tests.  LW_KEEP_TMP=1 keeps the temporary
-# directory with every run's stdout and stderr.
+# BUILD_DIR holds leakwatch and fixtures/{blocker,churn,leaker,leaker-fp}.
+# TEST names (e.g. cond unstuck) run only those tests.  LW_KEEP_TMP=1 keeps the
+# temporary directory with every run's stdout and stderr.
 #
 # Prints "ok - NAME" or "not ok - NAME: REASON" (then "#" lines with details)
 # per test, and last "N passed, M failed".  Exit status 1 if any failed.
@@ -24,13 +24,14 @@ shift
 LW=$BUILD/leakwatch
 BLOCKER=$BUILD/fixtures/blocker
 CHURN=$BUILD/fixtures/churn
+LEAKER=$BUILD/fixtures/leaker
 FX_SAFETY=60 # --exit-after for every fixture: no strays even if we die
 
 if [[ $(id -u) -ne 0 ]]; then
 	echo "run.sh: the integration tests need root (leakwatch loads BPF programs): run 'sudo make test-integration'" >&2
 	exit 1
 fi
-for f in "$LW" "$BLOCKER" "$CHURN"; do
+for f in "$LW" "$BLOCKER" "$CHURN" "$LEAKER" "$LEAKER-fp"; do
 	[[ -x $f ]] || { echo "run.sh: $f is missing: run 'make' first" >&2; exit 1; }
 done
 command -v jq >/dev/null || { echo "run.sh: jq is required" >&2; exit 1; }
@@ -454,9 +455,15 @@ test_sigint() {
 	jq_expect "last line is the summary" 'last | .type == "summary"' 'last' || return 1
 }
 
+# Leak and spin detection (tests 14-19).
+LEAK_TESTS_SH=$(dirname "${BASH_SOURCE[0]}")/leak_tests.sh
+# shellcheck source=leak_tests.sh
+source "$LEAK_TESTS_SH" || { echo "run.sh: cannot read $LEAK_TESTS_SH" >&2; exit 1; }
+
 # --------------------------------------------------------------- harness --
 
-ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck hostwide text sigint badinput summary)
+ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck hostwide text sigint badinput
+	"${LEAK_TESTS[@]}" summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")
 
