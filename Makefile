@@ -18,7 +18,7 @@ USER_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
 	-Iinclude -Iuser -I$(OUTPUT) -DLW_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -MMD -MP -I. -Iinclude
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf json-c libdw libmicrohttpd 2>/dev/null || \
-	echo -lbpf -ljson-c -ldw -lmicrohttpd) -lelf -lz -lm
+	echo -lbpf -ljson-c -ldw -lmicrohttpd) -lelf -lz -lm -lstdc++
 
 ifeq ($(V),1)
 Q =

@@ -233,11 +233,12 @@ static int unwind(struct lw_tracker *t, const struct lw_task_rec *r, uint64_t *p
 	if (!t->opts.stacks.unwind || (r->flags & LW_TF_KTHREAD))
 		return 0;
 	n = t->opts.stacks.unwind(t->opts.stacks.ctx, r, pcs, LW_STACK_MAX);
-	if (n <= 0) {
-		t->stacks_unreadable++;
-		return 0;
-	}
-	return n;
+	if (n > 0)
+		return n;
+	/* Counted, and shown as the one frame known: where it stopped. */
+	t->stacks_unreadable++;
+	pcs[0] = r->regs[LW_REG_IP];
+	return pcs[0] ? 1 : 0;
 }
 
 /* Where the thread of r waits: its site, found or made (and reported). */

@@ -270,6 +270,30 @@ int unwind_user(struct unwinder *u, uint32_t pid, uint32_t tid, const __u64 *reg
 	return f.n ? f.n : -ENODATA;
 }
 
+/* libstdc++'s demangler, a C ABI function: what perf and gdb show for C++. */
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+/* "pthread_cond_wait@@GLIBC_2.3.2" -> "pthread_cond_wait"; C++ names
+ * demangled.  Writes into buf. */
+static const char *readable_name(const char *sym, char *buf, size_t len)
+{
+	char *demangled = NULL;
+	int status = -1;
+	size_t n;
+
+	if (sym[0] == '_' && sym[1] == 'Z')
+		demangled = __cxa_demangle(sym, NULL, NULL, &status);
+	if (demangled && status == 0) {
+		snprintf(buf, len, "%s", demangled);
+		free(demangled);
+		return buf;
+	}
+	free(demangled);
+	n = strcspn(sym, "@");
+	snprintf(buf, len, "%.*s", (int)n, sym);
+	return buf;
+}
+
 void unwind_symbolize(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, char *buf,
 		      size_t len)
 {
@@ -280,6 +304,7 @@ void unwind_symbolize(struct unwinder *u, uint32_t pid, uint64_t pc, bool first,
 	Dwfl_Module *mod = NULL;
 	GElf_Off offset = 0;
 	GElf_Sym elf_sym;
+	char name[256];
 
 	find_elf_pid = pid;
 	if (p)
@@ -292,7 +317,7 @@ void unwind_symbolize(struct unwinder *u, uint32_t pid, uint64_t pc, bool first,
 	if (mod_name && (slash = strrchr(mod_name, '/')))
 		mod_name = slash + 1;
 	if (sym)
-		snprintf(buf, len, "%s+0x%llx (%s)", sym,
+		snprintf(buf, len, "%s+0x%llx (%s)", readable_name(sym, name, sizeof(name)),
 			 (unsigned long long)(offset + (lookup != pc ? 1 : 0)),
 			 mod_name ? mod_name : "?");
 	else
