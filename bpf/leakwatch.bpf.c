@@ -99,7 +99,9 @@ static __always_inline bool is_target(__u32 tgid)
 	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
 }
 
-static __always_inline void emit_wait_end(struct task_struct *t, struct lw_task_state *s)
+/* One ring-buffer record about t; every reserve failure is counted. */
+static __always_inline void emit_event(__u32 type, struct task_struct *t, __u64 since_ns,
+				       __u32 ppid, __u32 flags)
 {
 	struct lw_event *e;
 
@@ -108,13 +110,13 @@ static __always_inline void emit_wait_end(struct task_struct *t, struct lw_task_
 		count_loss(LW_CNT_RB_RESERVE_FAIL);
 		return;
 	}
-	e->type = LW_REC_WAIT_END;
+	e->type = type;
 	e->pid = t->tgid;
 	e->tid = t->pid;
-	e->flags = (s->flags & LW_TS_SINCE_INEXACT) ? LW_EF_SINCE_INEXACT : 0;
+	e->flags = flags;
 	e->ts_ns = bpf_ktime_get_ns();
-	e->blocked_since_ns = s->blocked_since_ns;
-	e->ppid = 0;
+	e->blocked_since_ns = since_ns;
+	e->ppid = ppid;
 	e->pad = 0;
 	__builtin_memcpy(e->comm, t->comm, sizeof(e->comm));
 	submit(e);
@@ -140,34 +142,13 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	if (s) {
 		if (s->flags) {
 			if (s->flags & LW_TS_STUCK)
-				emit_wait_end(next, s);
+				emit_event(LW_REC_WAIT_END, next, s->blocked_since_ns, 0,
+					   (s->flags & LW_TS_SINCE_INEXACT) ? LW_EF_SINCE_INEXACT : 0);
 			s->flags = 0;
 		}
 		s->blocked_since_ns = 0;
 	}
 	return 0;
-}
-
-static __always_inline void emit_thread_event(__u32 type, struct task_struct *t, __u32 ppid,
-					      __u32 flags)
-{
-	struct lw_event *e;
-
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_loss(LW_CNT_RB_RESERVE_FAIL);
-		return;
-	}
-	e->type = type;
-	e->pid = t->tgid;
-	e->tid = t->pid;
-	e->flags = flags;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->blocked_since_ns = 0;
-	e->ppid = ppid;
-	e->pad = 0;
-	__builtin_memcpy(e->comm, t->comm, sizeof(e->comm));
-	submit(e);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -190,7 +171,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		if (!bpf_task_storage_get(&task_state, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
 			count_loss(LW_CNT_STORAGE_FAIL);
 	}
-	emit_thread_event(LW_REC_THREAD_NEW, child, ptgid, new_process ? LW_EF_NEW_PROCESS : 0);
+	emit_event(LW_REC_THREAD_NEW, child, 0, ptgid, new_process ? LW_EF_NEW_PROCESS : 0);
 	return 0;
 }
 
@@ -205,7 +186,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		return 0;
 	if (BPF_CORE_READ(p, signal, live.counter) == 0)
 		flags |= LW_EF_GROUP_DEAD;
-	emit_thread_event(LW_REC_THREAD_EXIT, p, 0, flags);
+	emit_event(LW_REC_THREAD_EXIT, p, 0, 0, flags);
 	return 0;
 }
 
