@@ -4,6 +4,8 @@
 #                         integration (root: loads the real BPF programs)
 #   make deps             install the Debian packages the build and tests need
 #   make vmlinux          regenerate vmlinux.h from /sys/kernel/btf/vmlinux
+#   make install          the daemon, leakwatch.8 and leakwatch.service under
+#                         $(DESTDIR)$(PREFIX) (PREFIX=/usr/local); make uninstall
 OUTPUT ?= build
 CC ?= gcc
 CLANG ?= clang
@@ -115,6 +117,11 @@ test-integration: all
 
 test: test-unit test-asan test-valgrind test-integration
 
+# Benchmarks (root, ~15 min): writes BENCHMARKS.md.
+.PHONY: bench
+bench: all
+	$(Q)bench/run.sh $(OUTPUT)
+
 deps:
 	$(Q)scripts/install-deps.sh
 
@@ -123,5 +130,26 @@ vmlinux:
 
 clean:
 	$(Q)rm -rf $(OUTPUT)
+
+# Install: sbin/leakwatch, the man page and the systemd unit, whose ExecStart
+# is rewritten to the installed binary.
+PREFIX ?= /usr/local
+SBINDIR := $(PREFIX)/sbin
+MAN8DIR := $(PREFIX)/share/man/man8
+UNITDIR := $(PREFIX)/lib/systemd/system
+
+.PHONY: install uninstall
+install: $(OUTPUT)/leakwatch
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 $(OUTPUT)/leakwatch $(DESTDIR)$(SBINDIR)/leakwatch
+	$(Q)install -D -m 0644 doc/leakwatch.8 $(DESTDIR)$(MAN8DIR)/leakwatch.8
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|^ExecStart=/usr/local/sbin/leakwatch|ExecStart=$(SBINDIR)/leakwatch|' \
+		contrib/leakwatch.service > $(DESTDIR)$(UNITDIR)/leakwatch.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/leakwatch.service
+
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/leakwatch $(DESTDIR)$(MAN8DIR)/leakwatch.8 \
+		$(DESTDIR)$(UNITDIR)/leakwatch.service
 
 -include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/bpf/*.d $(OUTPUT)/fixtures/*.d)

@@ -7,8 +7,11 @@ packages=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libdw-dev libjson-c-dev libmicrohttpd-dev libcmocka-dev valgrind jq
 	util-linux procps
-	# tests: idle runtimes that must not look like leaks; benchmarks
-	openjdk-17-jre-headless python3 linux-perf bpftrace
+	# tests: idle runtimes that must not look like leaks; a real Prometheus
+	# and promtool; systemd-analyze and man for the unit and the man page
+	openjdk-17-jre-headless python3 prometheus curl systemd man-db groff-base
+	# benchmarks
+	linux-perf bpftrace
 )
 
 missing=()

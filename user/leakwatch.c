@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +215,30 @@ static void stack_forget(void *ctx, uint32_t pid)
 	unwinder_forget(d->unwinder, pid);
 }
 
+/* Whether execvp would find cmd: checked before anything starts, so that a
+ * typo gives one line and no run.  Returns 0 or -ENOENT/-EACCES. */
+static int command_runnable(const char *cmd)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char buf[PATH_MAX];
+	int err = -ENOENT;
+
+	if (strchr(cmd, '/'))
+		return access(cmd, X_OK) ? -errno : 0;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; ; p = end + 1) {
+		end = strchrnul(p, ':');
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)(end - p), end == p ? "." : p, cmd);
+		if (!access(buf, X_OK))
+			return 0;
+		if (errno == EACCES)
+			err = -EACCES;
+		if (!*end)
+			return err;
+	}
+}
+
 /* Fork the command, held until the BPF side watches it. */
 static int start_command(struct daemon *d, int *release_fd)
 {
@@ -312,8 +337,8 @@ static int load_error(int err)
 		break;
 	case -EPERM:
 	case -EACCES:
-		log_error("permission denied loading BPF programs: run as root "
-			  "(or with CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE)");
+		log_error("permission denied loading BPF programs: run as root (or with "
+			  "CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_SYSLOG)");
 		break;
 	default:
 		log_error("cannot load or attach the BPF programs: %s%s", strerror(-err),
@@ -356,6 +381,11 @@ int main(int argc, char **argv)
 		return LW_EXIT_CANNOT_RUN;
 	}
 	if (d.cfg.command) {
+		err = command_runnable(d.cfg.command[0]);
+		if (err) {
+			log_error("cannot run '%s': %s", d.cfg.command[0], strerror(-err));
+			return 127; /* as a shell says it */
+		}
 		err = start_command(&d, &release_fd);
 		if (err) {
 			log_error("cannot start '%s': %s", d.cfg.command[0], strerror(-err));

@@ -41,6 +41,7 @@ struct lw_site {
 	uint32_t last_stuck;
 	uint32_t leak_stuck;      /* stuck when a leak was last reported; 0: never */
 	double growth_per_min;    /* at the last evaluation */
+	double window_s;          /* the time the evaluated samples span */
 };
 
 struct lw_site_table {

@@ -161,10 +161,14 @@ static void print_leak(FILE *f, const char *when, const char *pcomm, const struc
 	const struct lw_site *s = r->site;
 	char thr[32];
 
-	fprintf(f, "%s LEAK    pid %u (%s): %u threads stuck in %s for >%s at site %s, %+.1f/min\n",
+	char span[32];
+
+	fprintf(f, "%s LEAK    pid %u (%s): %u threads stuck in %s for >%s at site %s, "
+		   "%+.1f/min over the last %s\n",
 		when, r->pid, pcomm, r->stuck, s ? s->kind : "?",
 		duration_format(threshold_ns, thr, sizeof(thr)), s ? s->name : "?",
-		r->growth_per_min);
+		r->growth_per_min,
+		duration_format(s ? (uint64_t)(s->window_s * 1e9) : 0, span, sizeof(span)));
 	if (s) {
 		print_stack(f, &s->user);
 		print_kstack(f, &s->kernel);

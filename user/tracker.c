@@ -464,6 +464,7 @@ static void check_sites(struct lw_tracker *t, struct lw_process *p, uint64_t int
 		}
 		trend_eval(s->trend, &tr);
 		s->growth_per_min = interval_ns ? tr.slope_per_sample * 60e9 / interval_ns : 0;
+		s->window_s = (double)tr.n * (double)interval_ns / 1e9;
 		s->growing_streak = tr.growing ? s->growing_streak + 1 : 0;
 		if (s->growing_streak < LEAK_STREAK)
 			continue;

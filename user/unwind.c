@@ -179,6 +179,7 @@ static int proc_open(struct unwinder *u, uint32_t pid, struct proc_dwfl **out)
 		err = -ENOMEM;
 		goto err_free;
 	}
+	find_elf_pid = pid; /* dwfl_attach_state reads the main binary's ELF */
 	err = dwfl_linux_proc_report(p->dwfl, (pid_t)pid);
 	if (err) {
 		err = err > 0 ? -err : -ESRCH;
@@ -192,6 +193,7 @@ static int proc_open(struct unwinder *u, uint32_t pid, struct proc_dwfl **out)
 		err = -ENOEXEC;
 		goto err_free;
 	}
+	find_elf_pid = 0;
 	err = id_map_put(&u->procs, pid, p);
 	if (err)
 		goto err_free;
@@ -199,6 +201,7 @@ static int proc_open(struct unwinder *u, uint32_t pid, struct proc_dwfl **out)
 	return 0;
 
 err_free:
+	find_elf_pid = 0;
 	proc_free(p);
 	return err;
 }
