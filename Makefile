@@ -16,8 +16,9 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 VERSION := 0.1.0
 CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
-USER_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
+BASE_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE \
 	-Iinclude -Iuser -I$(OUTPUT) -DLW_VERSION='"$(VERSION)"'
+USER_CFLAGS := $(BASE_CFLAGS) -MMD -MP
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -MMD -MP -I. -Iinclude
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf json-c libdw libmicrohttpd 2>/dev/null || \
 	echo -lbpf -ljson-c -ldw -lmicrohttpd) -lelf -lz -lm -lstdc++
@@ -90,13 +91,16 @@ $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
 	$(Q)$(CC) $(FIXTURE_CFLAGS) -fomit-frame-pointer $< -o $@
 
 # Unit tests: cmocka, plain and under ASan+UBSan (valgrind runs the plain ones).
-$(OUTPUT)/unit/%: tests/unit/%.c $(CORE_SRCS) $(OUTPUT)/syscall_names.h | $(OUTPUT)/unit
+# One gcc call compiles several sources, where -MMD would keep the last one's
+# headers only: they depend on every header instead.
+UNIT_DEPS := $(CORE_SRCS) $(wildcard user/*.h include/*.h) $(OUTPUT)/syscall_names.h
+$(OUTPUT)/unit/%: tests/unit/%.c $(UNIT_DEPS) | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $< $(CORE_SRCS) -o $@ -lcmocka -ljson-c -lm
+	$(Q)$(CC) $(BASE_CFLAGS) $< $(CORE_SRCS) -o $@ -lcmocka -ljson-c -lm
 
-$(OUTPUT)/asan/%: tests/unit/%.c $(CORE_SRCS) $(OUTPUT)/syscall_names.h | $(OUTPUT)/asan
+$(OUTPUT)/asan/%: tests/unit/%.c $(UNIT_DEPS) | $(OUTPUT)/asan
 	$(call msg,CC-ASAN,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer $< $(CORE_SRCS) -o $@ -lcmocka -ljson-c -lm
 
 test-unit: $(UNIT_TESTS:%=$(OUTPUT)/unit/%)
