@@ -73,19 +73,22 @@ struct {
 } events SEC(".maps");
 
 /*
- * Wake the reader only when a quarter of the ring is used.  A wakeup is an
- * irq_work self-IPI: measured at 18 us per record on a VM, where the record
- * itself costs 0.5 us.  User space drains the ring every interval anyway,
- * before each scan, so records are at most one interval late.
+ * Wake the reader only for the record that fills a quarter of the ring.  A
+ * wakeup is an irq_work self-IPI: measured at 18 us per record on a VM,
+ * where the record itself costs 0.5 us; waking on every record past the
+ * mark made a lagging reader cost one IPI per record.  User space drains
+ * the ring every interval anyway, before each scan, so records are at most
+ * one interval late.
  */
 #define RB_WAKEUP_BYTES (64 * 1024)
 
-static __always_inline void submit(void *rec)
+static __always_inline void submit(void *rec, __u64 size)
 {
-	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= RB_WAKEUP_BYTES ?
-			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	/* Counts the record just reserved (its header too). */
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bool crossed = avail >= RB_WAKEUP_BYTES && avail < RB_WAKEUP_BYTES + size + 8;
 
-	bpf_ringbuf_submit(rec, flags);
+	bpf_ringbuf_submit(rec, crossed ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void count_loss(enum lw_counter c)
@@ -119,7 +122,7 @@ static __always_inline void emit_event(__u32 type, struct task_struct *t, __u64 
 	e->ppid = ppid;
 	e->pad = 0;
 	__builtin_memcpy(e->comm, t->comm, sizeof(e->comm));
-	submit(e);
+	submit(e, sizeof(*e));
 }
 
 SEC("tp_btf/sched_switch")
@@ -158,6 +161,10 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	bool new_process = ptgid != ctgid;
 	__u8 one = 1;
 
+	/* Host-wide, the scan sees every thread each interval: only a new
+	 * process is worth a record (and its cost: see BENCHMARKS.md). */
+	if (!targ_filter && !new_process)
+		return 0;
 	if (targ_filter) {
 		if (!is_target(ctgid)) {
 			if (!new_process || !targ_follow_children || !is_target(ptgid))
@@ -186,6 +193,8 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		return 0;
 	if (BPF_CORE_READ(p, signal, live.counter) == 0)
 		flags |= LW_EF_GROUP_DEAD;
+	else if (!targ_filter)
+		return 0; /* host-wide, a thread's exit is the scan's to see */
 	emit_event(LW_REC_THREAD_EXIT, p, 0, 0, flags);
 	return 0;
 }
