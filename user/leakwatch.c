@@ -80,24 +80,25 @@ static void daemon_emit(void *ctx, const struct lw_report *r)
 	d->output.emit(d->output.ctx, r);
 	if (d->timeline)
 		timeline_emit(d->timeline, r);
-	if (!d->log_events)
-		return;
-	if (r->type == LW_RPT_LEAK && r->site)
-		fprintf(stderr, "leakwatch: LEAK pid %u (%s): %u threads stuck in %s at site %s, "
-				"%+.1f/min, at %s\n", r->pid, r->pcomm, r->stuck, r->site->kind,
-			r->site->name, r->growth_per_min,
-			r->site->user.n > 2 ? r->site->user.frames[2] :
-			r->site->user.n ? r->site->user.frames[0] : "?");
-	else if (r->type == LW_RPT_SPIN)
-		fprintf(stderr, "leakwatch: SPIN pid %u (%s) tid %u ran %.1fs without blocking, "
-				"at %s\n", r->pid, r->pcomm, r->tid, r->running_s,
-			r->stack && r->stack->n ? r->stack->frames[0] : "?");
+	if (d->log_events && (r->type == LW_RPT_LEAK || r->type == LW_RPT_SPIN))
+		text_log_line(stderr, r);
+}
+
+/* Every loss counted so far, kernel and user side. */
+static void collect_drops(const struct daemon *d, struct lw_drops *drops)
+{
+	memset(drops, 0, sizeof(*drops));
+	if (d->bpf)
+		loader_drops(d->bpf, drops);
+	if (d->tracker)
+		tracker_drops(d->tracker, drops);
+	drops->ringbuf += d->bad_records;
 }
 
 static void update_metrics(struct daemon *d)
 {
 	struct lw_prog_stats progs[8];
-	struct lw_drops drops = {};
+	struct lw_drops drops;
 	struct lw_metrics_input in = {
 		.tracker = d->tracker,
 		.drops = &drops,
@@ -107,8 +108,7 @@ static void update_metrics(struct daemon *d)
 	};
 	int err;
 
-	loader_drops(d->bpf, &drops);
-	tracker_drops(d->tracker, &drops);
+	collect_drops(d, &drops);
 	in.n_progs = (size_t)loader_prog_stats(d->bpf, progs, 8);
 	err = metrics_render(&in, &d->metrics_page);
 	if (err)
@@ -283,15 +283,11 @@ static int start_command(struct daemon *d, int *release_fd)
 
 static void emit_summary(struct daemon *d)
 {
-	struct lw_drops drops = {};
+	struct lw_drops drops;
 	struct lw_report r = { .type = LW_RPT_SUMMARY };
 	uint64_t now = clock_mono_ns();
 
-	if (d->bpf)
-		loader_drops(d->bpf, &drops);
-	if (d->tracker)
-		tracker_drops(d->tracker, &drops);
-	drops.ringbuf += d->bad_records;
+	collect_drops(d, &drops);
 	r.ts = clock_to_unix(&d->clock, now);
 	r.duration_s = (double)(now - d->start_ns) / 1e9;
 	r.events = d->events;

@@ -399,3 +399,34 @@ void text_leak_report(FILE *f, const struct lw_tracker *t, uint64_t threshold_ns
 		}
 	}
 }
+
+/* The frame that says where: the first outside the C library, else the first. */
+static const char *where(const struct lw_stack_text *st)
+{
+	int i;
+
+	if (!st || !st->n)
+		return "?";
+	for (i = 0; i < st->n; i++)
+		if (!strstr(st->frames[i], "(libc.so") && !strstr(st->frames[i], "(ld-linux"))
+			return st->frames[i];
+	return st->frames[0];
+}
+
+void text_log_line(FILE *f, const struct lw_report *r)
+{
+	char pcomm[NAME_BUF], frame[3 * LW_FRAME_TEXT + 1];
+
+	text_clean_name(r->pcomm ? r->pcomm : "", pcomm);
+	if (r->type == LW_RPT_LEAK && r->site) {
+		clean_text(where(&r->site->user), LW_FRAME_TEXT, frame);
+		fprintf(f, "leakwatch: LEAK pid %u (%s): %u threads stuck in %s at site %s, "
+			   "%+.1f/min, at %s\n", r->pid, pcomm, r->stuck, r->site->kind,
+			r->site->name, r->growth_per_min, frame);
+	} else if (r->type == LW_RPT_SPIN) {
+		clean_text(where(r->stack), LW_FRAME_TEXT, frame);
+		fprintf(f, "leakwatch: SPIN pid %u (%s) tid %u ran %.1fs without blocking, at %s\n",
+			r->pid, pcomm, r->tid, r->running_s, frame);
+	}
+	fflush(f);
+}

@@ -30,6 +30,9 @@ void text_emit(void *ctx, const struct lw_report *r);
 /* Table mode: redraws the table from the tracker's state. */
 void text_render(struct text_out *o, const struct lw_tracker *t, double now_unix);
 
+/* A leak or spin as one line, for the journal: where, not the whole stack. */
+void text_log_line(FILE *f, const struct lw_report *r);
+
 /* At the end of a run: every site flagged as a leak, with its stacks. */
 void text_leak_report(FILE *f, const struct lw_tracker *t, uint64_t threshold_ns);
 
