@@ -354,7 +354,13 @@ int scan_tasks(struct bpf_iter__task *ctx)
 		r.flags |= LW_TF_RUNNABLE;
 	r.nvcsw = t->nvcsw;
 	r.runtime_ns = t->se.sum_exec_runtime;
-	if (!kthread) {
+	/*
+	 * The saved registers feed the unwinder and the wait's decoding, which
+	 * user space does once per wait, when it is found stuck (and for a
+	 * runnable thread, a spin candidate).  Reading them for every blocked
+	 * thread at every scan was most of the program's own cost per task.
+	 */
+	if (!kthread && ((r.flags & (LW_TF_NEW_STUCK | LW_TF_RUNNABLE)) || (blocked && !s))) {
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
 
 		if (regs) {

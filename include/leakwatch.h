@@ -83,7 +83,8 @@ struct lw_task_rec {
 	__u32 flags; /* enum lw_task_flags */
 	__u64 now_ns;             /* CLOCK_MONOTONIC at the scan */
 	__u64 blocked_since_ns;   /* valid with LW_TF_BLOCKED */
-	__s64 syscall_nr;         /* orig_ax of the saved user registers, -1 outside syscalls */
+	__s64 syscall_nr;         /* orig_ax of the saved user registers, -1 outside syscalls
+				   * (read with regs: for newly stuck threads) */
 	__u64 args[3];            /* first syscall arguments (futex: uaddr, op, val) */
 	__u64 restart_fn;         /* restart_block.fn, with LW_TF_RESTART */
 	__u64 restart_uaddr;      /* restart_block.futex.uaddr, with LW_TF_RESTART */
@@ -91,7 +92,8 @@ struct lw_task_rec {
 	char pcomm[LW_COMM_LEN];  /* group leader's name */
 	__u64 nvcsw;              /* voluntary switches: a spinning thread makes none */
 	__u64 runtime_ns;         /* se.sum_exec_runtime */
-	__u64 regs[LW_NR_REGS];   /* saved user registers (enum lw_reg), user threads only */
+	__u64 regs[LW_NR_REGS];   /* saved user registers (enum lw_reg): user threads that
+				   * are newly stuck or runnable only, else 0 */
 };
 
 /*
