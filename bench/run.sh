@@ -35,8 +35,9 @@ command -v bpftrace >/dev/null || die "bpftrace is missing: scripts/install-deps
 
 # What is measured: the tree as make just built it.
 commit=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$REPO_DIR" status --porcelain -- bpf user include 2>/dev/null | wc -l)
-[ "$dirty" -gt 0 ] && commit="$commit + uncommitted changes in bpf/ user/ include/"
+dirty=$(git -C "$REPO_DIR" status --porcelain -- bpf user include 2>/dev/null |
+	awk '{ split($NF, p, "/"); print p[1] "/" }' | sort -u | paste -sd' ' -)
+[ -n "$dirty" ] && commit="$commit + uncommitted changes in $dirty"
 start=$(date +%s)
 date_utc=$(date -u '+%Y-%m-%d %H:%M UTC')
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -85,7 +86,7 @@ verdict() {
 fmt() { case ${1:-} in '' | nan | n/a) echo "n/a" ;; *) printf "%.${2:-3}f" "$1" ;; esac; }
 sfmt() { case ${1:-} in '' | nan | n/a) echo "n/a" ;; *) printf "%+.3f" "$1" ;; esac; }
 diff_() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
-x_() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+x_() { awk -v a="$1" -v b="$2" 'BEGIN { if (a !~ /^[0-9.]+$/ || b + 0 == 0) print "n/a"; else printf "%.2fx", a / b }'; }
 
 pf=$(v ratio_pipe_total_floor) pl=$(v ratio_pipe_total_lw) pp=$(v ratio_pipe_total_lwp)
 ref=$(v prog_floor_ref_ns)
@@ -105,6 +106,8 @@ ref=$(v prog_floor_ref_ns)
 		esac
 		echo "| BPF $what, host-wide, at most 1.5x the floor's ($(fmt "$ref" 0) ns) | $(fmt "$c" 0) ns ($(x_ "$c" "$ref")) | $(verdict 'a <= 1.5 * b' "$c" "$ref") |"
 	done
+	c=$(v scale_iter_ns_task)
+	echo "| BPF scan_tasks per task visited with $(v scale_threads) blocked threads (section 4, bpf_stats), at most 1.5x the floor's | $(fmt "$c" 0) ns ($(x_ "$c" "$ref")) | $(verdict 'a <= 1.5 * b' "$c" "$ref") |"
 	c=$(v prog_p_on_switch_pipe_ns)
 	echo "| BPF on_switch with -p other, at most 1.5x the floor's | $(fmt "$c" 0) ns ($(x_ "$c" "$ref")) | $(verdict 'a <= 1.5 * b' "$c" "$ref") |"
 	c=$(v daemon_cpu_idle_pct)
