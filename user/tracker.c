@@ -475,12 +475,34 @@ static void check_sites(struct lw_tracker *t, struct lw_process *p, uint64_t int
 	}
 }
 
+/* Keys to delete once an id_map walk is over (the walk must not change it). */
+struct key_list {
+	uint32_t *keys;
+	size_t n, cap;
+};
+
+/* Out of memory, the key is not kept: its entry goes at a later scan. */
+static void key_list_push(struct key_list *l, uint32_t key)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		uint32_t *keys = realloc(l->keys, cap * sizeof(*keys));
+
+		if (!keys)
+			return;
+		l->keys = keys;
+		l->cap = cap;
+	}
+	l->keys[l->n++] = key;
+}
+
 /* Threads the scan did not see have exited; count the stuck per site of the
  * rest. */
 static void sweep_threads(struct lw_tracker *t)
 {
-	uint32_t *gone = NULL, key;
-	size_t i = 0, n_gone = 0, cap = 0;
+	struct key_list gone = {};
+	uint32_t key;
+	size_t i = 0;
 	struct lw_process *p;
 	struct lw_thread *th;
 	void *value;
@@ -498,24 +520,18 @@ static void sweep_threads(struct lw_tracker *t)
 				th->site->stuck++;
 			continue;
 		}
-		if (n_gone == cap) {
-			uint32_t *more = realloc(gone, (cap = cap ? cap * 2 : 64) * sizeof(*gone));
-
-			if (!more)
-				break; /* deleted next scan */
-			gone = more;
-		}
-		gone[n_gone++] = key;
+		key_list_push(&gone, key);
 	}
-	for (i = 0; i < n_gone; i++)
-		free(id_map_del(&t->threads, gone[i]));
-	free(gone);
+	for (i = 0; i < gone.n; i++)
+		free(id_map_del(&t->threads, gone.keys[i]));
+	free(gone.keys);
 }
 
 void tracker_scan_end(struct lw_tracker *t)
 {
-	uint32_t *gone = NULL, key;
-	size_t i, n_gone = 0, cap = 0;
+	struct key_list gone = {};
+	uint32_t key;
+	size_t i;
 	uint64_t interval_ns = t->last_scan_ns ? t->now_ns - t->last_scan_ns : 0;
 	struct lw_process *p;
 	void *value;
@@ -532,15 +548,7 @@ void tracker_scan_end(struct lw_tracker *t)
 			/* Exited targets stay, counted in n_targets_exited. */
 			if (p->target)
 				continue;
-			if (n_gone == cap) {
-				uint32_t *more = realloc(gone,
-							 (cap = cap ? cap * 2 : 64) * sizeof(*gone));
-
-				if (!more)
-					break;
-				gone = more;
-			}
-			gone[n_gone++] = key;
+			key_list_push(&gone, key);
 			continue;
 		}
 		check_sites(t, p, interval_ns);
@@ -557,9 +565,9 @@ void tracker_scan_end(struct lw_tracker *t)
 				});
 		}
 	}
-	for (i = 0; i < n_gone; i++)
-		process_free(t, id_map_del(&t->processes, gone[i]));
-	free(gone);
+	for (i = 0; i < gone.n; i++)
+		process_free(t, id_map_del(&t->processes, gone.keys[i]));
+	free(gone.keys);
 	t->last_scan_ns = t->now_ns;
 }
 
