@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "report.h"
-#include "thread_table.h"
+#include "id_map.h"
 #include "tracker.h"
 
 struct text_out {

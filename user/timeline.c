@@ -7,7 +7,7 @@
 #include <string.h>
 #include <json-c/json.h>
 #include "json_out.h"
-#include "thread_table.h"
+#include "id_map.h"
 #include "timeline.h"
 
 #ifndef LW_VERSION

@@ -14,7 +14,7 @@
 #include "leakwatch.h"
 #include "report.h"
 #include "sites.h"
-#include "thread_table.h"
+#include "id_map.h"
 #include "trend.h"
 #include "wait_kind.h"
 

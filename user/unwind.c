@@ -8,7 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include <elfutils/libdwfl.h>
-#include "thread_table.h"
+#include "id_map.h"
 #include "unwind.h"
 
 /* Stack read in one go from sp; deeper reads go word by word. */

@@ -4,8 +4,8 @@
  * linear probing and backward-shift deletion, so lookups stay short without
  * tombstones while threads come and go.
  */
-#ifndef LW_THREAD_TABLE_H
-#define LW_THREAD_TABLE_H
+#ifndef LW_ID_MAP_H
+#define LW_ID_MAP_H
 #include <stddef.h>
 #include <stdint.h>
 

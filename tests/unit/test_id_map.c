@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* id_map (user/thread_table.c): open addressing, backward-shift deletion. */
+/* id_map (user/id_map.c): open addressing, backward-shift deletion. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "thread_table.h"
+#include "id_map.h"
 
 /* Values are fake pointers derived from the key: never dereferenced. */
 static void *val(uint32_t key)
@@ -28,7 +28,7 @@ static uint32_t xorshift32(void)
 }
 
 /*
- * The home slot of a key: a copy of slot_of() in thread_table.c (Fibonacci
+ * The home slot of a key: a copy of slot_of() in id_map.c (Fibonacci
  * hashing), so that the tests can craft collisions.  test_hash_copy_matches
  * checks the copy against the real table, without knowing the hash.
  */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <stdlib.h>
-#include "thread_table.h"
+#include "id_map.h"
 
 static size_t slot_of(const struct id_map *m, uint32_t key)
 {
