@@ -33,6 +33,7 @@ endif
 
 # Pure logic: no libbpf, tested by cmocka without root.
 CORE_SRCS := user/args.c user/duration.c user/tracker.c user/id_map.c \
+	user/waiter_map.c user/leak_policy.c \
 	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c user/sites.c \
 	user/trend.c user/metrics.c user/timeline.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.

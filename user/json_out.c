@@ -184,7 +184,7 @@ int json_write_report(FILE *f, const struct lw_report *r)
 		add_uint(o, "threads", r->threads);
 		add_fixed(o, "growth_per_min", r->growth_per_min, 2);
 		if (r->site)
-			add_fixed(o, "window_s", r->site->window_s, 1);
+			add_fixed(o, "window_s", r->site->leak.window_s, 1);
 		if (r->site)
 			add_site(o, r->site);
 		break;

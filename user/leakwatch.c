@@ -130,7 +130,13 @@ static int on_ringbuf(void *ctx)
 	return n < 0 ? n : 0;
 }
 
-/* One interval: drain the records, scan every watched thread, report. */
+/*
+ * One interval: read the scan, then drain the records, then apply the scan:
+ * the tracker merges both in time order, so that a wait that ends (its
+ * record) and a thread that blocks again before the scan reaches it keep
+ * their exact end.  The wall-clock offset is measured again each time: a
+ * clock step moves the timestamps after it, not every later one.
+ */
 static int on_tick(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -139,19 +145,21 @@ static int on_tick(void *ctx)
 	size_t off = 0;
 	int err;
 
-	err = loader_consume(d->bpf);
-	if (err < 0)
-		return err;
+	clock_init(&d->clock);
 	scan_start = clock_mono_ns();
 	err = scan_read(d->bpf, &d->scan);
 	if (err)
 		return err;
-	tracker_scan_begin(d->tracker);
-	while ((err = scan_next(&d->scan, &off, &item)) > 0)
+	tracker_scan_begin(d->tracker, scan_start, &d->clock);
+	err = loader_consume(d->bpf);
+	while (err >= 0 && (err = scan_next(&d->scan, &off, &item)) > 0)
 		tracker_scan_task(d->tracker, item.task, item.kstack);
-	tracker_scan_end(d->tracker);
-	if (err < 0)
+	if (err < 0) {
+		/* What it did not reach is not gone. */
+		tracker_scan_abort(d->tracker);
 		return err;
+	}
+	tracker_scan_end(d->tracker);
 	d->scan_seconds = (double)(clock_mono_ns() - scan_start) / 1e9;
 	if (d->http) {
 		update_metrics(d);
@@ -505,9 +513,12 @@ int main(int argc, char **argv)
 			exit_code = 128 + WTERMSIG(d.child_status);
 	}
 	if (exit_code == LW_EXIT_OK || d.cfg.command) {
-		if (d.tracker->leaks)
+		struct lw_tracker_stats stats;
+
+		tracker_stats(d.tracker, &stats);
+		if (stats.leaking_sites)
 			text_leak_report(stderr, d.tracker, d.cfg.threshold_ns);
-		if (d.cfg.fail_on_leak && d.tracker->leaks)
+		if (d.cfg.fail_on_leak && stats.leaks)
 			exit_code = LW_EXIT_LEAK;
 	}
 

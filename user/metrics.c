@@ -67,7 +67,8 @@ void metrics_escape_label(const char *in, size_t len, char *out, size_t out_len)
 #define HEADER(b, name, type, help) \
 	buf_printf(b, "# HELP " name " " help "\n# TYPE " name " " type "\n")
 
-/* The per-process gauges: live processes that are watched or have stuck threads. */
+/* The per-process gauges: the processes the tracker shows (watched, or with
+ * stuck threads). */
 static int render_processes(const struct lw_tracker *t, struct lw_buf *b)
 {
 	static const struct {
@@ -75,31 +76,28 @@ static int render_processes(const struct lw_tracker *t, struct lw_buf *b)
 		size_t offset;
 	} gauges[] = {
 		{ "leakwatch_threads", "Threads of the process.",
-		  offsetof(struct lw_process, threads) },
+		  offsetof(struct lw_process_view, threads) },
 		{ "leakwatch_blocked_threads", "Threads sleeping (S or D) at the last scan.",
-		  offsetof(struct lw_process, blocked) },
+		  offsetof(struct lw_process_view, blocked) },
 		{ "leakwatch_stuck_threads", "Threads blocked longer than the threshold.",
-		  offsetof(struct lw_process, stuck) },
+		  offsetof(struct lw_process_view, stuck) },
 	};
+	struct lw_process_view p;
+	struct tracker_cursor c;
 	char comm[4 * 64];
-	size_t g, i;
-	uint32_t pid;
-	void *value;
+	size_t g;
 	int err = 0;
 
 	for (g = 0; g < sizeof(gauges) / sizeof(gauges[0]) && !err; g++) {
 		err = buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name,
 				 gauges[g].help, gauges[g].name);
-		i = 0;
-		while (!err && id_map_next(&t->processes, &i, &pid, &value)) {
-			const struct lw_process *p = value;
+		c = (struct tracker_cursor){ 0 };
+		while (!err && tracker_next_process(t, &c, &p)) {
 			uint32_t v;
 
-			if (p->exited || p->gen != t->gen || !(p->target || p->stuck))
-				continue;
-			memcpy(&v, (const char *)p + gauges[g].offset, sizeof(v));
-			metrics_escape_label(p->pcomm, strlen(p->pcomm), comm, sizeof(comm));
-			err = buf_printf(b, "%s{pid=\"%u\",comm=\"%s\"} %u\n", gauges[g].name, pid,
+			memcpy(&v, (const char *)&p + gauges[g].offset, sizeof(v));
+			metrics_escape_label(p.pcomm, strlen(p.pcomm), comm, sizeof(comm));
+			err = buf_printf(b, "%s{pid=\"%u\",comm=\"%s\"} %u\n", gauges[g].name, p.pid,
 					 comm, v);
 		}
 	}
@@ -114,18 +112,15 @@ struct kind_count {
 /* Stuck threads per wait kind, over every watched process. */
 static int render_wait_kinds(const struct lw_tracker *t, struct lw_buf *b)
 {
+	struct tracker_cursor c = { 0 };
 	struct kind_count kinds[64];
-	size_t n_kinds = 0, i = 0, k;
-	uint32_t tid;
-	void *value;
+	struct lw_waiter_view w;
+	size_t n_kinds = 0, k;
 	int err;
 
-	while (id_map_next(&t->threads, &i, &tid, &value)) {
-		const struct lw_thread *th = value;
-		const char *kind = th->wait.kind ? th->wait.kind : "kernel";
+	while (tracker_next_stuck(t, &c, &w)) {
+		const char *kind = w.wait->kind ? w.wait->kind : "kernel";
 
-		if (!th->stuck || th->end_pending || th->gen != t->gen)
-			continue;
 		for (k = 0; k < n_kinds && strcmp(kinds[k].kind, kind); k++)
 			;
 		if (k == n_kinds) {
@@ -210,9 +205,11 @@ static int render_progs(const struct lw_metrics_input *in, struct lw_buf *b)
 
 int metrics_render(const struct lw_metrics_input *in, struct lw_buf *b)
 {
+	struct lw_tracker_stats stats;
 	int err;
 
 	b->len = 0;
+	tracker_stats(in->tracker, &stats);
 	err = render_processes(in->tracker, b);
 	if (!err)
 		err = render_wait_kinds(in->tracker, b);
@@ -220,12 +217,12 @@ int metrics_render(const struct lw_metrics_input *in, struct lw_buf *b)
 		err = HEADER(b, "leakwatch_leaks_total", "counter",
 			     "Leaks flagged: a wait site whose stuck count kept growing.");
 	if (!err)
-		err = buf_printf(b, "leakwatch_leaks_total %u\n", in->tracker->leaks);
+		err = buf_printf(b, "leakwatch_leaks_total %u\n", stats.leaks);
 	if (!err)
 		err = HEADER(b, "leakwatch_spins_total", "counter",
 			     "Threads that ran longer than the threshold without blocking.");
 	if (!err)
-		err = buf_printf(b, "leakwatch_spins_total %u\n", in->tracker->spins);
+		err = buf_printf(b, "leakwatch_spins_total %u\n", stats.spins);
 	if (!err)
 		err = HEADER(b, "leakwatch_events_total", "counter",
 			     "Ring-buffer records received from the kernel.");

@@ -42,11 +42,14 @@ struct lw_site *site_find(const struct lw_site_table *t, uint64_t key)
 	return NULL;
 }
 
-/*
- * A full table makes room by forgetting a site that has had no stuck thread
- * for a whole trend window (so no thread still points to it).  Until then,
- * sites stay: their ids remain stable for the run.
- */
+static void site_free(struct lw_site *s)
+{
+	leak_series_free(&s->leak);
+	free(s);
+}
+
+/* Only a site that no waiter names: one found earlier in this very scan
+ * may look idle ("since the last scan") and still be in use. */
 static int evict_idle(struct lw_site_table *t, unsigned int window)
 {
 	size_t i;
@@ -54,10 +57,9 @@ static int evict_idle(struct lw_site_table *t, unsigned int window)
 	for (i = 0; i < t->n; i++) {
 		struct lw_site *s = t->sites[i];
 
-		if (s->stuck || s->unchanged < window)
+		if (!leak_policy_site_evictable(&s->leak, s->refs, window))
 			continue;
-		trend_free(s->trend);
-		free(s);
+		site_free(s);
 		t->sites[i] = t->sites[--t->n];
 		return 0;
 	}
@@ -86,7 +88,7 @@ int site_add(struct lw_site_table *t, uint32_t id, uint32_t pid, uint64_t key,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	err = trend_new_shared(trend_opts, scratch, &s->trend);
+	err = leak_series_init(&s->leak, trend_opts, scratch);
 	if (err) {
 		free(s);
 		return err;
@@ -114,10 +116,8 @@ void site_table_free(struct lw_site_table *t)
 {
 	size_t i;
 
-	for (i = 0; i < t->n; i++) {
-		trend_free(t->sites[i]->trend);
-		free(t->sites[i]);
-	}
+	for (i = 0; i < t->n; i++)
+		site_free(t->sites[i]);
 	free(t->sites);
 	t->sites = NULL;
 	t->n = t->cap = 0;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "leak_policy.h"
 #include "trend.h"
 #include "wait_kind.h"
 
@@ -34,14 +35,9 @@ struct lw_site {
 	uint64_t user_pcs[LW_STACK_MAX];
 	uint64_t kernel_pcs[LW_STACK_MAX];
 	struct lw_stack_text user, kernel; /* symbolized once, when found */
-	uint32_t stuck;           /* at the last scan */
-	struct trend *trend;      /* stuck counts, one per scan */
-	unsigned int growing_streak; /* evaluations in a row that said growing */
-	unsigned int unchanged;      /* samples in a row equal to the one before */
-	uint32_t last_stuck;
-	uint32_t leak_stuck;      /* stuck when a leak was last reported; 0: never */
-	double growth_per_min;    /* at the last evaluation */
-	double window_s;          /* the time the evaluated samples span */
+	uint32_t stuck;           /* stuck waiters here at the last scan */
+	unsigned int refs;        /* waiters that name this site now */
+	struct leak_series leak;  /* stuck counts, one per scan: the trend and its verdicts */
 };
 
 struct lw_site_table {
@@ -53,7 +49,9 @@ uint64_t site_key(const struct lw_wait *w, const uint64_t *user_pcs, int n_user,
 		  const uint64_t *kernel_pcs, int n_kernel);
 struct lw_site *site_find(const struct lw_site_table *t, uint64_t key);
 
-/* A new site in t.  Returns 0, -ENOSPC (t is full) or -ENOMEM. */
+/* A new site in t.  A full table forgets a site that leak policy says may go
+ * (no waiter names it, idle for a window).  Returns 0, -ENOSPC (t is full)
+ * or -ENOMEM. */
 int site_add(struct lw_site_table *t, uint32_t id, uint32_t pid, uint64_t key,
 	     const struct lw_wait *w, const uint64_t *user_pcs, int n_user,
 	     const uint64_t *kernel_pcs, int n_kernel, const struct trend_opts *trend_opts,

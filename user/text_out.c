@@ -168,7 +168,7 @@ static void print_leak(FILE *f, const char *when, const char *pcomm, const struc
 		when, r->pid, pcomm, r->stuck, s ? s->kind : "?",
 		duration_format(threshold_ns, thr, sizeof(thr)), s ? s->name : "?",
 		r->growth_per_min,
-		duration_format(s ? (uint64_t)(s->window_s * 1e9) : 0, span, sizeof(span)));
+		duration_format(s ? (uint64_t)(s->leak.window_s * 1e9) : 0, span, sizeof(span)));
 	if (s) {
 		print_stack(f, &s->user);
 		print_kstack(f, &s->kernel);
@@ -236,8 +236,7 @@ void text_emit(void *ctx, const struct lw_report *r)
 
 static int by_stuck(const void *a, const void *b)
 {
-	const struct lw_process *x = *(const struct lw_process *const *)a;
-	const struct lw_process *y = *(const struct lw_process *const *)b;
+	const struct lw_process_view *x = a, *y = b;
 
 	if (x->stuck != y->stuck)
 		return x->stuck > y->stuck ? -1 : 1;
@@ -246,39 +245,59 @@ static int by_stuck(const void *a, const void *b)
 
 static int by_site_stuck(const void *a, const void *b)
 {
-	const struct lw_site *x = *(const struct lw_site *const *)a;
-	const struct lw_site *y = *(const struct lw_site *const *)b;
+	const struct lw_site *x = ((const struct lw_site_view *)a)->site;
+	const struct lw_site *y = ((const struct lw_site_view *)b)->site;
 
 	if (x->stuck != y->stuck)
 		return x->stuck > y->stuck ? -1 : 1;
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* pprof-like: the sites with stuck threads, most first, with their stacks. */
-static void render_sites(struct text_out *o, const struct lw_process **procs, size_t n_procs)
-{
-	const struct lw_site **sites;
-	size_t i, j, n = 0, total = 0;
-	char clean[3 * LW_FRAME_TEXT + 1];
+/* Every item a tracker walk gives, into a growing array; NULL out of memory. */
+#define COLLECT(t, next, type, n_out)                                               \
+	({                                                                          \
+		struct tracker_cursor c_ = { 0 };                                   \
+		type v_, *all_ = NULL, *more_;                                      \
+		size_t cap_ = 0;                                                    \
+		bool ok_ = true;                                                    \
+		*(n_out) = 0;                                                       \
+		while (ok_ && next(t, &c_, &v_)) {                                  \
+			if (*(n_out) == cap_) {                                     \
+				cap_ = cap_ ? 2 * cap_ : 16;                        \
+				more_ = realloc(all_, cap_ * sizeof(*all_));        \
+				ok_ = more_ != NULL;                                \
+				if (!ok_)                                           \
+					break;                                      \
+				all_ = more_;                                       \
+			}                                                           \
+			all_[(*(n_out))++] = v_;                                    \
+		}                                                                   \
+		if (!ok_) {                                                         \
+			free(all_);                                                 \
+			all_ = NULL;                                                \
+		}                                                                   \
+		all_;                                                               \
+	})
 
-	for (i = 0; i < n_procs; i++)
-		total += procs[i]->sites.n;
-	sites = calloc(total + 1, sizeof(*sites));
+/* pprof-like: the sites with stuck threads, most first, with their stacks. */
+static void render_sites(struct text_out *o, const struct lw_tracker *t)
+{
+	char clean[3 * LW_FRAME_TEXT + 1];
+	struct lw_site_view *sites;
+	size_t i, j, n;
+
+	sites = COLLECT(t, tracker_next_site, struct lw_site_view, &n);
 	if (!sites)
 		return;
-	for (i = 0; i < n_procs; i++)
-		for (j = 0; j < procs[i]->sites.n; j++)
-			if (procs[i]->sites.sites[j]->stuck)
-				sites[n++] = procs[i]->sites.sites[j];
 	qsort(sites, n, sizeof(*sites), by_site_stuck);
 	if (n)
 		fprintf(o->f, "\n%8s %8s %5s  %-12s %s\n", "STUCK", "PID", "SITE", "WAIT", "WHERE");
 	for (i = 0; i < n && i < 10; i++) {
-		const struct lw_site *s = sites[i];
+		const struct lw_site *s = sites[i].site;
 
 		fprintf(o->f, "%8u %8u %5s  %-12s", s->stuck, s->pid, s->name, s->kind);
-		if (s->leak_stuck)
-			fprintf(o->f, " LEAK %+.1f/min", s->growth_per_min);
+		if (leak_series_leaked(&s->leak))
+			fprintf(o->f, " LEAK %+.1f/min", s->leak.growth_per_min);
 		fputc('\n', o->f);
 		for (j = 0; j < (size_t)s->user.n && j < 6; j++) {
 			clean_text(s->user.frames[j], LW_FRAME_TEXT, clean);
@@ -290,47 +309,35 @@ static void render_sites(struct text_out *o, const struct lw_process **procs, si
 
 static void render_spins(struct text_out *o, const struct lw_tracker *t)
 {
+	struct tracker_cursor c = { 0 };
 	char name[NAME_BUF], dur[32];
+	struct lw_waiter_view w;
 	bool header = false;
-	size_t i = 0;
-	uint32_t tid;
-	void *value;
 
-	while (id_map_next(&t->threads, &i, &tid, &value)) {
-		const struct lw_thread *th = value;
-
-		if (!th->spin_reported || !th->run_since_ns || th->gen != t->gen)
-			continue;
+	while (tracker_next_spinning(t, &c, &w)) {
 		if (!header)
 			fprintf(o->f, "\n%8s %8s %-16s %9s\n", "PID", "TID", "SPINNING", "RUNNING");
 		header = true;
-		text_clean_name(th->comm, name);
-		fprintf(o->f, "%8u %8u %-16s %9s\n", th->pid, th->tid, name,
-			duration_format(t->now_ns - th->run_since_ns, dur, sizeof(dur)));
+		text_clean_name(w.comm, name);
+		fprintf(o->f, "%8u %8llu %-16s %9s\n", w.id.pid, (unsigned long long)w.id.id, name,
+			duration_format(w.running_ns, dur, sizeof(dur)));
 	}
 }
 
 void text_render(struct text_out *o, const struct lw_tracker *t, double now_unix)
 {
-	const struct lw_thread **stuck;
-	const struct lw_process **procs;
+	struct lw_waiter_view *stuck;
+	struct lw_process_view *procs;
 	char when[16], name[NAME_BUF], dur[32], thr[32], wait[128];
-	size_t n_stuck, n_procs = 0, i = 0;
-	uint32_t pid;
-	void *value;
+	size_t n_stuck, n_procs = 0, i;
 
-	stuck = calloc(t->threads.len + 1, sizeof(*stuck));
-	procs = calloc(t->processes.len + 1, sizeof(*procs));
-	if (!stuck || !procs)
+	stuck = calloc(o->max_rows + 1, sizeof(*stuck));
+	procs = COLLECT(t, tracker_next_process, struct lw_process_view, &n_procs);
+	if (!stuck || (n_procs && !procs))
 		goto out;
-	while (id_map_next(&t->processes, &i, &pid, &value)) {
-		const struct lw_process *p = value;
-
-		if (p->gen == t->gen && !p->exited && (p->target || p->stuck))
-			procs[n_procs++] = p;
-	}
-	qsort(procs, n_procs, sizeof(*procs), by_stuck);
-	n_stuck = tracker_stuck_threads(t, stuck, t->threads.len);
+	if (procs)
+		qsort(procs, n_procs, sizeof(*procs), by_stuck);
+	n_stuck = tracker_stuck_waiters(t, stuck, o->max_rows);
 
 	/* Home the cursor and clear the screen. */
 	fputs("\033[H\033[2J", o->f);
@@ -340,26 +347,26 @@ void text_render(struct text_out *o, const struct lw_tracker *t, double now_unix
 		duration_format(o->interval_ns, dur, sizeof(dur)));
 	fprintf(o->f, "%8s %-16s %8s %8s %8s\n", "PID", "PROCESS", "THREADS", "BLOCKED", "STUCK");
 	for (i = 0; i < n_procs && i < o->max_rows; i++) {
-		text_clean_name(procs[i]->pcomm, name);
-		fprintf(o->f, "%8u %-16s %8u %8u %8u\n", procs[i]->pid, name, procs[i]->threads,
-			procs[i]->blocked, procs[i]->stuck);
+		text_clean_name(procs[i].pcomm, name);
+		fprintf(o->f, "%8u %-16s %8u %8u %8u\n", procs[i].pid, name, procs[i].threads,
+			procs[i].blocked, procs[i].stuck);
 	}
 	if (!n_procs)
 		fprintf(o->f, "%8s (no process with stuck threads)\n", "");
 
-	render_sites(o, procs, n_procs);
+	render_sites(o, t);
 	render_spins(o, t);
 
 	fprintf(o->f, "\n%8s %8s %-16s %2s %9s  %s\n", "PID", "TID", "THREAD", "ST", "BLOCKED",
 		"WAIT");
 	for (i = 0; i < n_stuck && i < o->max_rows; i++) {
-		const struct lw_thread *th = stuck[i];
-		uint64_t ns = t->now_ns > th->since_ns ? t->now_ns - th->since_ns : 0;
+		const struct lw_waiter_view *w = &stuck[i];
 
-		text_clean_name(th->comm, name);
-		fprintf(o->f, "%8u %8u %-16s %2c %s%8s  %s\n", th->pid, th->tid, name, th->state,
-			th->since_exact ? " " : ">", duration_format(ns, dur, sizeof(dur)),
-			wait_str(&th->wait, wait, sizeof(wait)));
+		text_clean_name(w->comm, name);
+		fprintf(o->f, "%8u %8llu %-16s %2c %s%8s  %s\n", w->id.pid,
+			(unsigned long long)w->id.id, name, w->state, w->since_exact ? " " : ">",
+			duration_format(w->blocked_ns, dur, sizeof(dur)),
+			wait_str(w->wait, wait, sizeof(wait)));
 	}
 	if (n_stuck > o->max_rows)
 		fprintf(o->f, "%8s ... and %zu more\n", "", n_stuck - o->max_rows);
@@ -371,32 +378,29 @@ out:
 	free(procs);
 }
 
+/* Every site reported as a leak; the count is of sites, not of reports (a
+ * site is reported again as it grows). */
 void text_leak_report(FILE *f, const struct lw_tracker *t, uint64_t threshold_ns)
 {
+	struct tracker_cursor c = { 0 };
+	struct lw_tracker_stats stats;
+	struct lw_site_view v;
 	char pcomm[NAME_BUF];
-	size_t i = 0, j;
-	uint32_t pid;
-	void *value;
 
-	fprintf(f, "leakwatch: %u leak%s found:\n", t->leaks, t->leaks == 1 ? "" : "s");
-	while (id_map_next(&t->processes, &i, &pid, &value)) {
-		const struct lw_process *p = value;
+	tracker_stats(t, &stats);
+	fprintf(f, "leakwatch: %u leaking site%s found:\n", stats.leaking_sites,
+		stats.leaking_sites == 1 ? "" : "s");
+	while (tracker_next_leak(t, &c, &v)) {
+		struct lw_report r = {
+			.type = LW_RPT_LEAK,
+			.pid = v.pid,
+			.stuck = v.site->leak.leak_count,
+			.growth_per_min = v.site->leak.growth_per_min,
+			.site = v.site,
+		};
 
-		for (j = 0; j < p->sites.n; j++) {
-			const struct lw_site *s = p->sites.sites[j];
-			struct lw_report r = {
-				.type = LW_RPT_LEAK,
-				.pid = p->pid,
-				.stuck = s->leak_stuck,
-				.growth_per_min = s->growth_per_min,
-				.site = s,
-			};
-
-			if (!s->leak_stuck)
-				continue;
-			text_clean_name(p->pcomm, pcomm);
-			print_leak(f, "", pcomm, &r, threshold_ns);
-		}
+		text_clean_name(v.pcomm, pcomm);
+		print_leak(f, "", pcomm, &r, threshold_ns);
 	}
 }
 

@@ -1,16 +1,83 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "id_map.h"
+#include "leak_policy.h"
 #include "tracker.h"
+#include "waiter_map.h"
 
-/* The trend test says growing this many times in a row before a leak is
- * reported: it runs on overlapping windows, so one verdict alone would
- * raise false alarms on noise (trend.c's tests measure it). */
-#define LEAK_STREAK 3
-/* A leak is reported again once its pile is this much bigger. */
-#define LEAK_REPORT_AGAIN_RATIO 1.5
-#define LEAK_REPORT_AGAIN_MIN 3
+/* One waiter that is, or was at the last scan, blocked (or spinning). */
+struct lw_waiter {
+	struct lw_waiter_id id;
+	char comm[LW_COMM_LEN + 1];
+	uint64_t since_ns;   /* start of the current (or last) wait */
+	uint64_t seen_ns;    /* last scan that saw this wait */
+	uint64_t gen;        /* last scan that saw this waiter */
+	char state;          /* 'S' or 'D' */
+	bool since_exact;
+	bool stuck;          /* a stuck report went out for this wait, no unstuck yet */
+	bool end_pending;    /* a scan saw the wait end; its record may follow */
+	struct lw_wait wait;
+	struct lw_site *site; /* where it is stuck (a reference); NULL if not tracked */
+	/* Threads only.  Spins: runnable at each scan, and no voluntary switch
+	 * since run_since. */
+	struct {
+		uint64_t nvcsw;
+		uint64_t run_since_ns; /* 0: not running at the last scan */
+		bool spin_reported;
+	} thread;
+};
+
+struct counts {
+	uint32_t threads, blocked, stuck;
+};
+
+struct lw_process {
+	uint32_t pid;
+	char pcomm[LW_COMM_LEN + 1];
+	struct counts scanning;  /* the scan going on */
+	struct counts counts;    /* the last complete scan */
+	uint64_t gen;            /* last scan that saw it */
+	uint64_t counts_gen;     /* the complete scan counts is from */
+	unsigned int stuck_waiters; /* with a stuck report and no unstuck yet */
+	bool target;    /* watched by -p or as a child of a watched process */
+	bool reported;  /* a record named it: its exit is reported too */
+	bool exited;
+	struct lw_site_table sites;
+	/* "threads": the thread count not at a pile of one site, as a site of
+	 * its own so that it leaks through the same policy and outputs. */
+	struct lw_site threads_site;
+};
+
+/* Ring-buffer records of an open scan, applied in time order with it. */
+struct event_queue {
+	struct lw_event *events;
+	size_t head, n, cap;
+};
+
+struct lw_tracker {
+	struct lw_tracker_opts opts;
+	struct waiter_map waiters; /* (pid, kind, id) -> struct lw_waiter */
+	struct id_map processes;   /* pid -> struct lw_process */
+	uint64_t gen;              /* scans so far */
+	uint64_t complete_gen;     /* the last scan that ended whole */
+	uint64_t now_ns;           /* time of the current scan */
+	uint64_t last_scan_ns;     /* time of the last complete scan */
+	bool scan_open, caught_up;
+	uint64_t last_task_ns;     /* the newest task record of the open scan */
+	struct event_queue queue;
+	unsigned int n_targets, n_targets_exited;
+	uint64_t insert_failures;
+	uint64_t unstuck_inexact;
+	uint64_t stacks_unreadable, kstacks_unreadable, sites_untracked;
+	uint64_t processes_untracked, threads_untracked;
+	struct trend_scratch *trend_scratch; /* shared by every trend */
+	uint32_t last_site_id;
+	unsigned int leaks; /* leak reports so far */
+	unsigned int spins; /* spin reports so far */
+};
 
 static void copy_comm(char dst[LW_COMM_LEN + 1], const char src[LW_COMM_LEN])
 {
@@ -21,6 +88,18 @@ static void copy_comm(char dst[LW_COMM_LEN + 1], const char src[LW_COMM_LEN])
 static double seconds(uint64_t ns)
 {
 	return (double)ns / 1e9;
+}
+
+/* later - earlier, 0 if earlier is later: stamps come from several CPUs and
+ * a thread may block again after the scan read its clock. */
+static uint64_t elapsed(uint64_t later, uint64_t earlier)
+{
+	return later > earlier ? later - earlier : 0;
+}
+
+static double unix_ts(const struct lw_tracker *t, uint64_t mono_ns)
+{
+	return clock_to_unix(&t->opts.clock, mono_ns);
 }
 
 static void emit(struct lw_tracker *t, const struct lw_report *r)
@@ -43,7 +122,7 @@ int tracker_new(const struct lw_tracker_opts *opts, struct lw_tracker **out)
 		free(t);
 		return -ENOMEM;
 	}
-	id_map_init(&t->threads);
+	waiter_map_init(&t->waiters);
 	id_map_init(&t->processes);
 	*out = t;
 	return 0;
@@ -56,25 +135,44 @@ static void process_free(struct lw_tracker *t, struct lw_process *p)
 	if (t->opts.stacks.forget)
 		t->opts.stacks.forget(t->opts.stacks.ctx, p->pid);
 	site_table_free(&p->sites);
-	trend_free(p->threads_trend);
+	leak_series_free(&p->threads_site.leak);
 	free(p);
+}
+
+static void set_site(struct lw_waiter *w, struct lw_site *s)
+{
+	if (w->site)
+		w->site->refs--;
+	w->site = s;
+	if (s)
+		s->refs++;
+}
+
+static void waiter_free(struct lw_waiter *w)
+{
+	if (!w)
+		return;
+	set_site(w, NULL);
+	free(w);
 }
 
 void tracker_free(struct lw_tracker *t)
 {
+	struct lw_waiter_id id;
 	uint32_t key;
 	void *value;
 	size_t i = 0;
 
 	if (!t)
 		return;
-	while (id_map_next(&t->threads, &i, &key, &value))
-		free(value);
-	id_map_free(&t->threads);
+	while (waiter_map_next(&t->waiters, &i, &id, &value))
+		waiter_free(value);
+	waiter_map_free(&t->waiters);
 	i = 0;
 	while (id_map_next(&t->processes, &i, &key, &value))
 		process_free(t, value);
 	id_map_free(&t->processes);
+	free(t->queue.events);
 	trend_scratch_free(t->trend_scratch);
 	free(t);
 }
@@ -90,15 +188,21 @@ static struct lw_process *get_process(struct lw_tracker *t, uint32_t pid, bool c
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
-	if (!p || trend_new_shared(&t->opts.trend, t->trend_scratch, &p->threads_trend) ||
-	    id_map_put(&t->processes, pid, p)) {
-		if (p)
-			trend_free(p->threads_trend);
+	if (!p || leak_series_init(&p->threads_site.leak, &t->opts.trend, t->trend_scratch)) {
+		free(p);
+		t->insert_failures++;
+		return NULL;
+	}
+	if (id_map_put(&t->processes, pid, p)) {
+		leak_series_free(&p->threads_site.leak);
 		free(p);
 		t->insert_failures++;
 		return NULL;
 	}
 	p->pid = pid;
+	p->threads_site.pid = pid;
+	snprintf(p->threads_site.name, sizeof(p->threads_site.name), "threads");
+	snprintf(p->threads_site.kind, sizeof(p->threads_site.kind), "threads");
 	return p;
 }
 
@@ -132,83 +236,116 @@ void tracker_drops(const struct lw_tracker *t, struct lw_drops *d)
 	d->threads_untracked = t->threads_untracked;
 }
 
-static void report_unstuck(struct lw_tracker *t, struct lw_thread *th, uint64_t end_ns,
+/* The end of a stuck wait: exact (its record) at end_ns, or inexact, when
+ * only a scan or an exit says it ended, at the last time it was seen blocked
+ * (blocked_s is then a lower bound). */
+static void report_unstuck(struct lw_tracker *t, struct lw_waiter *w, uint64_t end_ns,
 			   bool exact)
 {
+	struct lw_process *p = get_process(t, w->id.pid, false);
 	struct lw_report r = {
 		.type = LW_RPT_UNSTUCK,
-		.ts = clock_to_unix(&t->opts.clock, end_ns),
-		.pid = th->pid,
-		.tid = th->tid,
-		.comm = th->comm,
-		.state = th->state,
-		.blocked_s = seconds(end_ns > th->since_ns ? end_ns - th->since_ns : 0),
-		.since_exact = th->since_exact,
+		.ts = unix_ts(t, end_ns),
+		.pid = w->id.pid,
+		.tid = (uint32_t)w->id.id,
+		.comm = w->comm,
+		.pcomm = p ? p->pcomm : "",
+		.state = w->state,
+		.blocked_s = seconds(elapsed(end_ns, w->since_ns)),
+		.since_exact = w->since_exact,
 		.end_exact = exact,
-		.wait = &th->wait,
-		.site = th->site,
+		.wait = &w->wait,
+		.site = w->site,
 	};
-	struct lw_process *p = get_process(t, th->pid, false);
 
-	r.pcomm = p ? p->pcomm : "";
 	if (!exact)
 		t->unstuck_inexact++;
 	emit(t, &r);
-	th->stuck = false;
-	th->end_pending = false;
-	th->site = NULL;
+	if (w->stuck && p && p->stuck_waiters)
+		p->stuck_waiters--;
+	w->stuck = false;
+	w->end_pending = false;
+	set_site(w, NULL);
+}
+
+static void end_inexact(struct lw_tracker *t, struct lw_waiter *w)
+{
+	if (w->stuck)
+		report_unstuck(t, w, w->seen_ns, false);
+}
+
+/* Collect first, then act: the map must not change while walked. */
+struct waiter_list {
+	struct lw_waiter **v;
+	size_t n, cap;
+};
+
+/* Out of memory, the waiter is not kept: it goes at a later scan. */
+static void waiter_list_push(struct waiter_list *l, struct lw_waiter *w)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct lw_waiter **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = w;
+}
+
+/* A process is gone: the waits of its stuck waiters ended, before its exit. */
+static void end_waits_of(struct lw_tracker *t, struct lw_process *p)
+{
+	struct lw_waiter_id id;
+	size_t i = 0;
+	void *value;
+
+	while (p->stuck_waiters && waiter_map_next(&t->waiters, &i, &id, &value)) {
+		struct lw_waiter *w = value;
+
+		if (id.pid == p->pid)
+			end_inexact(t, w);
+	}
 }
 
 static void report_exit(struct lw_tracker *t, struct lw_process *p, uint64_t ts_ns)
 {
-	struct lw_report r = {
-		.type = LW_RPT_EXIT,
-		.ts = clock_to_unix(&t->opts.clock, ts_ns),
-		.pid = p->pid,
-		.pcomm = p->pcomm,
-	};
-
 	if (p->exited)
 		return;
+	end_waits_of(t, p);
 	p->exited = true;
 	if (p->target)
 		t->n_targets_exited++;
 	if (p->reported)
-		emit(t, &r);
+		emit(t, &(struct lw_report){
+				.type = LW_RPT_EXIT,
+				.ts = unix_ts(t, ts_ns),
+				.pid = p->pid,
+				.pcomm = p->pcomm,
+			});
 }
 
-void tracker_scan_begin(struct lw_tracker *t)
+static struct lw_waiter *new_thread(struct lw_tracker *t, const struct lw_task_rec *r)
 {
-	struct lw_thread *th;
-	uint32_t tid;
-	size_t i = 0;
+	struct lw_waiter *w;
 
-	t->gen++;
-	/* A wait a scan saw end, whose record did not come before this scan:
-	 * lost (counted by the kernel side) or never sent.  Report it with the
-	 * last time it was seen blocked. */
-	while (id_map_next(&t->threads, &i, &tid, (void **)&th))
-		if (th->end_pending)
-			report_unstuck(t, th, th->seen_ns, false);
-}
-
-static struct lw_thread *new_thread(struct lw_tracker *t, const struct lw_task_rec *r)
-{
-	struct lw_thread *th;
-
-	if (t->threads.len >= LW_MAX_THREADS) {
+	if (t->waiters.len >= LW_MAX_THREADS) {
 		t->threads_untracked++;
 		return NULL;
 	}
-	th = calloc(1, sizeof(*th));
-	if (!th || id_map_put(&t->threads, r->tid, th)) {
-		free(th);
-		t->insert_failures++;
-		return NULL;
-	}
-	th->tid = r->tid;
-	th->pid = r->pid;
-	return th;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		goto fail;
+	w->id = lw_thread_id(r->pid, r->tid);
+	if (waiter_map_put(&t->waiters, w->id, w))
+		goto fail;
+	return w;
+fail:
+	free(w);
+	t->insert_failures++;
+	return NULL;
 }
 
 static void symbolize_user(struct lw_tracker *t, uint32_t pid, const uint64_t *pcs, int n,
@@ -243,7 +380,7 @@ static int unwind(struct lw_tracker *t, const struct lw_task_rec *r, uint64_t *p
 
 /* Where the thread of r waits: its site, found or made (and reported). */
 static struct lw_site *find_site(struct lw_tracker *t, struct lw_process *p,
-				 const struct lw_thread *th, const struct lw_task_rec *r,
+				 const struct lw_waiter *w, const struct lw_task_rec *r,
 				 const struct lw_kstack_rec *k)
 {
 	uint64_t user[LW_STACK_MAX], kernel[LW_STACK_MAX] = { 0 };
@@ -258,11 +395,11 @@ static struct lw_site *find_site(struct lw_tracker *t, struct lw_process *p,
 	for (i = 0; i < n_kernel; i++)
 		kernel[i] = k->ips[i];
 
-	key = site_key(&th->wait, user, n_user, kernel, n_kernel);
+	key = site_key(&w->wait, user, n_user, kernel, n_kernel);
 	s = site_find(&p->sites, key);
 	if (s)
 		return s;
-	err = site_add(&p->sites, t->last_site_id + 1, p->pid, key, &th->wait, user, n_user,
+	err = site_add(&p->sites, t->last_site_id + 1, p->pid, key, &w->wait, user, n_user,
 		       kernel, n_kernel, &t->opts.trend, t->trend_scratch, &s);
 	if (err) {
 		if (err == -ENOSPC)
@@ -281,7 +418,7 @@ static struct lw_site *find_site(struct lw_tracker *t, struct lw_process *p,
 	}
 	emit(t, &(struct lw_report){
 			.type = LW_RPT_SITE,
-			.ts = clock_to_unix(&t->opts.clock, r->now_ns),
+			.ts = unix_ts(t, r->now_ns),
 			.pid = p->pid,
 			.pcomm = p->pcomm,
 			.site = s,
@@ -289,24 +426,26 @@ static struct lw_site *find_site(struct lw_tracker *t, struct lw_process *p,
 	return s;
 }
 
-static void report_stuck(struct lw_tracker *t, struct lw_thread *th, struct lw_process *p,
+static void report_stuck(struct lw_tracker *t, struct lw_waiter *w, struct lw_process *p,
 			 const struct lw_task_rec *r, const struct lw_kstack_rec *k)
 {
-	wait_decode(r, &t->opts.restart_fns, t->opts.read_first_waiter, &th->wait);
-	th->site = p ? find_site(t, p, th, r, k) : NULL;
-	th->stuck = true;
+	wait_decode(r, &t->opts.restart_fns, t->opts.read_first_waiter, &w->wait);
+	set_site(w, p ? find_site(t, p, w, r, k) : NULL);
+	w->stuck = true;
+	if (p)
+		p->stuck_waiters++;
 	emit(t, &(struct lw_report){
 			.type = LW_RPT_STUCK,
-			.ts = clock_to_unix(&t->opts.clock, r->now_ns),
-			.pid = th->pid,
-			.tid = th->tid,
-			.comm = th->comm,
+			.ts = unix_ts(t, r->now_ns),
+			.pid = w->id.pid,
+			.tid = (uint32_t)w->id.id,
+			.comm = w->comm,
 			.pcomm = p ? p->pcomm : "",
-			.state = th->state,
-			.blocked_s = seconds(r->now_ns - th->since_ns),
-			.since_exact = th->since_exact,
-			.wait = &th->wait,
-			.site = th->site,
+			.state = w->state,
+			.blocked_s = seconds(elapsed(r->now_ns, w->since_ns)),
+			.since_exact = w->since_exact,
+			.wait = &w->wait,
+			.site = w->site,
 		});
 }
 
@@ -314,22 +453,23 @@ static void report_stuck(struct lw_tracker *t, struct lw_thread *th, struct lw_p
  * A spin: runnable at every scan for longer than the threshold, with no
  * voluntary switch (nvcsw counts them) in between: it never blocked.
  */
-static void check_spin(struct lw_tracker *t, struct lw_thread *th, struct lw_process *p,
+static void check_spin(struct lw_tracker *t, struct lw_waiter *w, struct lw_process *p,
 		       const struct lw_task_rec *r)
 {
 	uint64_t pcs[LW_STACK_MAX];
 	struct lw_stack_text *stack;
 	int n;
 
-	if (!th->run_since_ns || th->nvcsw != r->nvcsw) {
-		th->run_since_ns = r->now_ns;
-		th->nvcsw = r->nvcsw;
-		th->spin_reported = false;
+	if (!w->thread.run_since_ns || w->thread.nvcsw != r->nvcsw) {
+		w->thread.run_since_ns = r->now_ns;
+		w->thread.nvcsw = r->nvcsw;
+		w->thread.spin_reported = false;
 		return;
 	}
-	if (th->spin_reported || r->now_ns - th->run_since_ns < t->opts.threshold_ns)
+	if (w->thread.spin_reported ||
+	    elapsed(r->now_ns, w->thread.run_since_ns) < t->opts.threshold_ns)
 		return;
-	th->spin_reported = true;
+	w->thread.spin_reported = true;
 	t->spins++;
 	stack = calloc(1, sizeof(*stack));
 	if (!stack) {
@@ -340,138 +480,299 @@ static void check_spin(struct lw_tracker *t, struct lw_thread *th, struct lw_pro
 	symbolize_user(t, r->pid, pcs, n, stack);
 	emit(t, &(struct lw_report){
 			.type = LW_RPT_SPIN,
-			.ts = clock_to_unix(&t->opts.clock, r->now_ns),
-			.pid = th->pid,
-			.tid = th->tid,
-			.comm = th->comm,
+			.ts = unix_ts(t, r->now_ns),
+			.pid = w->id.pid,
+			.tid = (uint32_t)w->id.id,
+			.comm = w->comm,
 			.pcomm = p ? p->pcomm : "",
-			.running_s = seconds(r->now_ns - th->run_since_ns),
+			.running_s = seconds(elapsed(r->now_ns, w->thread.run_since_ns)),
 			.stack = stack,
 		});
 	free(stack);
 }
 
+/*
+ * Does the end record e end w's wait?  Its stamp names the wait, but a
+ * thread that a scan stamped with the pre-attach lower bound (inexact, in
+ * the window where the kernel has cleared on_rq before sched_switch ran)
+ * gets its real stamp from that switch: the record then carries the later
+ * stamp, and LW_EF_SINCE_INEXACT says no switch-in came in between.
+ */
+static bool ends_wait(const struct lw_waiter *w, const struct lw_event *e)
+{
+	if (w->since_ns == e->blocked_since_ns)
+		return true;
+	return !w->since_exact && (e->flags & LW_EF_SINCE_INEXACT) &&
+	       e->blocked_since_ns > w->since_ns;
+}
+
+static void apply_event(struct lw_tracker *t, const struct lw_event *e)
+{
+	struct lw_waiter *w;
+	struct lw_process *p;
+
+	switch (e->type) {
+	case LW_REC_WAIT_END:
+		w = waiter_map_get(&t->waiters, lw_thread_id(e->pid, e->tid));
+		if (w && w->stuck && ends_wait(w, e))
+			report_unstuck(t, w, e->ts_ns, true);
+		break;
+	case LW_REC_THREAD_NEW:
+		/* With -- COMMAND the kernel adds children to the targets. */
+		if ((e->flags & LW_EF_NEW_PROCESS) && !t->opts.host_wide) {
+			p = get_process(t, e->ppid, false);
+			if (p && p->target)
+				tracker_add_target(t, e->pid);
+		}
+		break;
+	case LW_REC_THREAD_EXIT:
+		/* A stuck thread whose end record was lost ended by now. */
+		w = waiter_map_del(&t->waiters, lw_thread_id(e->pid, e->tid));
+		if (w)
+			end_inexact(t, w);
+		waiter_free(w);
+		/* The process itself goes at the next scan's end: its sites may
+		 * still be named by waiters in the table until then. */
+		if (e->flags & LW_EF_GROUP_DEAD) {
+			p = get_process(t, e->pid, false);
+			if (p)
+				report_exit(t, p, e->ts_ns);
+		}
+		break;
+	}
+}
+
+/* Outside a scan a record applies at once; during one it waits for the
+ * task records of its time. */
+void tracker_event(struct lw_tracker *t, const struct lw_event *e)
+{
+	struct event_queue *q = &t->queue;
+
+	if (!t->scan_open) {
+		apply_event(t, e);
+		return;
+	}
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 256;
+		struct lw_event *events = realloc(q->events, cap * sizeof(*events));
+
+		if (!events) {
+			apply_event(t, e); /* out of order rather than lost */
+			return;
+		}
+		q->events = events;
+		q->cap = cap;
+	}
+	q->events[q->n++] = *e;
+}
+
+/* The queued records older than until_ns, oldest first. */
+static void apply_queued(struct lw_tracker *t, uint64_t until_ns)
+{
+	struct event_queue *q = &t->queue;
+
+	while (q->head < q->n && q->events[q->head].ts_ns < until_ns)
+		apply_event(t, &q->events[q->head++]);
+	if (q->head == q->n)
+		q->head = q->n = 0;
+}
+
+/*
+ * Before the scan's first task: the records older than the scan, then the
+ * waits the last scan saw end whose record did not come by the time of this
+ * scan (lost, counted by the kernel side): reported with the last time they
+ * were seen blocked.
+ */
+static void catch_up(struct lw_tracker *t)
+{
+	struct waiter_list ended = {};
+	struct lw_waiter_id id;
+	size_t i = 0;
+	void *value;
+
+	if (t->caught_up)
+		return;
+	t->caught_up = true;
+	apply_queued(t, t->now_ns);
+	while (waiter_map_next(&t->waiters, &i, &id, &value))
+		if (((struct lw_waiter *)value)->end_pending)
+			waiter_list_push(&ended, value);
+	for (i = 0; i < ended.n; i++)
+		end_inexact(t, ended.v[i]);
+	free(ended.v);
+}
+
+void tracker_scan_begin(struct lw_tracker *t, uint64_t now_ns, const struct lw_clock *clock)
+{
+	t->gen++;
+	t->now_ns = now_ns;
+	t->last_task_ns = now_ns;
+	t->opts.clock = *clock;
+	t->scan_open = true;
+	t->caught_up = false;
+}
+
+static void count_task(struct lw_tracker *t, struct lw_process *p, const struct lw_task_rec *r)
+{
+	if (p->gen != t->gen) {
+		p->gen = t->gen;
+		p->scanning = (struct counts){ 0 };
+	}
+	copy_comm(p->pcomm, r->pcomm);
+	p->scanning.threads++;
+}
+
+static void scan_running(struct lw_tracker *t, struct lw_waiter *w, struct lw_process *p,
+			 const struct lw_task_rec *r)
+{
+	if (w) {
+		/* The wait ended; its record (exact end) should come before the
+		 * next scan. */
+		w->gen = t->gen;
+		if (w->stuck)
+			w->end_pending = true;
+	}
+	if (!(r->flags & LW_TF_RUNNABLE) || (r->flags & LW_TF_KTHREAD)) {
+		if (w)
+			w->thread.run_since_ns = 0;
+		return;
+	}
+	if (!w && !(w = new_thread(t, r)))
+		return;
+	w->gen = t->gen;
+	copy_comm(w->comm, r->comm);
+	check_spin(t, w, p, r);
+}
+
 void tracker_scan_task(struct lw_tracker *t, const struct lw_task_rec *r,
 		       const struct lw_kstack_rec *kstack)
 {
-	bool blocked = r->flags & LW_TF_BLOCKED;
-	struct lw_process *p = get_process(t, r->pid, true);
-	struct lw_thread *th = id_map_get(&t->threads, r->tid);
-	bool stuck;
+	struct lw_process *p;
+	struct lw_waiter *w;
 
-	t->now_ns = r->now_ns;
+	catch_up(t);
+	apply_queued(t, r->now_ns);
+	if (r->now_ns > t->last_task_ns)
+		t->last_task_ns = r->now_ns;
+	p = get_process(t, r->pid, true);
+	w = waiter_map_get(&t->waiters, lw_thread_id(r->pid, r->tid));
 	if (p && p->exited)
 		return; /* its last threads, seen after the exit record */
-	if (p) {
-		if (p->gen != t->gen) {
-			p->gen = t->gen;
-			p->threads = p->blocked = p->stuck = 0;
-		}
-		copy_comm(p->pcomm, r->pcomm);
-		p->threads++;
-	}
-	if (!blocked) {
-		if (th) {
-			/* The wait ended; its record (exact end) should follow
-			 * before the next scan. */
-			th->gen = t->gen;
-			if (th->stuck)
-				th->end_pending = true;
-		}
-		if (!(r->flags & LW_TF_RUNNABLE) || (r->flags & LW_TF_KTHREAD)) {
-			if (th)
-				th->run_since_ns = 0;
-			return;
-		}
-		if (!th && !(th = new_thread(t, r)))
-			return;
-		th->gen = t->gen;
-		copy_comm(th->comm, r->comm);
-		check_spin(t, th, p, r);
+	if (p)
+		count_task(t, p, r);
+	if (!(r->flags & LW_TF_BLOCKED)) {
+		scan_running(t, w, p, r);
 		return;
 	}
 
-	if (!th && !(th = new_thread(t, r)))
+	if (!w && !(w = new_thread(t, r)))
 		return;
-	th->gen = t->gen;
-	th->run_since_ns = 0;
-	copy_comm(th->comm, r->comm);
-	if (th->since_ns != r->blocked_since_ns) {
+	w->gen = t->gen;
+	w->thread.run_since_ns = 0;
+	copy_comm(w->comm, r->comm);
+	if (w->since_ns != r->blocked_since_ns) {
 		/* A new wait.  If the last one was reported stuck and its end
 		 * was not seen, it ended now at the latest. */
-		if (th->stuck)
-			report_unstuck(t, th, th->seen_ns, false);
-		th->since_ns = r->blocked_since_ns;
-		th->since_exact = !(r->flags & LW_TF_SINCE_INEXACT);
-		th->stuck = false;
-		th->end_pending = false;
+		end_inexact(t, w);
+		w->since_ns = r->blocked_since_ns;
+		w->since_exact = !(r->flags & LW_TF_SINCE_INEXACT);
+		w->end_pending = false;
 	}
-	th->seen_ns = r->now_ns;
-	th->state = (r->flags & LW_TF_UNINTERRUPTIBLE) ? 'D' : 'S';
+	w->seen_ns = r->now_ns;
+	w->state = (r->flags & LW_TF_UNINTERRUPTIBLE) ? 'D' : 'S';
 	if (p)
-		p->blocked++;
+		p->scanning.blocked++;
 
-	stuck = r->now_ns >= th->since_ns && r->now_ns - th->since_ns >= t->opts.threshold_ns;
-	if (!stuck)
+	if (elapsed(r->now_ns, w->since_ns) < t->opts.threshold_ns)
 		return;
 	if (p) {
-		p->stuck++;
+		p->scanning.stuck++;
 		p->reported = true;
 	}
-	if (!th->stuck)
-		report_stuck(t, th, p, r, kstack);
+	if (!w->stuck)
+		report_stuck(t, w, p, r, kstack);
 }
 
-static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_site *s)
+static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_site *s,
+			uint32_t stuck)
 {
-	s->leak_stuck = s->stuck;
 	t->leaks++;
 	emit(t, &(struct lw_report){
 			.type = LW_RPT_LEAK,
-			.ts = clock_to_unix(&t->opts.clock, t->now_ns),
+			.ts = unix_ts(t, t->now_ns),
 			.pid = p->pid,
 			.pcomm = p->pcomm,
 			.site = s,
-			.stuck = s->stuck,
-			.threads = p->threads,
-			.growth_per_min = s->growth_per_min,
+			.stuck = stuck,
+			.threads = p->counts.threads,
+			.growth_per_min = s->leak.growth_per_min,
 		});
 }
 
 /*
- * One sample per site per scan, then the trend test (trend.c).  A leak is
- * reported when a site starts growing, and again when it has grown markedly
- * since.
+ * One sample per site per scan, and one of the process's thread count; leak
+ * policy (leak_policy.c) says when each is a leak.  The thread count leaves
+ * out the piles (sites with more than one stuck thread), whose growth their
+ * sites report: what is left grows when threads pile up nowhere in
+ * particular (each at a site of its own, or not blocked at all).
  */
-static void check_sites(struct lw_tracker *t, struct lw_process *p, uint64_t interval_ns)
+static void check_leaks(struct lw_tracker *t, struct lw_process *p, uint64_t interval_ns)
 {
-	struct trend_result tr;
+	uint32_t in_piles = 0, loose;
+	bool site_growing = false;
 	size_t i;
 
-	trend_add(p->threads_trend, p->threads);
 	for (i = 0; i < p->sites.n; i++) {
 		struct lw_site *s = p->sites.sites[i];
 
-		/* A window of equal samples is flat: skip the O(n^2) test,
-		 * which is most of the daemon's work on a quiet host. */
-		s->unchanged = s->stuck == s->last_stuck ? s->unchanged + 1 : 0;
-		s->last_stuck = s->stuck;
-		trend_add(s->trend, s->stuck);
-		if (s->unchanged >= t->opts.trend.window) {
-			s->growing_streak = 0;
-			s->growth_per_min = 0;
-			continue;
-		}
-		trend_eval(s->trend, &tr);
-		s->growth_per_min = interval_ns ? tr.slope_per_sample * 60e9 / interval_ns : 0;
-		s->window_s = (double)tr.n * (double)interval_ns / 1e9;
-		s->growing_streak = tr.growing ? s->growing_streak + 1 : 0;
-		if (s->growing_streak < LEAK_STREAK)
-			continue;
-		if (!s->leak_stuck ||
-		    (s->stuck >= s->leak_stuck * LEAK_REPORT_AGAIN_RATIO &&
-		     s->stuck >= s->leak_stuck + LEAK_REPORT_AGAIN_MIN))
-			report_leak(t, p, s);
+		if (leak_series_sample(&s->leak, s->stuck, interval_ns, &t->opts.trend))
+			report_leak(t, p, s, s->stuck);
+		if (s->stuck > 1)
+			in_piles += s->stuck;
+		site_growing |= leak_series_growing(&s->leak);
+	}
+	loose = p->counts.threads > in_piles ? p->counts.threads - in_piles : 0;
+	if (leak_series_sample(&p->threads_site.leak, loose, interval_ns, &t->opts.trend) &&
+	    !site_growing)
+		report_leak(t, p, &p->threads_site, p->counts.stuck);
+}
+
+/* Waiters the scan did not see are gone (exited; their records, if any, were
+ * lost): a stuck one's wait ended.  Then the stuck count per site. */
+static void sweep_waiters(struct lw_tracker *t)
+{
+	struct waiter_list gone = {};
+	struct lw_waiter_id id;
+	struct lw_process *p;
+	struct lw_waiter *w;
+	uint32_t key;
+	size_t i = 0;
+	void *value;
+
+	while (waiter_map_next(&t->waiters, &i, &id, &value)) {
+		w = value;
+		if (w->gen != t->gen)
+			waiter_list_push(&gone, w);
+	}
+	for (i = 0; i < gone.n; i++) {
+		w = gone.v[i];
+		end_inexact(t, w);
+		waiter_map_del(&t->waiters, w->id);
+		waiter_free(w);
+	}
+	free(gone.v);
+
+	i = 0;
+	while (id_map_next(&t->processes, &i, &key, &value)) {
+		p = value;
+		for (size_t j = 0; j < p->sites.n; j++)
+			p->sites.sites[j]->stuck = 0;
+	}
+	i = 0;
+	while (waiter_map_next(&t->waiters, &i, &id, &value)) {
+		w = value;
+		if (w->stuck && !w->end_pending && w->site)
+			w->site->stuck++;
 	}
 }
 
@@ -496,35 +797,11 @@ static void key_list_push(struct key_list *l, uint32_t key)
 	l->keys[l->n++] = key;
 }
 
-/* Threads the scan did not see have exited; count the stuck per site of the
- * rest. */
-static void sweep_threads(struct lw_tracker *t)
+/* The scan is over: the records after its last task record go now. */
+static void close_scan(struct lw_tracker *t)
 {
-	struct key_list gone = {};
-	uint32_t key;
-	size_t i = 0;
-	struct lw_process *p;
-	struct lw_thread *th;
-	void *value;
-
-	while (id_map_next(&t->processes, &i, &key, &value)) {
-		p = value;
-		for (size_t j = 0; j < p->sites.n; j++)
-			p->sites.sites[j]->stuck = 0;
-	}
-	i = 0;
-	while (id_map_next(&t->threads, &i, &key, &value)) {
-		th = value;
-		if (th->gen == t->gen) {
-			if (th->stuck && !th->end_pending && th->site)
-				th->site->stuck++;
-			continue;
-		}
-		key_list_push(&gone, key);
-	}
-	for (i = 0; i < gone.n; i++)
-		free(id_map_del(&t->threads, gone.keys[i]));
-	free(gone.keys);
+	t->scan_open = false;
+	apply_queued(t, UINT64_MAX);
 }
 
 void tracker_scan_end(struct lw_tracker *t)
@@ -532,11 +809,13 @@ void tracker_scan_end(struct lw_tracker *t)
 	struct key_list gone = {};
 	uint32_t key;
 	size_t i;
-	uint64_t interval_ns = t->last_scan_ns ? t->now_ns - t->last_scan_ns : 0;
+	uint64_t interval_ns = t->last_scan_ns ? elapsed(t->now_ns, t->last_scan_ns) : 0;
 	struct lw_process *p;
 	void *value;
 
-	sweep_threads(t);
+	catch_up(t);
+	apply_queued(t, t->last_task_ns + 1);
+	sweep_waiters(t);
 	/* Processes: a sample each, or an exit when the scan no longer sees them. */
 	i = 0;
 	while (id_map_next(&t->processes, &i, &key, &value)) {
@@ -551,97 +830,235 @@ void tracker_scan_end(struct lw_tracker *t)
 			key_list_push(&gone, key);
 			continue;
 		}
-		check_sites(t, p, interval_ns);
-		if (p->target || p->stuck) {
+		p->counts = p->scanning;
+		p->counts_gen = t->gen;
+		check_leaks(t, p, interval_ns);
+		if (p->target || p->counts.stuck) {
 			p->reported = true;
 			emit(t, &(struct lw_report){
 					.type = LW_RPT_SAMPLE,
-					.ts = clock_to_unix(&t->opts.clock, t->now_ns),
+					.ts = unix_ts(t, t->now_ns),
 					.pid = p->pid,
 					.pcomm = p->pcomm,
-					.threads = p->threads,
-					.blocked = p->blocked,
-					.stuck = p->stuck,
+					.threads = p->counts.threads,
+					.blocked = p->counts.blocked,
+					.stuck = p->counts.stuck,
 				});
 		}
 	}
 	for (i = 0; i < gone.n; i++)
 		process_free(t, id_map_del(&t->processes, gone.keys[i]));
 	free(gone.keys);
+	t->complete_gen = t->gen;
 	t->last_scan_ns = t->now_ns;
+	close_scan(t);
 }
 
-void tracker_event(struct lw_tracker *t, const struct lw_event *e)
+void tracker_scan_abort(struct lw_tracker *t)
 {
-	struct lw_thread *th;
-	struct lw_process *p;
-
-	switch (e->type) {
-	case LW_REC_WAIT_END:
-		th = id_map_get(&t->threads, e->tid);
-		if (th && th->stuck && th->since_ns == e->blocked_since_ns)
-			report_unstuck(t, th, e->ts_ns, true);
-		break;
-	case LW_REC_THREAD_NEW:
-		/* With -- COMMAND the kernel adds children to the targets. */
-		if ((e->flags & LW_EF_NEW_PROCESS) && !t->opts.host_wide) {
-			p = get_process(t, e->ppid, false);
-			if (p && p->target)
-				tracker_add_target(t, e->pid);
-		}
-		break;
-	case LW_REC_THREAD_EXIT:
-		free(id_map_del(&t->threads, e->tid));
-		/* The process itself goes at the next scan's end: its sites may
-		 * still be named by threads in the table until then. */
-		if (e->flags & LW_EF_GROUP_DEAD) {
-			p = get_process(t, e->pid, false);
-			if (p)
-				report_exit(t, p, e->ts_ns);
-		}
-		break;
-	}
+	catch_up(t);
+	close_scan(t);
 }
 
-static int by_since(const void *a, const void *b)
+void tracker_stats(const struct lw_tracker *t, struct lw_tracker_stats *s)
 {
-	const struct lw_thread *x = *(const struct lw_thread *const *)a;
-	const struct lw_thread *y = *(const struct lw_thread *const *)b;
+	struct tracker_cursor c = { 0 };
+	struct lw_site_view v;
 
-	if (x->since_ns != y->since_ns)
-		return x->since_ns < y->since_ns ? -1 : 1;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
+	*s = (struct lw_tracker_stats){
+		.targets = t->n_targets,
+		.targets_exited = t->n_targets_exited,
+		.leaks = t->leaks,
+		.spins = t->spins,
+		.waiters = t->waiters.len,
+		.processes = t->processes.len,
+	};
+	while (tracker_next_leak(t, &c, &v))
+		s->leaking_sites++;
 }
 
-size_t tracker_stuck_threads(const struct lw_tracker *t, const struct lw_thread **out,
-			     size_t max)
+/* ---- Views ---- */
+
+static bool process_shown(const struct lw_tracker *t, const struct lw_process *p)
 {
-	size_t i = 0, n = 0, j;
-	bool full = false;
-	uint32_t tid;
+	return !p->exited && p->counts_gen && p->counts_gen == t->complete_gen &&
+	       (p->target || p->counts.stuck);
+}
+
+/* Stuck now: reported stuck, its end not seen, and not gone at the last
+ * complete scan (an aborted scan's unseen waiters are not gone). */
+static bool waiter_stuck_now(const struct lw_tracker *t, const struct lw_waiter *w)
+{
+	return w->stuck && !w->end_pending && w->gen >= t->complete_gen;
+}
+
+static bool waiter_spinning(const struct lw_tracker *t, const struct lw_waiter *w)
+{
+	return w->id.kind == LW_WAITER_THREAD && w->thread.spin_reported &&
+	       w->thread.run_since_ns && w->gen >= t->complete_gen;
+}
+
+bool tracker_next_process(const struct lw_tracker *t, struct tracker_cursor *c,
+			  struct lw_process_view *out)
+{
+	uint32_t pid;
 	void *value;
 
-	while (max && id_map_next(&t->threads, &i, &tid, &value)) {
-		const struct lw_thread *th = value;
+	while (id_map_next(&t->processes, &c->i, &pid, &value)) {
+		const struct lw_process *p = value;
 
-		if (!th->stuck || th->end_pending || th->gen != t->gen)
+		if (!process_shown(t, p))
+			continue;
+		*out = (struct lw_process_view){
+			.pid = p->pid,
+			.pcomm = p->pcomm,
+			.threads = p->counts.threads,
+			.blocked = p->counts.blocked,
+			.stuck = p->counts.stuck,
+		};
+		return true;
+	}
+	return false;
+}
+
+static void waiter_view(const struct lw_tracker *t, const struct lw_waiter *w,
+			struct lw_waiter_view *out)
+{
+	const struct lw_process *p = id_map_get(&t->processes, w->id.pid);
+
+	*out = (struct lw_waiter_view){
+		.id = w->id,
+		.comm = w->comm,
+		.pcomm = p ? p->pcomm : "",
+		.state = w->state,
+		.since_exact = w->since_exact,
+		.blocked_ns = w->stuck ? elapsed(w->seen_ns, w->since_ns) : 0,
+		.running_ns = w->thread.run_since_ns ? elapsed(t->now_ns, w->thread.run_since_ns) : 0,
+		.wait = &w->wait,
+		.site = w->site,
+	};
+}
+
+bool tracker_next_stuck(const struct lw_tracker *t, struct tracker_cursor *c,
+			struct lw_waiter_view *out)
+{
+	struct lw_waiter_id id;
+	void *value;
+
+	while (waiter_map_next(&t->waiters, &c->i, &id, &value)) {
+		if (!waiter_stuck_now(t, value))
+			continue;
+		waiter_view(t, value, out);
+		return true;
+	}
+	return false;
+}
+
+bool tracker_next_spinning(const struct lw_tracker *t, struct tracker_cursor *c,
+			   struct lw_waiter_view *out)
+{
+	struct lw_waiter_id id;
+	void *value;
+
+	while (waiter_map_next(&t->waiters, &c->i, &id, &value)) {
+		if (!waiter_spinning(t, value))
+			continue;
+		waiter_view(t, value, out);
+		return true;
+	}
+	return false;
+}
+
+/* Longest first; then by process and id, so that the order is stable. */
+static int by_blocked(const struct lw_waiter_view *x, const struct lw_waiter_view *y)
+{
+	if (x->blocked_ns != y->blocked_ns)
+		return x->blocked_ns > y->blocked_ns ? -1 : 1;
+	if (x->id.pid != y->id.pid)
+		return x->id.pid < y->id.pid ? -1 : 1;
+	return x->id.id < y->id.id ? -1 : x->id.id > y->id.id;
+}
+
+static int by_blocked_cmp(const void *a, const void *b)
+{
+	return by_blocked(a, b);
+}
+
+size_t tracker_stuck_waiters(const struct lw_tracker *t, struct lw_waiter_view *out, size_t max)
+{
+	struct tracker_cursor c = { 0 };
+	struct lw_waiter_view v;
+	size_t n = 0, total = 0, j;
+	bool full = false;
+
+	while (tracker_next_stuck(t, &c, &v)) {
+		total++;
+		if (!max)
 			continue;
 		if (n < max) {
-			out[n++] = th;
+			out[n++] = v;
 			continue;
 		}
 		/* out is full: keep the max longest, in order. */
 		if (!full) {
-			qsort(out, n, sizeof(*out), by_since);
+			qsort(out, n, sizeof(*out), by_blocked_cmp);
 			full = true;
 		}
-		if (by_since(&th, &out[max - 1]) >= 0)
+		if (by_blocked(&v, &out[max - 1]) >= 0)
 			continue;
-		for (j = max - 1; j > 0 && by_since(&th, &out[j - 1]) < 0; j--)
+		for (j = max - 1; j > 0 && by_blocked(&v, &out[j - 1]) < 0; j--)
 			out[j] = out[j - 1];
-		out[j] = th;
+		out[j] = v;
 	}
-	if (!full)
-		qsort(out, n, sizeof(*out), by_since);
-	return n;
+	if (!full && n)
+		qsort(out, n, sizeof(*out), by_blocked_cmp);
+	return total;
+}
+
+/* The sites of the processes that pass keep(), one by one; c->j is the next
+ * site of the process before c->i. */
+static bool next_site(const struct lw_tracker *t, struct tracker_cursor *c, bool leaks,
+		      struct lw_site_view *out)
+{
+	uint32_t pid;
+	void *value;
+
+	for (;;) {
+		size_t at = c->i;
+		const struct lw_process *p;
+
+		if (!id_map_next(&t->processes, &c->i, &pid, &value))
+			return false;
+		p = value;
+		if (leaks || process_shown(t, p)) {
+			/* j counts the process's sites, then its "threads" site. */
+			while (c->j <= p->sites.n) {
+				const struct lw_site *s = c->j < p->sites.n ? p->sites.sites[c->j] :
+										&p->threads_site;
+				bool in = leaks ? leak_series_leaked(&s->leak) :
+						  c->j < p->sites.n && s->stuck;
+
+				c->j++;
+				if (!in)
+					continue;
+				*out = (struct lw_site_view){ .site = s, .pid = p->pid,
+							      .pcomm = p->pcomm };
+				c->i = at; /* this process again next time */
+				return true;
+			}
+		}
+		c->j = 0;
+	}
+}
+
+bool tracker_next_site(const struct lw_tracker *t, struct tracker_cursor *c,
+		       struct lw_site_view *out)
+{
+	return next_site(t, c, false, out);
+}
+
+bool tracker_next_leak(const struct lw_tracker *t, struct tracker_cursor *c,
+		       struct lw_site_view *out)
+{
+	return next_site(t, c, true, out);
 }

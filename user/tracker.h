@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The thread table: per-thread blocking episodes and per-process counts,
- * fed by scans (iter/task records) and ring-buffer records, and turned into
- * stuck, unstuck, sample and exit reports.  Plain C: no libbpf, no globals,
- * no clock reads (time comes in the records), so unit tests drive it.
+ * The tracker: the table of waiters (threads today, goroutines next) and
+ * their blocking episodes, and per-process counts, fed by scans (iter/task
+ * records) and ring-buffer records, and turned into stuck, unstuck, site,
+ * leak, spin, sample and exit reports.  Plain C: no libbpf, no globals, no
+ * clock reads (time comes with the scan and in the records), so unit tests
+ * drive it.
+ *
+ * Opaque: the outputs read it through the iterators and predicates below,
+ * so that "stuck now" and "shown" are decided here, once.
  */
 #ifndef LW_TRACKER_H
 #define LW_TRACKER_H
@@ -14,9 +19,9 @@
 #include "leakwatch.h"
 #include "report.h"
 #include "sites.h"
-#include "id_map.h"
 #include "trend.h"
 #include "wait_kind.h"
+#include "waiter.h"
 
 /* Stacks come from outside (libdwfl, kallsyms): tests pass fakes or none. */
 struct lw_stack_ops {
@@ -38,7 +43,7 @@ struct lw_stack_ops {
 struct lw_tracker_opts {
 	uint64_t threshold_ns;
 	bool host_wide; /* no targets: samples only for processes with stuck threads */
-	struct lw_clock clock;
+	struct lw_clock clock; /* until the first scan brings its own */
 	struct lw_restart_fns restart_fns;
 	int (*read_first_waiter)(uint32_t pid, uint64_t waiters, uint64_t *uaddr);
 	struct lw_stack_ops stacks;
@@ -46,54 +51,7 @@ struct lw_tracker_opts {
 	struct lw_sink sink;
 };
 
-/* One thread that is, or was at the last scan, blocked. */
-struct lw_thread {
-	uint32_t tid, pid;
-	char comm[LW_COMM_LEN + 1];
-	uint64_t since_ns;   /* start of the current (or last) wait */
-	uint64_t seen_ns;    /* last scan that saw this wait */
-	uint64_t gen;        /* last scan that saw this thread */
-	char state;          /* 'S' or 'D' */
-	bool since_exact;
-	bool stuck;          /* a stuck report went out for this wait */
-	bool end_pending;    /* a scan saw the wait end; its record may follow */
-	struct lw_wait wait;
-	struct lw_site *site; /* where it is stuck; NULL if not tracked */
-	/* Spins: runnable at each scan, and no voluntary switch since run_since. */
-	uint64_t nvcsw;
-	uint64_t run_since_ns; /* 0: not running at the last scan */
-	bool spin_reported;
-};
-
-struct lw_process {
-	uint32_t pid;
-	char pcomm[LW_COMM_LEN + 1];
-	uint32_t threads, blocked, stuck; /* at the last scan */
-	uint64_t gen;   /* last scan that saw it */
-	bool target;    /* watched by -p or as a child of a watched process */
-	bool reported;  /* a record named it: its exit is reported too */
-	bool exited;
-	struct lw_site_table sites;
-	struct trend *threads_trend; /* thread counts, one per scan */
-};
-
-struct lw_tracker {
-	struct lw_tracker_opts opts;
-	struct id_map threads;   /* tid -> struct lw_thread */
-	struct id_map processes; /* pid -> struct lw_process */
-	uint64_t gen;            /* scans so far */
-	uint64_t now_ns;         /* time of the current scan */
-	uint64_t last_scan_ns;   /* time of the scan before */
-	unsigned int n_targets, n_targets_exited;
-	uint64_t insert_failures;
-	uint64_t unstuck_inexact;
-	uint64_t stacks_unreadable, kstacks_unreadable, sites_untracked;
-	uint64_t processes_untracked, threads_untracked;
-	struct trend_scratch *trend_scratch; /* shared by every trend */
-	uint32_t last_site_id;
-	unsigned int leaks; /* leak reports so far */
-	unsigned int spins; /* spin reports so far */
-};
+struct lw_tracker;
 
 int tracker_new(const struct lw_tracker_opts *opts, struct lw_tracker **out);
 void tracker_free(struct lw_tracker *t);
@@ -101,11 +59,24 @@ void tracker_free(struct lw_tracker *t);
 /* A process to watch (-p, or a child of a watched process). */
 int tracker_add_target(struct lw_tracker *t, uint32_t pid);
 
-/* A scan: begin, one call per task record, end (emits samples and exits). */
-void tracker_scan_begin(struct lw_tracker *t);
+/*
+ * A scan: begin, one call per task record, then end (samples, exits, leak
+ * checks) or abort.  now_ns is CLOCK_MONOTONIC when the scan was read, clock
+ * the wall-clock offset measured then: every report carries the scan's own
+ * time, even a scan that saw no thread.
+ *
+ * Ring-buffer records given while a scan is open (read the scan first,
+ * then drain the ring) are applied in time order with the task records: a
+ * wait that ended, and a thread that blocked again, before the scan reached
+ * it keeps its exact end.
+ */
+void tracker_scan_begin(struct lw_tracker *t, uint64_t now_ns, const struct lw_clock *clock);
 void tracker_scan_task(struct lw_tracker *t, const struct lw_task_rec *r,
 		       const struct lw_kstack_rec *kstack);
 void tracker_scan_end(struct lw_tracker *t);
+/* A scan that could not be read whole: what it saw stands, but nothing it
+ * did not reach is taken for gone, and no samples or leak checks. */
+void tracker_scan_abort(struct lw_tracker *t);
 
 /* Ring-buffer records. */
 void tracker_event(struct lw_tracker *t, const struct lw_event *e);
@@ -116,8 +87,65 @@ bool tracker_targets_gone(const struct lw_tracker *t);
 /* Losses and unreadable stacks counted by the tracker, into d. */
 void tracker_drops(const struct lw_tracker *t, struct lw_drops *d);
 
-/* Threads stuck now, longest first, into out (up to max); returns the count. */
-size_t tracker_stuck_threads(const struct lw_tracker *t, const struct lw_thread **out,
-			     size_t max);
+struct lw_tracker_stats {
+	unsigned int targets, targets_exited;
+	unsigned int leaks;         /* leak reports so far */
+	unsigned int leaking_sites; /* sites (of the processes still tracked) reported as leaks */
+	unsigned int spins;         /* spin reports so far */
+	size_t waiters;             /* in the table */
+	size_t processes;
+};
+
+void tracker_stats(const struct lw_tracker *t, struct lw_tracker_stats *s);
+
+/* ---- What the outputs read: valid until the tracker is next fed ---- */
+
+/* Start every walk with a zeroed cursor. */
+struct tracker_cursor {
+	size_t i, j;
+};
+
+/* A process shown: alive at the last scan, and watched or with stuck waiters. */
+struct lw_process_view {
+	uint32_t pid;
+	const char *pcomm;
+	uint32_t threads, blocked, stuck; /* at the last complete scan */
+};
+
+struct lw_waiter_view {
+	struct lw_waiter_id id; /* threads: id.id is the tid */
+	const char *comm;       /* thread name */
+	const char *pcomm;
+	char state;             /* 'S' or 'D' */
+	bool since_exact;
+	uint64_t blocked_ns;    /* stuck: blocked for this long at the last scan */
+	uint64_t running_ns;    /* spinning: running without blocking for this long */
+	const struct lw_wait *wait;
+	const struct lw_site *site; /* NULL if not tracked */
+};
+
+struct lw_site_view {
+	const struct lw_site *site; /* its leak series: site->leak */
+	uint32_t pid;
+	const char *pcomm;
+};
+
+bool tracker_next_process(const struct lw_tracker *t, struct tracker_cursor *c,
+			  struct lw_process_view *out);
+/* Stuck now: seen blocked past the threshold, end not seen; any order. */
+bool tracker_next_stuck(const struct lw_tracker *t, struct tracker_cursor *c,
+			struct lw_waiter_view *out);
+/* The stuck waiters, longest first, up to max into out; returns how many are stuck. */
+size_t tracker_stuck_waiters(const struct lw_tracker *t, struct lw_waiter_view *out, size_t max);
+/* Reported spinning and still running at the last scan. */
+bool tracker_next_spinning(const struct lw_tracker *t, struct tracker_cursor *c,
+			   struct lw_waiter_view *out);
+/* Sites with stuck waiters now, of the processes shown. */
+bool tracker_next_site(const struct lw_tracker *t, struct tracker_cursor *c,
+		       struct lw_site_view *out);
+/* Sites reported as leaks, "threads" (a process's thread count) included,
+ * of every process still tracked. */
+bool tracker_next_leak(const struct lw_tracker *t, struct tracker_cursor *c,
+		       struct lw_site_view *out);
 
 #endif

@@ -446,7 +446,7 @@ static void feed(struct lw_tracker *t, const struct lw_task_rec *recs, size_t n)
 {
 	size_t i;
 
-	tracker_scan_begin(t);
+	tracker_scan_begin(t, n ? recs[0].now_ns : 0, &(struct lw_clock){ 0 });
 	for (i = 0; i < n; i++)
 		tracker_scan_task(t, &recs[i], NULL);
 	tracker_scan_end(t);

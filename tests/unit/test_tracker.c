@@ -36,6 +36,7 @@ struct fx {
 	size_t n, cap;
 	unsigned int forgets;
 	uint32_t forgot_pid;
+	uint64_t now; /* the newest scan's time */
 };
 
 static void capture(void *ctx, const struct lw_report *r)
@@ -162,6 +163,13 @@ static int fake_unwind(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, in
 	return 2;
 }
 
+/* A stack of its own for every tid (mod 4096): one site per thread. */
+static int fake_unwind_per_tid(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, int max)
+{
+	pcs[0] = 0x500000 + (uint64_t)(r->tid % 4096) * 0x10;
+	return 1;
+}
+
 static void fake_symbolize_user(void *ctx, uint32_t pid, uint64_t pc, bool first, char *buf,
 				size_t len)
 {
@@ -193,7 +201,9 @@ static const struct lw_restart_fns restart_fns = {
 	.do_restart_poll = 0xffffffff81000300ULL,
 };
 
-static int make_fx(void **state, bool host_wide, bool stacks)
+enum fx_stacks { NO_STACKS, TWO_STACKS, STACK_PER_TID };
+
+static int make_fx(void **state, bool host_wide, enum fx_stacks stacks)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct lw_tracker_opts opts = {
@@ -208,8 +218,13 @@ static int make_fx(void **state, bool host_wide, bool stacks)
 		return -1;
 	opts.sink.emit = capture;
 	opts.sink.ctx = f;
+	if (stacks == STACK_PER_TID) {
+		/* A short trend window: sites go idle within a few scans. */
+		opts.trend = (struct trend_opts){ .window = 8, .min_growth = 3, .min_span = 4,
+						  .recent = 2, .z_crit = 2.326 };
+	}
 	if (stacks) {
-		opts.stacks.unwind = fake_unwind;
+		opts.stacks.unwind = stacks == STACK_PER_TID ? fake_unwind_per_tid : fake_unwind;
 		opts.stacks.symbolize_user = fake_symbolize_user;
 		opts.stacks.symbolize_kernel = fake_symbolize_kernel;
 		opts.stacks.forget = fake_forget;
@@ -225,17 +240,22 @@ static int make_fx(void **state, bool host_wide, bool stacks)
 
 static int setup_targets(void **state)
 {
-	return make_fx(state, false, false);
+	return make_fx(state, false, NO_STACKS);
 }
 
 static int setup_stacks(void **state)
 {
-	return make_fx(state, false, true);
+	return make_fx(state, false, TWO_STACKS);
+}
+
+static int setup_site_per_tid(void **state)
+{
+	return make_fx(state, false, STACK_PER_TID);
 }
 
 static int setup_host_wide(void **state)
 {
-	return make_fx(state, true, false);
+	return make_fx(state, true, NO_STACKS);
 }
 
 static int teardown(void **state)
@@ -249,6 +269,24 @@ static int teardown(void **state)
 	free(f);
 	return 0;
 }
+
+static struct lw_drops drops_of(const struct fx *f)
+{
+	struct lw_drops d = { 0 };
+
+	tracker_drops(f->t, &d);
+	return d;
+}
+
+static struct lw_tracker_stats stats_of(const struct fx *f)
+{
+	struct lw_tracker_stats s;
+
+	tracker_stats(f->t, &s);
+	return s;
+}
+
+static const struct lw_clock test_clock = { .realtime_minus_mono_ns = (int64_t)(OFFSET_S * 1e9) };
 
 /* ---- Records ---- */
 
@@ -290,11 +328,17 @@ static struct lw_task_rec runnable(uint32_t pid, uint32_t tid, uint64_t nvcsw, u
 	return r;
 }
 
+/* A scan read at the time of its first record (or a second after the last
+ * scan when it has none). */
 static void scan(struct fx *f, const struct lw_task_rec *recs, size_t n)
 {
 	size_t i;
 
-	tracker_scan_begin(f->t);
+	f->now = n ? recs[0].now_ns : f->now + SEC;
+	for (i = 0; i < n; i++)
+		if (recs[i].now_ns > f->now)
+			f->now = recs[i].now_ns;
+	tracker_scan_begin(f->t, n ? recs[0].now_ns : f->now, &test_clock);
 	for (i = 0; i < n; i++)
 		tracker_scan_task(f->t, &recs[i], NULL);
 	tracker_scan_end(f->t);
@@ -462,7 +506,7 @@ static void test_new_episode_new_stuck(void **state)
 	u = nth(f, LW_RPT_UNSTUCK, 0);
 	assert_false(u->end_exact);
 	assert_float_equal(u->blocked_s, 15.0, 1e-9); /* until last seen blocked */
-	assert_int_equal(f->t->unstuck_inexact, 1);
+	assert_int_equal(drops_of(f).unstuck_inexact, 1);
 	assert_int_equal(count(f, LW_RPT_STUCK), 1);
 
 	SCAN(f, blocked(100, 101, 120 * SEC, 131 * SEC));
@@ -497,7 +541,7 @@ static void test_wait_end_matching_since_is_exact_unstuck(void **state)
 	SCAN(f, running(100, 101, 125 * SEC));
 	SCAN(f, running(100, 101, 126 * SEC));
 	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
-	assert_int_equal(f->t->unstuck_inexact, 0);
+	assert_int_equal(drops_of(f).unstuck_inexact, 0);
 }
 
 static void test_wait_end_twice_reports_once(void **state)
@@ -514,14 +558,14 @@ static void test_wait_end_twice_reports_once(void **state)
 static void test_wait_end_other_since_ignored(void **state)
 {
 	struct fx *f = *state;
-	const struct lw_thread *list[4];
+	struct lw_waiter_view list[4];
 
 	tracker_add_target(f->t, 100);
 	SCAN(f, blocked(100, 101, 100 * SEC, 115 * SEC));
 	wait_end(f, 100, 101, 99 * SEC, 116 * SEC);
 	assert_int_equal(count(f, LW_RPT_UNSTUCK), 0);
-	assert_int_equal(tracker_stuck_threads(f->t, list, 4), 1);
-	assert_int_equal(list[0]->tid, 101);
+	assert_int_equal(tracker_stuck_waiters(f->t, list, 4), 1);
+	assert_int_equal(list[0].id.id, 101);
 }
 
 static void test_wait_end_unknown_or_not_stuck_ignored(void **state)
@@ -540,7 +584,7 @@ static void test_wait_end_unknown_or_not_stuck_ignored(void **state)
 static void test_end_seen_by_scan_only_is_inexact_unstuck(void **state)
 {
 	struct fx *f = *state;
-	const struct lw_thread *list[4];
+	struct lw_waiter_view list[4];
 	const struct lw_report *u;
 
 	tracker_add_target(f->t, 100);
@@ -548,7 +592,7 @@ static void test_end_seen_by_scan_only_is_inexact_unstuck(void **state)
 	SCAN(f, running(100, 101, 116 * SEC));
 	/* Its record may still come: not reported yet, not listed as stuck. */
 	assert_int_equal(count(f, LW_RPT_UNSTUCK), 0);
-	assert_int_equal(tracker_stuck_threads(f->t, list, 4), 0);
+	assert_int_equal(tracker_stuck_waiters(f->t, list, 4), 0);
 
 	SCAN(f, running(100, 101, 117 * SEC));
 	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
@@ -557,7 +601,7 @@ static void test_end_seen_by_scan_only_is_inexact_unstuck(void **state)
 	assert_int_equal(u->tid, 101);
 	assert_float_equal(u->blocked_s, 15.0, 1e-9); /* last seen blocked at 115 */
 	assert_float_equal(u->ts, OFFSET_S + 115, 1e-6);
-	assert_int_equal(f->t->unstuck_inexact, 1);
+	assert_int_equal(drops_of(f).unstuck_inexact, 1);
 
 	SCAN(f, running(100, 101, 118 * SEC));
 	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
@@ -577,7 +621,7 @@ static void test_wait_end_between_scans_is_exact_and_single(void **state)
 	SCAN(f, running(100, 101, 117 * SEC));
 	SCAN(f, running(100, 101, 118 * SEC));
 	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
-	assert_int_equal(f->t->unstuck_inexact, 0);
+	assert_int_equal(drops_of(f).unstuck_inexact, 0);
 }
 
 /* ---- Samples ---- */
@@ -667,7 +711,7 @@ static void test_host_wide_ignores_new_processes(void **state)
 
 	SCAN(f, blocked(100, 101, 50 * SEC, 100 * SEC));
 	event(f, LW_REC_THREAD_NEW, 300, 300, LW_EF_NEW_PROCESS, 101 * SEC, 0, 100);
-	assert_int_equal(f->t->n_targets, 0);
+	assert_int_equal(stats_of(f).targets, 0);
 	SCAN(f, blocked(100, 101, 50 * SEC, 102 * SEC), running(300, 300, 102 * SEC));
 	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 300), 0);
 	assert_false(tracker_targets_gone(f->t));
@@ -722,7 +766,7 @@ static void test_add_target_twice_counts_once(void **state)
 
 	assert_int_equal(tracker_add_target(f->t, 100), 0);
 	assert_int_equal(tracker_add_target(f->t, 100), 0);
-	assert_int_equal(f->t->n_targets, 1);
+	assert_int_equal(stats_of(f).targets, 1);
 	scan_empty(f);
 	assert_int_equal(count(f, LW_RPT_EXIT), 1);
 	assert_true(tracker_targets_gone(f->t));
@@ -770,13 +814,13 @@ static void test_threads_seen_after_exit_record_ignored(void **state)
 static void test_thread_exit_removes_stuck_thread(void **state)
 {
 	struct fx *f = *state;
-	const struct lw_thread *list[4];
+	struct lw_waiter_view list[4];
 
 	tracker_add_target(f->t, 100);
 	SCAN(f, running(100, 100, 120 * SEC), blocked(100, 101, 100 * SEC, 120 * SEC));
-	assert_int_equal(tracker_stuck_threads(f->t, list, 4), 1);
+	assert_int_equal(tracker_stuck_waiters(f->t, list, 4), 1);
 	event(f, LW_REC_THREAD_EXIT, 100, 101, 0, 121 * SEC, 0, 0);
-	assert_int_equal(tracker_stuck_threads(f->t, list, 4), 0);
+	assert_int_equal(tracker_stuck_waiters(f->t, list, 4), 0);
 	assert_int_equal(count(f, LW_RPT_EXIT), 0);
 	/* A late WAIT_END for it is harmless. */
 	wait_end(f, 100, 101, 100 * SEC, 121 * SEC);
@@ -788,12 +832,12 @@ static void test_thread_exit_removes_stuck_thread(void **state)
 static void test_thread_missing_from_scan_forgotten(void **state)
 {
 	struct fx *f = *state;
-	const struct lw_thread *list[4];
+	struct lw_waiter_view list[4];
 
 	tracker_add_target(f->t, 100);
 	SCAN(f, running(100, 100, 120 * SEC), blocked(100, 101, 100 * SEC, 120 * SEC));
 	SCAN(f, running(100, 100, 121 * SEC));
-	assert_int_equal(tracker_stuck_threads(f->t, list, 4), 0);
+	assert_int_equal(tracker_stuck_waiters(f->t, list, 4), 0);
 	/* Same tid again later (reused): a new thread, a new stuck. */
 	SCAN(f, running(100, 100, 140 * SEC), blocked(100, 101, 125 * SEC, 140 * SEC));
 	assert_int_equal(count(f, LW_RPT_STUCK), 2);
@@ -827,7 +871,7 @@ static void test_new_process_of_target_becomes_target(void **state)
 	tracker_add_target(f->t, 100);
 	SCAN(f, running(100, 100, 100 * SEC));
 	event(f, LW_REC_THREAD_NEW, 300, 300, LW_EF_NEW_PROCESS, 100 * SEC, 0, 100);
-	assert_int_equal(f->t->n_targets, 2);
+	assert_int_equal(stats_of(f).targets, 2);
 	SCAN(f, running(100, 100, 101 * SEC), running(300, 300, 101 * SEC));
 	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 300), 1);
 
@@ -848,7 +892,7 @@ static void test_new_process_of_non_target_ignored(void **state)
 	SCAN(f, running(100, 100, 100 * SEC), running(200, 200, 100 * SEC));
 	event(f, LW_REC_THREAD_NEW, 300, 300, LW_EF_NEW_PROCESS, 100 * SEC, 0, 200);
 	event(f, LW_REC_THREAD_NEW, 301, 301, LW_EF_NEW_PROCESS, 100 * SEC, 0, 999);
-	assert_int_equal(f->t->n_targets, 1);
+	assert_int_equal(stats_of(f).targets, 1);
 	SCAN(f, running(100, 100, 101 * SEC), running(300, 300, 101 * SEC));
 	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 300), 0);
 }
@@ -860,7 +904,7 @@ static void test_new_thread_of_target_is_not_a_target(void **state)
 	tracker_add_target(f->t, 100);
 	SCAN(f, running(100, 100, 100 * SEC));
 	event(f, LW_REC_THREAD_NEW, 100, 105, 0, 100 * SEC, 0, 100);
-	assert_int_equal(f->t->n_targets, 1);
+	assert_int_equal(stats_of(f).targets, 1);
 }
 
 /* ---- The stuck list ---- */
@@ -868,22 +912,23 @@ static void test_new_thread_of_target_is_not_a_target(void **state)
 static void test_stuck_threads_longest_first(void **state)
 {
 	struct fx *f = *state;
-	const struct lw_thread *list[8];
+	struct lw_waiter_view list[8];
 	size_t n;
 
 	tracker_add_target(f->t, 100);
 	SCAN(f, blocked(100, 101, 50 * SEC, 100 * SEC), blocked(100, 102, 10 * SEC, 100 * SEC),
 	     blocked(100, 103, 30 * SEC, 100 * SEC), blocked(100, 104, 95 * SEC, 100 * SEC),
 	     running(100, 105, 100 * SEC), blocked(100, 106, 70 * SEC, 100 * SEC));
-	n = tracker_stuck_threads(f->t, list, 8);
+	n = tracker_stuck_waiters(f->t, list, 8);
 	assert_int_equal(n, 4);
-	assert_int_equal(list[0]->tid, 102);
-	assert_int_equal(list[1]->tid, 103);
-	assert_int_equal(list[2]->tid, 101);
-	assert_int_equal(list[3]->tid, 106);
-	assert_string_equal(list[0]->comm, "w102");
-	assert_int_equal(list[0]->pid, 100);
-	assert_true(list[0]->stuck);
+	assert_int_equal(list[0].id.id, 102);
+	assert_int_equal(list[1].id.id, 103);
+	assert_int_equal(list[2].id.id, 101);
+	assert_int_equal(list[3].id.id, 106);
+	assert_string_equal(list[0].comm, "w102");
+	assert_int_equal(list[0].id.pid, 100);
+	assert_int_equal(list[0].blocked_ns, 90 * SEC);
+	assert_int_equal(list[0].id.kind, LW_WAITER_THREAD);
 }
 
 /* With less room than stuck threads: the longest ones, not any. */
@@ -892,7 +937,7 @@ static void test_stuck_threads_limited_keeps_longest(void **state)
 	enum { N = 200 };
 	struct fx *f = *state;
 	struct lw_task_rec *recs = calloc(N, sizeof(*recs));
-	const struct lw_thread *list[3];
+	struct lw_waiter_view list[3];
 	size_t i;
 
 	assert_non_null(recs);
@@ -902,13 +947,14 @@ static void test_stuck_threads_limited_keeps_longest(void **state)
 		recs[i] = blocked(100, 1000 + i, (10 + (i * 37 % N)) * SEC, 1000 * SEC);
 	scan(f, recs, N);
 	free(recs);
-	assert_int_equal(tracker_stuck_threads(f->t, list, 3), 3);
-	assert_int_equal(list[0]->since_ns, 10 * SEC);
-	assert_int_equal(list[1]->since_ns, 11 * SEC);
-	assert_int_equal(list[2]->since_ns, 12 * SEC);
-	assert_int_equal(tracker_stuck_threads(f->t, list, 1), 1);
-	assert_int_equal(list[0]->since_ns, 10 * SEC);
-	assert_int_equal(tracker_stuck_threads(f->t, list, 0), 0);
+	/* The count is of every stuck thread, the list of the longest. */
+	assert_int_equal(tracker_stuck_waiters(f->t, list, 3), N);
+	assert_int_equal(list[0].blocked_ns, (1000 - 10) * SEC);
+	assert_int_equal(list[1].blocked_ns, (1000 - 11) * SEC);
+	assert_int_equal(list[2].blocked_ns, (1000 - 12) * SEC);
+	assert_int_equal(tracker_stuck_waiters(f->t, list, 1), N);
+	assert_int_equal(list[0].blocked_ns, (1000 - 10) * SEC);
+	assert_int_equal(tracker_stuck_waiters(f->t, list, 0), N);
 }
 
 /* ---- Names ---- */
@@ -917,7 +963,7 @@ static void test_comm_of_16_bytes_without_nul(void **state)
 {
 	struct fx *f = *state;
 	struct lw_task_rec r = blocked(100, 101, 100 * SEC, 120 * SEC);
-	const struct lw_thread *list[2];
+	struct lw_waiter_view list[2];
 
 	memcpy(r.comm, "abcdefghijklmnop", LW_COMM_LEN);   /* no NUL */
 	memcpy(r.pcomm, "ABCDEFGHIJKLMNOP", LW_COMM_LEN); /* no NUL either */
@@ -929,8 +975,8 @@ static void test_comm_of_16_bytes_without_nul(void **state)
 
 	/* Copied: the scan buffer is reused for the next scan. */
 	memset(&r, 0x7a, sizeof(r));
-	assert_int_equal(tracker_stuck_threads(f->t, list, 2), 1);
-	assert_string_equal(list[0]->comm, "abcdefghijklmnop");
+	assert_int_equal(tracker_stuck_waiters(f->t, list, 2), 1);
+	assert_string_equal(list[0].comm, "abcdefghijklmnop");
 }
 
 static void test_renamed_thread_uses_new_name(void **state)
@@ -966,10 +1012,10 @@ static void test_no_sink_no_crash(void **state)
 
 	assert_int_equal(tracker_new(&opts, &t), 0);
 	tracker_add_target(t, 100);
-	tracker_scan_begin(t);
+	tracker_scan_begin(t, 120 * SEC, &opts.clock);
 	tracker_scan_task(t, &r, NULL);
 	tracker_scan_end(t);
-	tracker_scan_begin(t);
+	tracker_scan_begin(t, 120 * SEC, &opts.clock);
 	tracker_scan_end(t);
 	assert_true(tracker_targets_gone(t));
 	tracker_free(t);
@@ -994,10 +1040,10 @@ static void test_churn(void **state)
 		scan(f, recs, N);
 	}
 	free(recs);
-	assert_int_equal(f->t->threads.len, N);
+	assert_int_equal(stats_of(f).waiters, N);
 	assert_int_equal(count(f, LW_RPT_STUCK), 5 * N);
 	scan_empty(f);
-	assert_int_equal(f->t->threads.len, 0);
+	assert_int_equal(stats_of(f).waiters, 0);
 }
 
 /* ---- Sites ---- */
@@ -1079,7 +1125,7 @@ static void test_kernel_stack_of_new_stuck_thread(void **state)
 
 	r.flags |= LW_TF_NEW_STUCK;
 	tracker_add_target(f->t, 100);
-	tracker_scan_begin(f->t);
+	tracker_scan_begin(f->t, r.now_ns, &test_clock);
 	tracker_scan_task(f->t, &r, &k);
 	tracker_scan_end(f->t);
 	site = nth_cap(f, LW_RPT_SITE, 0);
@@ -1224,6 +1270,153 @@ static void test_spin_report_carries_user_stack(void **state)
 	assert_string_equal(c->stack_frame0, "fn_401000+0x0 (app)");
 }
 
+/* ---- Reuse and races (issue 8) ---- */
+
+/*
+ * A full site table: a thread found stuck at an idle site early in a scan
+ * keeps it, even when a new site later in the same scan needs room (the
+ * site used to be freed under it: ASan saw the use after free).
+ */
+static void test_full_site_table_keeps_sites_in_use(void **state)
+{
+	enum { N = LW_MAX_SITES_PER_PROCESS };
+	struct fx *f = *state;
+	struct lw_task_rec *recs = calloc(N, sizeof(*recs));
+	uint64_t now = 100 * SEC;
+	size_t i;
+
+	assert_non_null(recs);
+	tracker_add_target(f->t, 100);
+	/* N threads stuck at N sites: the table is full. */
+	for (i = 0; i < N; i++)
+		recs[i] = blocked(100, (uint32_t)(1000 + i), 50 * SEC, now);
+	scan(f, recs, N);
+	assert_int_equal(count(f, LW_RPT_SITE), N);
+	/* They go; their sites stay idle for longer than a trend window. */
+	for (i = 0; i < 12; i++) {
+		now += SEC;
+		SCAN(f, running(100, 100, now));
+	}
+	/* Thread 1000 waits again at its old site (the first one), then a
+	 * thread at a new site needs room: 1000's site must not be the one
+	 * forgotten. */
+	now += SEC;
+	SCAN(f, running(100, 100, now), blocked(100, 1000, now - 20 * SEC, now),
+	     blocked(100, 1000 + N, now - 20 * SEC, now));
+	assert_string_equal(stuck_of(f, 1000)->site, "1");
+	now += SEC;
+	SCAN(f, running(100, 100, now), blocked(100, 1000, now - 21 * SEC, now),
+	     blocked(100, 1000 + N, now - 21 * SEC, now));
+	assert_int_equal(last_sample(f, 100)->stuck, 2);
+	free(recs);
+}
+
+/*
+ * A tid of an exited process reused by a thread of another: a new thread,
+ * reported with its own pid, not the old one's.
+ */
+static void test_reused_tid_in_another_process(void **state)
+{
+	struct fx *f = *state;
+	const struct lw_report *r;
+
+	SCAN(f, blocked(100, 150, 50 * SEC, 100 * SEC), running(200, 200, 100 * SEC));
+	assert_int_equal(stuck_of(f, 150)->r.pid, 100);
+	/* 100 is gone; 200's new thread got tid 150. */
+	SCAN(f, running(200, 200, 101 * SEC), blocked(200, 150, 90 * SEC, 101 * SEC));
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+	r = nth(f, LW_RPT_STUCK, 1);
+	assert_int_equal(r->pid, 200);
+	assert_int_equal(r->tid, 150);
+	assert_string_equal(r->pcomm, "app200");
+	/* The old thread's wait ended with its process. */
+	assert_int_equal(count_pid(f, LW_RPT_UNSTUCK, 100), 1);
+	assert_int_equal(count_pid(f, LW_RPT_EXIT, 100), 1);
+	assert_int_equal(last_sample(f, 200)->stuck, 1);
+}
+
+/*
+ * A stuck thread's tid reused by a running thread of another process while
+ * the old process goes: the old entry, and the site it names, are gone with
+ * it (its end used to be reported later through the freed process's site).
+ */
+static void test_reused_tid_of_stuck_thread_after_its_process_went(void **state)
+{
+	struct fx *f = *state;
+
+	SCAN(f, blocked(100, 150, 50 * SEC, 100 * SEC), running(200, 200, 100 * SEC));
+	SCAN(f, running(200, 200, 101 * SEC), running(200, 150, 101 * SEC));
+	SCAN(f, running(200, 200, 102 * SEC), running(200, 150, 102 * SEC));
+	SCAN(f, running(200, 200, 103 * SEC), running(200, 150, 103 * SEC));
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	assert_int_equal(nth(f, LW_RPT_UNSTUCK, 0)->pid, 100);
+	assert_int_equal(count_pid(f, LW_RPT_EXIT, 100), 1);
+}
+
+/* A stuck thread that exits (its end record lost) still gets its unstuck. */
+static void test_stuck_thread_exit_without_wait_end_is_inexact_unstuck(void **state)
+{
+	struct fx *f = *state;
+	const struct lw_report *u;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, running(100, 100, 120 * SEC), blocked(100, 101, 100 * SEC, 120 * SEC));
+	event(f, LW_REC_THREAD_EXIT, 100, 101, 0, 121 * SEC, 0, 0);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	u = nth(f, LW_RPT_UNSTUCK, 0);
+	assert_int_equal(u->tid, 101);
+	assert_false(u->end_exact);
+	assert_float_equal(u->blocked_s, 20.0, 1e-9); /* last seen blocked at 120 */
+	SCAN(f, running(100, 100, 122 * SEC));
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+}
+
+/* A stuck thread gone from the next scan (exited, its records lost). */
+static void test_stuck_thread_gone_from_scan_is_inexact_unstuck(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, running(100, 100, 120 * SEC), blocked(100, 101, 100 * SEC, 120 * SEC),
+	     blocked(100, 102, 100 * SEC, 120 * SEC));
+	SCAN(f, running(100, 100, 121 * SEC));
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 2);
+	assert_false(nth(f, LW_RPT_UNSTUCK, 0)->end_exact);
+	assert_false(nth(f, LW_RPT_UNSTUCK, 1)->end_exact);
+	SCAN(f, running(100, 100, 122 * SEC));
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 2);
+}
+
+/* A stuck thread seen running, then gone before the next scan (it exited
+ * with its records lost): its end is reported once. */
+static void test_stuck_thread_running_then_gone_unstuck_once(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, running(100, 100, 120 * SEC), blocked(100, 101, 100 * SEC, 120 * SEC));
+	SCAN(f, running(100, 100, 121 * SEC), running(100, 101, 121 * SEC));
+	SCAN(f, running(100, 100, 122 * SEC));
+	SCAN(f, running(100, 100, 123 * SEC));
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+}
+
+/* The process of a stuck thread exits: the wait ended, at the exit at the latest. */
+static void test_stuck_thread_of_exited_process_unstuck(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, running(100, 100, 120 * SEC), blocked(100, 101, 100 * SEC, 120 * SEC));
+	event(f, LW_REC_THREAD_EXIT, 100, 100, LW_EF_GROUP_DEAD, 121 * SEC, 0, 0);
+	scan_empty(f);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	assert_int_equal(count(f, LW_RPT_EXIT), 1);
+	/* The unstuck comes before the exit. */
+	assert_int_equal(f->rep[f->n - 2]->r.type, LW_RPT_UNSTUCK);
+	assert_int_equal(f->rep[f->n - 1]->r.type, LW_RPT_EXIT);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_targets, teardown)
@@ -1279,6 +1472,14 @@ int main(void)
 		T(test_spin_again_after_a_switch),
 		T(test_kernel_thread_never_spins),
 		S(test_spin_report_carries_user_stack),
+		cmocka_unit_test_setup_teardown(test_full_site_table_keeps_sites_in_use,
+						setup_site_per_tid, teardown),
+		H(test_reused_tid_in_another_process),
+		H(test_reused_tid_of_stuck_thread_after_its_process_went),
+		T(test_stuck_thread_exit_without_wait_end_is_inexact_unstuck),
+		T(test_stuck_thread_gone_from_scan_is_inexact_unstuck),
+		T(test_stuck_thread_running_then_gone_unstuck_once),
+		T(test_stuck_thread_of_exited_process_unstuck),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
