@@ -388,7 +388,7 @@ void text_leak_report(FILE *f, const struct lw_tracker *t, uint64_t threshold_ns
 	char pcomm[NAME_BUF];
 
 	tracker_stats(t, &stats);
-	fprintf(f, "leakwatch: %u leaking site%s found:\n", stats.leaking_sites,
+	fprintf(f, "leakwatch: %u leak%s found:\n", stats.leaking_sites,
 		stats.leaking_sites == 1 ? "" : "s");
 	while (tracker_next_leak(t, &c, &v)) {
 		struct lw_report r = {

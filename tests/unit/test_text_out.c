@@ -724,6 +724,38 @@ static void test_table_shows_sites_and_spins(void **state)
 	free(s);
 }
 
+/* The report at the end of a run counts leaking sites: one site reported
+ * three times as it grew is one leak (it used to say "3 leaks"). */
+static void test_leak_report_counts_sites_not_reports(void **state)
+{
+	struct table_fx *fx = *state;
+	struct lw_task_rec recs[81];
+	struct lw_tracker_stats stats;
+	size_t i, k, leak_lines = 0;
+	FILE *f;
+	char *buf = NULL, *p;
+	size_t len = 0;
+
+	tracker_add_target(fx->t, 100);
+	for (i = 0; i < 80; i++) {
+		recs[0] = rec(100, 100, "main", 0, 100 + i);
+		for (k = 0; k < i; k++)
+			recs[k + 1] = rec(100, (uint32_t)(1000 + k), "w", 50, 100 + i);
+		feed(fx->t, recs, i + 1);
+	}
+	tracker_stats(fx->t, &stats);
+	assert_true(stats.leaks >= 2);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	text_leak_report(f, fx->t, 10 * SEC);
+	fclose(f);
+	assert_contains(buf, "leakwatch: 1 leak found:\n");
+	for (p = buf; (p = strstr(p, " LEAK ")); p++)
+		leak_lines++;
+	assert_int_equal(leak_lines, 1);
+	free(buf);
+}
+
 int main(void)
 {
 #define L(name) cmocka_unit_test_setup_teardown(name, setup_lines, teardown)
@@ -752,6 +784,7 @@ int main(void)
 		L(test_leak_line_with_stacks),
 		L(test_spin_line_with_stack),
 		TR(test_table_shows_sites_and_spins),
+		TR(test_leak_report_counts_sites_not_reports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1417,6 +1417,248 @@ static void test_stuck_thread_of_exited_process_unstuck(void **state)
 	assert_int_equal(f->rep[f->n - 1]->r.type, LW_RPT_EXIT);
 }
 
+/* A target that is a zombie: no task record ever; its exit still carries
+ * the scan's time (it used to be stamped at boot: mono 0). */
+static void test_exit_of_unseen_target_has_the_scan_time(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	tracker_scan_begin(f->t, 500 * SEC, &test_clock);
+	tracker_scan_end(f->t);
+	assert_int_equal(count(f, LW_RPT_EXIT), 1);
+	assert_float_equal(nth(f, LW_RPT_EXIT, 0)->ts, OFFSET_S + 500, 1e-6);
+}
+
+/* The wall-clock offset of each scan: a clock step moves what follows it. */
+static void test_each_scan_brings_its_wall_clock(void **state)
+{
+	struct fx *f = *state;
+	struct lw_clock stepped = { .realtime_minus_mono_ns = test_clock.realtime_minus_mono_ns +
+								   3600 * (int64_t)SEC };
+	struct lw_task_rec r = running(100, 100, 200 * SEC);
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, running(100, 100, 100 * SEC));
+	assert_float_equal(last_sample(f, 100)->ts, OFFSET_S + 100, 1e-6);
+	tracker_scan_begin(f->t, 200 * SEC, &stepped);
+	tracker_scan_task(f->t, &r, NULL);
+	tracker_scan_end(f->t);
+	assert_float_equal(last_sample(f, 100)->ts, OFFSET_S + 3600 + 200, 1e-6);
+}
+
+/*
+ * Read the scan, then drain the ring: a thread that woke (its exact end in
+ * the ring) and blocked again before the scan reached it.  Its end stays
+ * exact, and the new wait is a new episode.
+ */
+static void test_wait_end_before_the_scan_reached_the_thread_is_exact(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec r = blocked(100, 101, 130 * SEC + 500 * MS, 131 * SEC);
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 100 * SEC, 130 * SEC));
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+	tracker_scan_begin(f->t, 131 * SEC - 10 * MS, &test_clock);
+	/* Drained after the scan was read: the end at 130.2 s. */
+	wait_end(f, 100, 101, 100 * SEC, 130 * SEC + 200 * MS);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 0); /* held for the scan */
+	tracker_scan_task(f->t, &r, NULL);
+	tracker_scan_end(f->t);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	assert_true(nth(f, LW_RPT_UNSTUCK, 0)->end_exact);
+	assert_float_equal(nth(f, LW_RPT_UNSTUCK, 0)->blocked_s, 30.2, 1e-9);
+	assert_int_equal(drops_of(f).unstuck_inexact, 0);
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+}
+
+/* A record newer than the scan's view of its thread applies after it: the
+ * stuck report comes first, then its exact end. */
+static void test_wait_end_after_the_scan_saw_the_thread_follows_its_stuck(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec r = blocked(100, 101, 100 * SEC, 130 * SEC);
+
+	tracker_add_target(f->t, 100);
+	tracker_scan_begin(f->t, 130 * SEC - 10 * MS, &test_clock);
+	wait_end(f, 100, 101, 100 * SEC, 130 * SEC + 5 * MS);
+	tracker_scan_task(f->t, &r, NULL);
+	tracker_scan_end(f->t);
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	assert_true(nth(f, LW_RPT_UNSTUCK, 0)->end_exact);
+	assert_int_equal(f->rep[f->n - 1]->r.type, LW_RPT_UNSTUCK);
+	SCAN(f, running(100, 101, 131 * SEC));
+	SCAN(f, running(100, 101, 132 * SEC));
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+}
+
+/* A scan that fails halfway: what it did not reach is not gone. */
+static void test_aborted_scan_sweeps_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec r = running(100, 100, 102 * SEC);
+	struct lw_waiter_view list[4];
+	size_t samples;
+
+	tracker_add_target(f->t, 100);
+	tracker_add_target(f->t, 200);
+	SCAN(f, running(100, 100, 101 * SEC), blocked(100, 101, 50 * SEC, 101 * SEC),
+	     running(200, 200, 101 * SEC));
+	samples = count(f, LW_RPT_SAMPLE);
+	tracker_scan_begin(f->t, 102 * SEC, &test_clock);
+	tracker_scan_task(f->t, &r, NULL);
+	tracker_scan_abort(f->t);
+	assert_int_equal(count(f, LW_RPT_EXIT), 0);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 0);
+	assert_int_equal(count(f, LW_RPT_SAMPLE), samples);
+	assert_int_equal(tracker_stuck_waiters(f->t, list, 4), 1);
+	assert_false(tracker_targets_gone(f->t));
+	/* The next whole scan decides. */
+	SCAN(f, running(100, 100, 103 * SEC));
+	assert_int_equal(count(f, LW_RPT_EXIT), 1);
+	assert_int_equal(nth(f, LW_RPT_EXIT, 0)->pid, 200);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+}
+
+/*
+ * A thread a scan stamped with the pre-attach lower bound (it was between
+ * clearing on_rq and sched_switch): the switch then stamps the real start,
+ * and the end record carries that later stamp.  Its exact end counts.
+ */
+static void test_wait_end_with_later_stamp_ends_inexact_wait(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec r = blocked(100, 101, 10 * SEC, 100 * SEC);
+
+	r.flags |= LW_TF_SINCE_INEXACT;
+	tracker_add_target(f->t, 100);
+	scan(f, &r, 1);
+	assert_false(stuck_of(f, 101)->r.since_exact);
+	event(f, LW_REC_WAIT_END, 100, 101, LW_EF_SINCE_INEXACT, 100 * SEC + 300 * MS,
+	      100 * SEC + 1 * MS, 0);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	assert_true(nth(f, LW_RPT_UNSTUCK, 0)->end_exact);
+	/* An exact wait is named by its stamp alone. */
+	SCAN(f, blocked(100, 102, 50 * SEC, 101 * SEC));
+	event(f, LW_REC_WAIT_END, 100, 102, LW_EF_SINCE_INEXACT, 101 * SEC + 300 * MS,
+	      60 * SEC, 0);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+}
+
+/* A thread that blocks again after the scan read its clock: its stamp is
+ * newer than the scan's now.  Not stuck, no wrapped blocked time. */
+static void test_stamp_after_scan_clock_not_stuck(void **state)
+{
+	struct fx *f = *state;
+	struct lw_waiter_view list[2];
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 100 * SEC + 1, 100 * SEC));
+	assert_int_equal(count(f, LW_RPT_STUCK), 0);
+	assert_int_equal(tracker_stuck_waiters(f->t, list, 2), 0);
+	assert_int_equal(last_sample(f, 100)->stuck, 0);
+}
+
+/* ---- Leaks ---- */
+
+/*
+ * One more thread stuck at one site every scan: a leak record for the site
+ * (not for "threads": the pile is the site's), its stuck count, growth per
+ * minute and the process's threads; and the leak is in the leaks walk.
+ */
+static void test_growing_pile_reports_a_site_leak(void **state)
+{
+	enum { SCANS = 40 };
+	struct fx *f = *state;
+	struct lw_task_rec recs[SCANS + 1];
+	struct tracker_cursor c = { 0 };
+	struct lw_site_view v;
+	const struct captured *leak;
+	size_t i, k;
+
+	tracker_add_target(f->t, 100);
+	for (i = 0; i < SCANS; i++) {
+		uint64_t now = (100 + i) * SEC;
+
+		recs[0] = running(100, 100, now);
+		for (k = 0; k < i; k++)
+			recs[k + 1] = blocked(100, (uint32_t)(1000 + k), (80 + k) * SEC, now);
+		scan(f, recs, i + 1);
+	}
+	assert_true(count(f, LW_RPT_LEAK) >= 1);
+	leak = nth_cap(f, LW_RPT_LEAK, 0);
+	assert_int_equal(leak->r.pid, 100);
+	assert_string_equal(leak->site, stuck_of(f, 1000)->site);
+	assert_true(leak->r.stuck >= 3);
+	assert_true(leak->r.threads > leak->r.stuck);
+	assert_float_equal(leak->r.growth_per_min, 60.0, 1e-6);
+	for (i = 0; i < f->n; i++)
+		if (f->rep[i]->r.type == LW_RPT_LEAK)
+			assert_string_equal(f->rep[i]->site, leak->site);
+	assert_true(tracker_next_leak(f->t, &c, &v));
+	assert_int_equal(v.pid, 100);
+	assert_string_equal(v.site->name, leak->site);
+	assert_false(tracker_next_leak(f->t, &c, &v));
+	assert_int_equal(stats_of(f).leaking_sites, 1);
+	assert_int_equal(stats_of(f).leaks, count(f, LW_RPT_LEAK));
+}
+
+/*
+ * A process whose thread count keeps growing with no pile at one site (the
+ * new threads run): a leak with site "threads", wait "threads".
+ */
+static void test_growing_thread_count_reports_a_threads_leak(void **state)
+{
+	enum { SCANS = 40 };
+	struct fx *f = *state;
+	struct lw_task_rec recs[SCANS + 1];
+	const struct captured *leak;
+	size_t i, k;
+
+	tracker_add_target(f->t, 100);
+	for (i = 0; i < SCANS; i++) {
+		uint64_t now = (100 + i) * SEC;
+
+		for (k = 0; k <= i; k++)
+			recs[k] = running(100, (uint32_t)(100 + k), now);
+		scan(f, recs, i + 1);
+	}
+	assert_true(count(f, LW_RPT_LEAK) >= 1);
+	leak = nth_cap(f, LW_RPT_LEAK, 0);
+	assert_string_equal(leak->site, "threads");
+	assert_string_equal(leak->r.pcomm, "app100");
+	assert_float_equal(leak->r.growth_per_min, 60.0, 1e-6);
+	assert_int_equal(leak->r.stuck, 0);
+	assert_true(leak->r.threads >= 10);
+	assert_int_equal(stats_of(f).leaking_sites, 1);
+}
+
+/* A constant pool of stuck threads and churning short-lived ones: no leak. */
+static void test_pool_and_churn_no_leak(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec recs[16];
+	size_t i, k;
+
+	tracker_add_target(f->t, 100);
+	for (i = 0; i < 200; i++) {
+		uint64_t now = (100 + i) * SEC;
+
+		recs[0] = running(100, 100, now);
+		for (k = 0; k < 8; k++)
+			recs[k + 1] = blocked(100, (uint32_t)(200 + k), 50 * SEC, now);
+		/* 0 to 3 short-lived threads, new tids each time. */
+		for (k = 0; k < i % 4; k++)
+			recs[9 + k] = running(100, (uint32_t)(1000 + i * 4 + k), now);
+		scan(f, recs, 9 + i % 4);
+	}
+	assert_int_equal(count(f, LW_RPT_LEAK), 0);
+	assert_int_equal(stats_of(f).leaking_sites, 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_targets, teardown)
@@ -1480,6 +1722,16 @@ int main(void)
 		T(test_stuck_thread_gone_from_scan_is_inexact_unstuck),
 		T(test_stuck_thread_running_then_gone_unstuck_once),
 		T(test_stuck_thread_of_exited_process_unstuck),
+		T(test_exit_of_unseen_target_has_the_scan_time),
+		T(test_each_scan_brings_its_wall_clock),
+		T(test_wait_end_before_the_scan_reached_the_thread_is_exact),
+		T(test_wait_end_after_the_scan_saw_the_thread_follows_its_stuck),
+		T(test_aborted_scan_sweeps_nothing),
+		T(test_wait_end_with_later_stamp_ends_inexact_wait),
+		T(test_stamp_after_scan_clock_not_stuck),
+		T(test_growing_pile_reports_a_site_leak),
+		T(test_growing_thread_count_reports_a_threads_leak),
+		T(test_pool_and_churn_no_leak),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
