@@ -367,6 +367,72 @@ test_unstuck() {
 		'[.[] | select(.type == "sample")] | last' || return 1
 }
 
+# ring_drops PID: the ring-buffer reserve failures counted so far by the
+# leakwatch PID (lw_counters[0] in its .bss map, found through its fds).
+ring_drops() {
+	local id
+	for id in $(awk '/^map_id/ { print $2 }' /proc/"$1"/fdinfo/* 2>/dev/null | sort -u); do
+		bpftool map show id "$id" 2>/dev/null | grep -q 'name leakwatc.bss' || continue
+		bpftool -j map dump id "$id" |
+			jq '.[0].formatted.value[".bss"][] | .lw_counters? // empty | .[0]'
+		return
+	done
+	echo 0
+}
+
+# 8b. The reader stopped (SIGSTOP) while a churning process fills the ring,
+# then 20 stuck threads are released: their end records are lost, but every
+# stuck thread still gets an unstuck (end_exact false where the record was
+# lost), and the summary counts the loss.
+test_stopped() {
+	local tids churn_pid blocker_pid i missing
+	start_fixture churn || return 1
+	churn_pid=$FX_PID
+	start_fixture blocker cond --threads 20 --release-after 15000 --start-after 30000 || return 1
+	blocker_pid=$FX_PID
+	start_lw stopped -p "$blocker_pid" -p "$churn_pid" -t 1s -i 250ms -j || return 1
+	kill -USR1 "$blocker_pid"
+	tids=$(fixture_tids 20)
+	for ((i = 0; i < 100; i++)); do
+		(($(records stuck | wc -l) >= 20)) && break
+		sleep 0.1
+	done
+	(($(records stuck | wc -l) >= 20)) || fail "not 20 stuck records before the stop" || return 1
+	kill -STOP "$LW_PID"
+	# The ring must be full before the release, or nothing is lost.
+	for ((i = 0; i < 150; i++)); do
+		(($(ring_drops "$LW_PID") > 0)) && break
+		sleep 0.1
+	done
+	if grep -qx released "$FX_OUT" || (($(ring_drops "$LW_PID") == 0)); then
+		kill -CONT "$LW_PID"
+		fail "the ring was not full before the release: nothing to lose"
+		return 1
+	fi
+	wait_fixture_line released 30 || { kill -CONT "$LW_PID"; return 1; }
+	sleep 1
+	kill -CONT "$LW_PID"
+	sleep 2
+	kill -INT "$LW_PID"
+	wait_exit "$LW_PID" 20 || return 1
+	T1=$(now)
+	check_json_lines || return 1 # not in JSON_RUNS: this run drops records on purpose
+	expect_rc 0 || return 1
+	jq_expect "the ring overflowed (summary drops.ringbuf > 0)" \
+		'last | .type == "summary" and .drops.ringbuf > 0' 'last' || return 1
+	missing=$(comm -23 <(echo "$tids") <(records unstuck | jq -r .tid | sort -n))
+	[[ -z $missing ]] || fail "stuck threads without an unstuck: $(echo $missing)" \
+		"$(records unstuck | head -5)" || return 1
+	jq_expect "one unstuck per stuck thread, some inexact (their records were lost)" \
+		'[.[] | select(.pid == $pid and .type == "unstuck")]
+			| length == 20 and (map(.tid) | unique | length) == 20
+			  and any(.end_exact == false)' \
+		'[.[] | select(.type == "unstuck")]' || return 1
+	jq_expect "the last sample of the blocker: stuck 0" \
+		'[.[] | select(.type == "sample" and .pid == $pid)] | last | .stuck == 0' \
+		'[.[] | select(.type == "sample" and .pid == $pid)] | last' || return 1
+}
+
 # 9. Host-wide (no -p): the fixture's threads are found among all others.
 test_hostwide() {
 	local tids
@@ -467,7 +533,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/outputs_tests.sh" || exit 1
 
 # --------------------------------------------------------------- harness --
 
-ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck hostwide text sigint badinput
+ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck stopped hostwide text sigint badinput
 	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")
