@@ -163,6 +163,14 @@ static void print_leak(FILE *f, const char *when, const char *pcomm, const struc
 
 	char span[32];
 
+	if (s && !strcmp(s->kind, "threads")) {
+		/* The thread count itself: no site, no stack. */
+		fprintf(f, "%s LEAK    pid %u (%s): %u threads and growing, at no single site, "
+			   "%+.1f/min over the last %s\n", when, r->pid, pcomm,
+			r->threads ? r->threads : r->stuck, r->growth_per_min,
+			duration_format((uint64_t)(s->leak.window_s * 1e9), span, sizeof(span)));
+		return;
+	}
 	fprintf(f, "%s LEAK    pid %u (%s): %u threads stuck in %s for >%s at site %s, "
 		   "%+.1f/min over the last %s\n",
 		when, r->pid, pcomm, r->stuck, s ? s->kind : "?",

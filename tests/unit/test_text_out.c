@@ -756,6 +756,27 @@ static void test_leak_report_counts_sites_not_reports(void **state)
 	free(buf);
 }
 
+/* A leak of the thread count: no site to name, no stack. */
+static void test_threads_leak_line(void **state)
+{
+	struct cap *c = *state;
+	struct lw_site *site = make_site();
+	struct lw_report r = {
+		.type = LW_RPT_LEAK, .ts = 1700000000.0, .pid = 1234, .pcomm = "server",
+		.site = site, .stuck = 0, .threads = 57, .growth_per_min = 12.0,
+	};
+	char *s;
+
+	snprintf(site->name, sizeof(site->name), "threads");
+	snprintf(site->kind, sizeof(site->kind), "threads");
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "pid 1234 (server): 57 threads and growing, at no single site, +12.0/min");
+	assert_int_equal(count_lines(s), 1);
+	free(s);
+	free(site);
+}
+
 int main(void)
 {
 #define L(name) cmocka_unit_test_setup_teardown(name, setup_lines, teardown)
@@ -782,6 +803,7 @@ int main(void)
 		L(test_stuck_line_names_site),
 		L(test_site_record_prints_nothing),
 		L(test_leak_line_with_stacks),
+		L(test_threads_leak_line),
 		L(test_spin_line_with_stack),
 		TR(test_table_shows_sites_and_spins),
 		TR(test_leak_report_counts_sites_not_reports),
