@@ -102,7 +102,9 @@ static struct lw_process *get_process(struct lw_tracker *t, uint32_t pid, bool c
 	return p;
 }
 
-int tracker_add_target(struct lw_tracker *t, uint32_t pid)
+/* root: given from outside (-p, the command), counted for "all targets
+ * gone" and kept after its exit; else a child, forgotten once it exited. */
+static int add_target(struct lw_tracker *t, uint32_t pid, bool root)
 {
 	struct lw_process *p = get_process(t, pid, true);
 
@@ -111,9 +113,17 @@ int tracker_add_target(struct lw_tracker *t, uint32_t pid)
 	if (!p->target) {
 		p->target = true;
 		p->reported = true;
+	}
+	if (root && !p->root) {
+		p->root = true;
 		t->n_targets++;
 	}
 	return 0;
+}
+
+int tracker_add_target(struct lw_tracker *t, uint32_t pid)
+{
+	return add_target(t, pid, true);
 }
 
 bool tracker_targets_gone(const struct lw_tracker *t)
@@ -171,7 +181,7 @@ static void report_exit(struct lw_tracker *t, struct lw_process *p, uint64_t ts_
 	if (p->exited)
 		return;
 	p->exited = true;
-	if (p->target)
+	if (p->root)
 		t->n_targets_exited++;
 	if (p->reported)
 		emit(t, &r);
@@ -545,8 +555,9 @@ void tracker_scan_end(struct lw_tracker *t)
 			/* A target not seen even once is gone too. */
 			if (!p->exited && (p->gen || p->target))
 				report_exit(t, p, t->now_ns);
-			/* Exited targets stay, counted in n_targets_exited. */
-			if (p->target)
+			/* Exited roots stay, counted in n_targets_exited;
+			 * exited children go (a new one may get the pid). */
+			if (p->root)
 				continue;
 			key_list_push(&gone, key);
 			continue;
@@ -587,7 +598,7 @@ void tracker_event(struct lw_tracker *t, const struct lw_event *e)
 		if ((e->flags & LW_EF_NEW_PROCESS) && !t->opts.host_wide) {
 			p = get_process(t, e->ppid, false);
 			if (p && p->target)
-				tracker_add_target(t, e->pid);
+				add_target(t, e->pid, false);
 		}
 		break;
 	case LW_REC_THREAD_EXIT:

@@ -71,6 +71,7 @@ struct lw_process {
 	uint32_t threads, blocked, stuck; /* at the last scan */
 	uint64_t gen;   /* last scan that saw it */
 	bool target;    /* watched by -p or as a child of a watched process */
+	bool root;      /* -p or the command itself: kept after its exit */
 	bool reported;  /* a record named it: its exit is reported too */
 	bool exited;
 	struct lw_site_table sites;
@@ -84,7 +85,7 @@ struct lw_tracker {
 	uint64_t gen;            /* scans so far */
 	uint64_t now_ns;         /* time of the current scan */
 	uint64_t last_scan_ns;   /* time of the scan before */
-	unsigned int n_targets, n_targets_exited;
+	unsigned int n_targets, n_targets_exited; /* roots only */
 	uint64_t insert_failures;
 	uint64_t unstuck_inexact;
 	uint64_t stacks_unreadable, kstacks_unreadable, sites_untracked;
