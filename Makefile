@@ -34,7 +34,8 @@ endif
 # Pure logic: no libbpf, tested by cmocka without root.
 CORE_SRCS := user/args.c user/duration.c user/tracker.c user/thread_table.c \
 	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c user/sites.c \
-	user/trend.c user/metrics.c user/timeline.c user/kernel_version.c
+	user/trend.c user/metrics.c user/timeline.c user/kernel_version.c \
+	user/buf.c user/utf8.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
 DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c \
 	user/procfs.c user/ksyms.c user/log.c user/unwind.c user/http.c user/run_mode.c

@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <json-c/json.h>
-#include "json_out.h"
 #include "thread_table.h"
 #include "timeline.h"
+#include "utf8.h"
 
 #ifndef LW_VERSION
 #define LW_VERSION "unknown"
