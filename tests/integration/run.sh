@@ -6,7 +6,7 @@
 #
 #   tests/integration/run.sh BUILD_DIR [TEST...]     (make test-integration)
 #
-# BUILD_DIR holds leakwatch and fixtures/{blocker,churn,leaker,leaker-fp}.
+# BUILD_DIR holds leakwatch and fixtures/{blocker,churn,leaker,leaker-fp,forker}.
 # TEST names (e.g. cond unstuck) run only those tests.  LW_KEEP_TMP=1 keeps the
 # temporary directory with every run's stdout and stderr.
 #
