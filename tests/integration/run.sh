@@ -117,6 +117,9 @@ start_fixture() {
 	local name=$1 i args=("$@")
 	shift
 	[[ " $* " == *" --exit-after "* ]] || args+=(--exit-after "$FX_SAFETY")
+	# The file of an earlier test's fixture of the same name, emptied now:
+	# spawn's redirection truncates it only once the child runs.
+	: >"$TMP/fx-$name.out"
 	spawn "fx-$name" "$BUILD/fixtures/${args[@]}"
 	FX_OUT=$TMP/fx-$name.out
 	FX_PID=""
