@@ -607,6 +607,10 @@ void tracker_event(struct lw_tracker *t, const struct lw_event *e)
 		 * still be named by threads in the table until then. */
 		if (e->flags & LW_EF_GROUP_DEAD) {
 			p = get_process(t, e->pid, false);
+			/* Never scanned (a short command): its last thread's
+			 * name is the best there is, and after the exec. */
+			if (p && !p->pcomm[0])
+				copy_comm(p->pcomm, e->comm);
 			if (p)
 				report_exit(t, p, e->ts_ns);
 		}

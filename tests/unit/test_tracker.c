@@ -704,6 +704,18 @@ static void test_target_missing_from_scan_exits_once(void **state)
 	assert_int_equal(count(f, LW_RPT_EXIT), 2);
 }
 
+/* A short command exits before the first scan: its exit is named after its
+ * last thread (the exec'd name), not "". */
+static void test_exit_before_any_scan_named_from_record(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	event(f, LW_REC_THREAD_EXIT, 100, 100, LW_EF_GROUP_DEAD, 100 * SEC, 0, 0);
+	assert_int_equal(count(f, LW_RPT_EXIT), 1);
+	assert_string_equal(nth(f, LW_RPT_EXIT, 0)->pcomm, "w100");
+}
+
 static void test_target_never_seen_exits(void **state)
 {
 	struct fx *f = *state;
@@ -1284,6 +1296,7 @@ int main(void)
 		H(test_host_wide_ignores_new_processes),
 		T(test_target_missing_from_scan_exits_once),
 		T(test_target_never_seen_exits),
+		T(test_exit_before_any_scan_named_from_record),
 		T(test_add_target_twice_counts_once),
 		T(test_group_dead_event_reports_exit),
 		T(test_threads_seen_after_exit_record_ignored),
