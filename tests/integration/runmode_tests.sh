@@ -179,5 +179,13 @@ test_rm_comm() {
 	done
 }
 
+# The minimum kernel (5.18): an older release (setarch --uname-2.6 makes
+# uname say 2.6.x) gets one line and exit 3 before anything loads.
+test_rm_old_kernel() {
+	command -v setarch >/dev/null || { echo "# setarch missing: rm_old_kernel skipped"; return 0; }
+	rm_refused 3 "uname 2.6" setarch "$(uname -m)" --uname-2.6 "$LW" -d 1s || return 1
+	grep -q '5\.18' "$ERR" || fail "stderr does not name the minimum (5.18)" "$(cat "$ERR")"
+}
+
 RUNMODE_TESTS=(rm_children rm_grace rm_second_int rm_sigpipe rm_sighup rm_output_errors rm_fifo
-	rm_badinput rm_comm)
+	rm_badinput rm_comm rm_old_kernel)
