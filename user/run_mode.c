@@ -176,10 +176,17 @@ bool run_reap(struct run_mode *rm)
 	return rm->done;
 }
 
+/* The command's group; the command alone if it left it (setsid, setpgid). */
+static void signal_command(const struct run_mode *rm, int sig)
+{
+	if (kill(-rm->child, sig) && errno == ESRCH)
+		kill(rm->child, sig);
+}
+
 static void kill_group(struct run_mode *rm, const char *why)
 {
 	log_error("%s: sending SIGKILL to the command's process group (%d)", why, rm->child);
-	kill(-rm->child, SIGKILL);
+	signal_command(rm, SIGKILL);
 }
 
 void run_stop(struct run_mode *rm, uint64_t grace_ns)
@@ -191,7 +198,7 @@ void run_stop(struct run_mode *rm, uint64_t grace_ns)
 
 	if (rm->child <= 0 || run_reap(rm))
 		return;
-	kill(-rm->child, SIGTERM);
+	signal_command(rm, SIGTERM);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGINT);
