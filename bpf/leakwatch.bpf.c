@@ -196,6 +196,11 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	else if (!targ_filter)
 		return 0; /* host-wide, a thread's exit is the scan's to see */
 	emit_event(LW_REC_THREAD_EXIT, p, 0, 0, flags);
+	/* A dead process leaves the targets: its slot goes to later children,
+	 * and a new process that gets its pid is not watched by mistake (or,
+	 * as a child, is added again by on_fork). */
+	if (targ_filter && (flags & LW_EF_GROUP_DEAD))
+		bpf_map_delete_elem(&targets, &tgid);
 	return 0;
 }
 

@@ -17,7 +17,8 @@ static const char usage[] =
 	"\n"
 	"  -p, --pid PID           watch this process; repeatable\n"
 	"  -t, --threshold DUR     a thread blocked longer than DUR is stuck (default 10s)\n"
-	"  -i, --interval DUR      sampling period for counts and scans (default 1s)\n"
+	"  -i, --interval DUR      sampling period for counts and scans (default 1s,\n"
+	"                          at least 10ms)\n"
 	"  -d, --duration DUR      stop after DUR (default: until SIGINT or SIGTERM)\n"
 	"  -j, --json              JSON Lines on stdout instead of the text view\n"
 	"      --timeline FILE     write a Chrome trace (ui.perfetto.dev) of the stuck waits\n"
@@ -63,6 +64,37 @@ static int parse_pid(const char *s, uint32_t *pid)
 	return 0;
 }
 
+int args_parse_id(const char *s, uint32_t *id)
+{
+	unsigned long long v = 0;
+	const char *p;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long long)(*p - '0');
+		if (v >= UINT32_MAX) /* also keeps v from wrapping */
+			return -EINVAL;
+	}
+	*id = (uint32_t)v;
+	return 0;
+}
+
+int args_dedupe_pids(uint32_t *pids, int n)
+{
+	int i, j, kept = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < kept && pids[j] != pids[i]; j++)
+			;
+		if (j == kept)
+			pids[kept++] = pids[i];
+	}
+	return kept;
+}
+
 static int parse_dur_opt(const char *name, const char *s, uint64_t *ns, FILE *err)
 {
 	if (duration_parse(s, ns) || *ns == 0) {
@@ -75,6 +107,8 @@ static int parse_dur_opt(const char *name, const char *s, uint64_t *ns, FILE *er
 
 int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *err)
 {
+	const char *last_value = NULL; /* the last option's value, if it had one */
+	bool dashdash;
 	int opt;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -106,6 +140,10 @@ int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *er
 		case 'i':
 			if (parse_dur_opt("interval", optarg, &cfg->interval_ns, err))
 				return -EINVAL;
+			if (cfg->interval_ns < LW_MIN_INTERVAL_NS) {
+				fprintf(err, "leakwatch: invalid interval '%s': at least 10ms\n", optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'd':
 			if (parse_dur_opt("duration", optarg, &cfg->duration_ns, err))
@@ -153,10 +191,17 @@ int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *er
 					argv[optind - 1]);
 			return -EINVAL;
 		}
+		last_value = optarg;
+	}
+	/* getopt stops after "--" (and, with '+', at the first non-option); a
+	 * "--" that was an option's value (--timeline --) ends nothing. */
+	dashdash = optind > 1 && !strcmp(argv[optind - 1], "--") && argv[optind - 1] != last_value;
+	if (dashdash && optind == argc) {
+		fprintf(err, "leakwatch: '--' needs a command after it (see --help)\n");
+		return -EINVAL;
 	}
 	if (optind < argc) {
-		/* getopt stops at "--" (and, with '+', at the first non-option). */
-		if (strcmp(argv[optind - 1], "--") != 0) {
+		if (!dashdash) {
 			fprintf(err, "leakwatch: unexpected argument '%s' (a command goes after --)\n",
 				argv[optind]);
 			return -EINVAL;

@@ -38,4 +38,16 @@ enum lw_exit {
  */
 int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *err);
 
+/* The shortest interval accepted: a scan per millisecond would take a core. */
+#define LW_MIN_INTERVAL_NS 10000000ULL
+
+/* A user or group id in decimal (SUDO_UID, SUDO_GID): 0 and *id set, or
+ * -EINVAL when s is NULL, not only digits, or beyond 4294967294 ((uid_t)-1
+ * means "no change" to setuid). */
+int args_parse_id(const char *s, uint32_t *id);
+
+/* Drops repeated pids (after -p TIDs became their tgids), keeping the first
+ * of each in order.  Returns the new count. */
+int args_dedupe_pids(uint32_t *pids, int n);
+
 #endif

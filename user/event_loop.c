@@ -15,6 +15,7 @@ static void loop_signals(sigset_t *set)
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGCHLD);
 }
 
@@ -22,6 +23,9 @@ int loop_block_signals(void)
 {
 	sigset_t set;
 
+	/* A closed output is a write error (EPIPE) to report, not a death. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return -errno;
 	loop_signals(&set);
 	return sigprocmask(SIG_BLOCK, &set, NULL) ? -errno : 0;
 }
@@ -30,7 +34,19 @@ void loop_unblock_signals(void)
 {
 	sigset_t set;
 
+	/* An ignored signal stays ignored across exec: a command gets the default. */
+	signal(SIGPIPE, SIG_DFL);
 	loop_signals(&set);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void loop_second_interrupt_kills(void)
+{
+	sigset_t set;
+
+	signal(SIGINT, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
@@ -141,11 +157,7 @@ int loop_run(int ringbuf_fd, uint64_t interval_ns, uint64_t duration_ns,
 					err = ops->on_child ? ops->on_child(ops->ctx) : 0;
 					break;
 				}
-				/* Stop cleanly; a second Ctrl-C kills at once. */
-				signal(SIGINT, SIG_DFL);
-				sigemptyset(&set);
-				sigaddset(&set, SIGINT);
-				sigprocmask(SIG_UNBLOCK, &set, NULL);
+				/* SIGINT, SIGTERM, SIGHUP: stop cleanly. */
 				err = 1;
 				break;
 			}

@@ -15,15 +15,20 @@ struct lw_loop_ops {
 	void *ctx;
 };
 
-/* Blocks the signals the loop takes through its signalfd; call before
- * starting threads or children (children must unblock them). */
+/* Blocks the signals the loop takes through its signalfd (SIGINT, SIGTERM,
+ * SIGHUP, SIGCHLD) and ignores SIGPIPE; call before starting threads or
+ * children (children must call loop_unblock_signals, which also gives
+ * SIGPIPE its default back). */
 int loop_block_signals(void);
 void loop_unblock_signals(void);
 
+/* From now on a SIGINT kills at once (a second Ctrl-C when stopping hangs). */
+void loop_second_interrupt_kills(void);
+
 /*
- * Runs until SIGINT or SIGTERM (returns 0), duration_ns passes (0: never;
- * returns 0), a callback stops it, or an error.  After the first SIGINT a
- * second one kills the process at once.
+ * Runs until SIGINT, SIGTERM or SIGHUP (returns 0), duration_ns passes (0:
+ * never; returns 0), a callback stops it, or an error.  The signals stay
+ * blocked after it returns.
  */
 int loop_run(int ringbuf_fd, uint64_t interval_ns, uint64_t duration_ns,
 	     const struct lw_loop_ops *ops);

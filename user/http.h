@@ -7,7 +7,7 @@
 #ifndef LW_HTTP_H
 #define LW_HTTP_H
 #include <sys/socket.h>
-#include "metrics.h"
+#include "buf.h"
 
 struct http_server;
 

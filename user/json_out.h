@@ -6,11 +6,6 @@
 #include <stdio.h>
 #include "report.h"
 
-/* Copies len bytes of in (which may hold no NUL) to out as valid UTF-8: each byte
- * that is not part of a valid sequence becomes U+FFFD.  out holds at least
- * 3 * len + 1 bytes.  Thread names can hold any byte; JSON must not. */
-void utf8_sanitize(const char *in, size_t len, char *out);
-
 /* Writes r as one line to f.  Returns 0 or -EIO/-ENOMEM. */
 int json_write_report(FILE *f, const struct lw_report *r);
 

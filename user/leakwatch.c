@@ -8,13 +8,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include "args.h"
 #include "clock.h"
@@ -22,11 +19,13 @@
 #include "event_loop.h"
 #include "http.h"
 #include "json_out.h"
+#include "kernel_version.h"
 #include "ksyms.h"
 #include "loader.h"
 #include "metrics.h"
 #include "log.h"
 #include "procfs.h"
+#include "run_mode.h"
 #include "scan.h"
 #include "text_out.h"
 #include "timeline.h"
@@ -53,11 +52,16 @@ struct daemon {
 	uint64_t start_ns;
 	uint64_t events;
 	uint64_t bad_records;
-	/* -- COMMAND */
-	pid_t child;
-	int child_status;
-	bool child_done;
+	int output_err;  /* the first failed write to stdout (-errno) */
+	struct run_mode run; /* -- COMMAND */
 };
+
+/* A failed write to stdout ends the run (exit 3): kept with its errno. */
+static void check_output(struct daemon *d)
+{
+	if (!d->output_err && ferror(stdout))
+		d->output_err = errno ? -errno : -EIO;
+}
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -78,6 +82,7 @@ static void daemon_emit(void *ctx, const struct lw_report *r)
 	struct daemon *d = ctx;
 
 	d->output.emit(d->output.ctx, r);
+	check_output(d);
 	if (d->timeline)
 		timeline_emit(d->timeline, r);
 	if (d->log_events && (r->type == LW_RPT_LEAK || r->type == LW_RPT_SPIN))
@@ -167,26 +172,24 @@ static int on_tick(void *ctx)
 		if (err)
 			return err;
 	}
-	if (!d->cfg.json && d->text.table)
+	if (!d->cfg.json && d->text.table) {
+		errno = 0;
 		text_render(&d->text, d->tracker, clock_to_unix(&d->clock, clock_mono_ns()));
+		check_output(d);
+	}
+	if (d->output_err)
+		return d->output_err;
 	if (d->cfg.command)
-		return d->child_done;
+		return d->run.done;
 	return tracker_targets_gone(d->tracker) ? 1 : 0;
 }
 
 static int on_child(void *ctx)
 {
 	struct daemon *d = ctx;
-	int status, err;
-	pid_t pid;
+	int err;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid == d->child) {
-			d->child_status = status;
-			d->child_done = true;
-		}
-	}
-	if (!d->child_done)
+	if (!run_reap(&d->run))
 		return 0;
 	/* One last scan reports the command's exit. */
 	err = on_tick(d);
@@ -223,72 +226,6 @@ static void stack_forget(void *ctx, uint32_t pid)
 	unwinder_forget(d->unwinder, pid);
 }
 
-/* Whether execvp would find cmd: checked before anything starts, so that a
- * typo gives one line and no run.  Returns 0 or -ENOENT/-EACCES. */
-static int command_runnable(const char *cmd)
-{
-	const char *path = getenv("PATH"), *p, *end;
-	char buf[PATH_MAX];
-	int err = -ENOENT;
-
-	if (strchr(cmd, '/'))
-		return access(cmd, X_OK) ? -errno : 0;
-	if (!path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (p = path; ; p = end + 1) {
-		end = strchrnul(p, ':');
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)(end - p), end == p ? "." : p, cmd);
-		if (!access(buf, X_OK))
-			return 0;
-		if (errno == EACCES)
-			err = -EACCES;
-		if (!*end)
-			return err;
-	}
-}
-
-/* Fork the command, held until the BPF side watches it. */
-static int start_command(struct daemon *d, int *release_fd)
-{
-	int pipefd[2];
-	char go;
-	pid_t pid;
-
-	if (pipe2(pipefd, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		close(pipefd[1]);
-		loop_unblock_signals();
-		if (read(pipefd[0], &go, 1) != 1)
-			_exit(127);
-		/* Under sudo, run the command as the user who asked. */
-		if (getuid() == 0 && getenv("SUDO_UID") && getenv("SUDO_GID")) {
-			uid_t uid = (uid_t)strtoul(getenv("SUDO_UID"), NULL, 10);
-			gid_t gid = (gid_t)strtoul(getenv("SUDO_GID"), NULL, 10);
-
-			if (setgroups(0, NULL) || setgid(gid) || setuid(uid)) {
-				fprintf(stderr, "leakwatch: cannot drop to uid %u: %s\n", uid,
-					strerror(errno));
-				_exit(127);
-			}
-		}
-		execvp(d->cfg.command[0], d->cfg.command);
-		fprintf(stderr, "leakwatch: cannot run '%s': %s\n", d->cfg.command[0],
-			strerror(errno));
-		_exit(127);
-	}
-	close(pipefd[0]);
-	d->child = pid;
-	*release_fd = pipefd[1];
-	return 0;
-}
-
 static void emit_summary(struct daemon *d)
 {
 	struct lw_drops drops;
@@ -320,7 +257,7 @@ static void print_banner(const struct daemon *d)
 	duration_format(d->cfg.interval_ns, ivl, sizeof(ivl));
 	if (d->cfg.command)
 		fprintf(stderr, "leakwatch: watching '%s' (pid %d) and its children, "
-				"threshold %s, interval %s\n", d->cfg.command[0], d->child, thr, ivl);
+				"threshold %s, interval %s\n", d->cfg.command[0], d->run.child, thr, ivl);
 	else if (d->cfg.n_pids == 1)
 		fprintf(stderr, "leakwatch: watching pid %u, threshold %s, interval %s; "
 				"Ctrl-C to stop\n", d->cfg.pids[0], thr, ivl);
@@ -351,15 +288,74 @@ static int load_error(int err)
 	return LW_EXIT_CANNOT_RUN;
 }
 
+/* fds 0-2 stay taken (by /dev/null if closed), so that nothing opened later
+ * becomes stdout: the timeline would get the JSON Lines. */
+static int keep_std_fds_open(void)
+{
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			return -EBADF;
+	}
+	return 0;
+}
+
+/* Returns 0, or an exit code after one line on stderr. */
+static int check_kernel(void)
+{
+	struct utsname u;
+
+	if (uname(&u))
+		return 0; /* the load will tell */
+	if (kernel_version_at_least(u.release, LW_MIN_KERNEL_MAJOR, LW_MIN_KERNEL_MINOR) != 0)
+		return 0;
+	log_error("this kernel (%s) is too old: leakwatch needs Linux %d.%d or later", u.release,
+		  LW_MIN_KERNEL_MAJOR, LW_MIN_KERNEL_MINOR);
+	return LW_EXIT_CANNOT_RUN;
+}
+
+/* The command, checked and forked (held before its exec).  Returns 0 or an
+ * exit code after one line on stderr. */
+static int prepare_command(struct daemon *d)
+{
+	const char *bad = NULL;
+	int err;
+
+	err = run_command_check(d->cfg.command[0]);
+	if (err) {
+		log_error("cannot run '%s': %s", d->cfg.command[0], strerror(-err));
+		return 127; /* as a shell says it */
+	}
+	if (run_ids_from_env(&d->run, &bad)) {
+		log_error("invalid %s '%s': want the decimal id of the user who ran sudo", bad,
+			  getenv(bad));
+		return LW_EXIT_USAGE;
+	}
+	err = run_start(&d->run, d->cfg.command);
+	if (err) {
+		log_error("cannot start '%s': %s", d->cfg.command[0], strerror(-err));
+		return LW_EXIT_CANNOT_RUN;
+	}
+	d->cfg.pids[0] = (uint32_t)d->run.child;
+	d->cfg.n_pids = 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct lw_tracker_opts topts = {};
 	struct lw_loader_opts lopts = {};
 	struct lw_loop_ops ops;
-	struct daemon d = {};
-	int err, exit_code = LW_EXIT_OK, release_fd = -1, i;
+	struct daemon d = { .run = { .release_fd = -1, .exec_fd = -1 } };
+	int err, exit_code = LW_EXIT_OK, i;
+	bool released = false;
 	uint32_t tgid;
 
+	if (keep_std_fds_open())
+		return LW_EXIT_CANNOT_RUN;
 	err = args_parse(argc, argv, &d.cfg, stdout, stderr);
 	if (err == LW_ARGS_DONE)
 		return LW_EXIT_OK;
@@ -368,7 +364,7 @@ int main(int argc, char **argv)
 	log_set_verbose(d.cfg.verbose);
 	libbpf_set_print((libbpf_print_fn_t)log_libbpf);
 
-	/* A PID may name any thread: watch its whole process. */
+	/* A PID may name any thread: watch its whole process, once. */
 	for (i = 0; i < d.cfg.n_pids; i++) {
 		if (procfs_tgid_of(d.cfg.pids[i], &tgid)) {
 			log_error("no process with PID %u", d.cfg.pids[i]);
@@ -376,6 +372,10 @@ int main(int argc, char **argv)
 		}
 		d.cfg.pids[i] = tgid;
 	}
+	d.cfg.n_pids = args_dedupe_pids(d.cfg.pids, d.cfg.n_pids);
+	exit_code = check_kernel();
+	if (exit_code)
+		return exit_code;
 
 	clock_init(&d.clock);
 	d.start_ns = clock_mono_ns();
@@ -385,18 +385,9 @@ int main(int argc, char **argv)
 		return LW_EXIT_CANNOT_RUN;
 	}
 	if (d.cfg.command) {
-		err = command_runnable(d.cfg.command[0]);
-		if (err) {
-			log_error("cannot run '%s': %s", d.cfg.command[0], strerror(-err));
-			return 127; /* as a shell says it */
-		}
-		err = start_command(&d, &release_fd);
-		if (err) {
-			log_error("cannot start '%s': %s", d.cfg.command[0], strerror(-err));
-			return LW_EXIT_CANNOT_RUN;
-		}
-		d.cfg.pids[0] = (uint32_t)d.child;
-		d.cfg.n_pids = 1;
+		exit_code = prepare_command(&d);
+		if (exit_code)
+			return exit_code;
 	}
 
 	if (d.cfg.json) {
@@ -409,9 +400,16 @@ int main(int argc, char **argv)
 	d.sink = (struct lw_sink){ .emit = daemon_emit, .ctx = &d };
 	d.log_events = !isatty(STDERR_FILENO);
 	if (d.cfg.timeline) {
-		d.timeline_file = fopen(d.cfg.timeline, "we");
-		err = d.timeline_file ? timeline_open(d.timeline_file, clock_to_unix(&d.clock,
-							clock_mono_ns()), &d.timeline) : -errno;
+		err = timeline_file_open(d.cfg.timeline, &d.timeline_file);
+		if (err == -EINVAL) {
+			log_error("cannot write the timeline to %s: not a regular file",
+				  d.cfg.timeline);
+			exit_code = LW_EXIT_USAGE;
+			goto cleanup;
+		}
+		if (!err)
+			err = timeline_open(d.timeline_file, clock_to_unix(&d.clock, clock_mono_ns()),
+					    &d.timeline);
 		if (err) {
 			log_error("cannot write the timeline to %s: %s", d.cfg.timeline,
 				  strerror(-err));
@@ -473,11 +471,14 @@ int main(int argc, char **argv)
 		exit_code = load_error(err);
 		goto cleanup;
 	}
-	if (release_fd >= 0) {
-		if (write(release_fd, "x", 1) != 1)
-			log_debug("cannot release the command: %s", strerror(errno));
-		close(release_fd);
-		release_fd = -1;
+	if (d.cfg.command) {
+		/* Its own message is on stderr if the exec failed. */
+		err = run_release(&d.run);
+		released = true;
+		if (err) {
+			exit_code = 127;
+			goto cleanup;
+		}
 	}
 	print_banner(&d);
 
@@ -494,31 +495,39 @@ int main(int argc, char **argv)
 	if (err == 0)
 		err = loop_run(loader_ringbuf_fd(d.bpf), d.cfg.interval_ns, d.cfg.duration_ns, &ops);
 	if (err < 0) {
-		log_error("stopped on an error: %s", strerror(-err));
+		if (err == d.output_err)
+			log_error("cannot write the output: %s", strerror(-err));
+		else
+			log_error("stopped on an error: %s", strerror(-err));
 		exit_code = LW_EXIT_CANNOT_RUN;
-	} else {
+	}
+	if (d.cfg.command && !d.run.done) {
+		/* Stopped by -d, a signal or an error: the command goes too. */
+		run_stop(&d.run, LW_RUN_GRACE_NS);
+		if (!err)
+			on_tick(&d); /* its exit */
+	}
+	loop_second_interrupt_kills();
+	if (!err)
 		loader_consume(d.bpf);
-	}
 	emit_summary(&d);
-
-	if (d.cfg.command && exit_code == LW_EXIT_OK) {
-		if (!d.child_done) {
-			/* Stopped by -d or a signal: the command goes too. */
-			kill(d.child, SIGTERM);
-			waitpid(d.child, &d.child_status, 0);
-		}
-		if (WIFEXITED(d.child_status))
-			exit_code = WEXITSTATUS(d.child_status);
-		else if (WIFSIGNALED(d.child_status))
-			exit_code = 128 + WTERMSIG(d.child_status);
+	if (fflush(stdout))
+		check_output(&d);
+	if (d.output_err && exit_code == LW_EXIT_OK) {
+		log_error("cannot write the output: %s", strerror(-d.output_err));
+		exit_code = LW_EXIT_CANNOT_RUN;
 	}
+
+	if (d.cfg.command && exit_code == LW_EXIT_OK)
+		exit_code = run_exit_code(&d.run);
 	if (exit_code == LW_EXIT_OK || d.cfg.command) {
 		struct lw_tracker_stats stats;
 
 		tracker_stats(d.tracker, &stats);
 		if (stats.leaking_sites)
 			text_leak_report(stderr, d.tracker, d.cfg.threshold_ns);
-		if (d.cfg.fail_on_leak && stats.leaks)
+		/* A failed run stays exit 3, leak or not. */
+		if (d.cfg.fail_on_leak && stats.leaks && exit_code != LW_EXIT_CANNOT_RUN)
 			exit_code = LW_EXIT_LEAK;
 	}
 
@@ -529,11 +538,9 @@ cleanup:
 	if (d.timeline_file && fclose(d.timeline_file))
 		log_error("could not write all of the timeline to %s: %s", d.cfg.timeline,
 			  strerror(errno));
-	if (release_fd >= 0) {
-		/* The command never started: closing the pipe ends it. */
-		close(release_fd);
-		waitpid(d.child, NULL, 0);
-	}
+	if (d.cfg.command && released && !d.run.done)
+		run_stop(&d.run, LW_RUN_GRACE_NS);
+	run_free(&d.run);
 	http_stop(d.http);
 	buf_free(&d.metrics_page);
 	loader_close(d.bpf);

@@ -8,15 +8,10 @@
 #define LW_METRICS_H
 #include <stddef.h>
 #include <stdint.h>
+#include "buf.h"
 #include "report.h"
-#include "tracker.h"
 
-struct lw_buf {
-	char *data;
-	size_t len, cap;
-};
-
-void buf_free(struct lw_buf *b);
+struct lw_tracker;
 
 /* Run time of one BPF program, when kernel.bpf_stats_enabled is on. */
 struct lw_prog_stats {

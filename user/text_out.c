@@ -3,8 +3,8 @@
 #include <string.h>
 #include <time.h>
 #include "duration.h"
-#include "json_out.h"
 #include "text_out.h"
+#include "utf8.h"
 
 #define NAME_BUF (3 * LW_COMM_LEN + 1)
 

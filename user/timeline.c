@@ -1,18 +1,56 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <json-c/json.h>
-#include "json_out.h"
 #include "id_map.h"
 #include "timeline.h"
+#include "utf8.h"
 
 #ifndef LW_VERSION
 #define LW_VERSION "unknown"
 #endif
+
+int timeline_file_open(const char *path, FILE **out)
+{
+	struct stat st;
+	int fd, err;
+
+	if (!stat(path, &st) && !S_ISREG(st.st_mode))
+		return -EINVAL;
+	/* O_NONBLOCK: a FIFO made since the stat fails (ENXIO) or opens at
+	 * once instead of waiting for a reader; fstat then refuses it. */
+	fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno == ENXIO ? -EINVAL : -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
+		goto fail;
+	}
+	if (ftruncate(fd, 0) || fcntl(fd, F_SETFL, 0)) {
+		err = -errno;
+		goto fail;
+	}
+	*out = fdopen(fd, "w");
+	if (!*out) {
+		err = -errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	close(fd);
+	return err;
+}
 
 #define TL_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 

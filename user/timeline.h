@@ -52,6 +52,11 @@
 
 struct timeline;
 
+/* Creates or truncates path for writing a timeline, refusing what is not a
+ * regular file (-EINVAL): a FIFO would block the open before anything runs,
+ * deaf to signals.  Returns 0 and *out (close it with fclose), or -errno. */
+int timeline_file_open(const char *path, FILE **out);
+
 /* Writes the header to f, which stays the caller's (closed by the caller
  * after timeline_close).  Returns 0, -EIO or -ENOMEM. */
 int timeline_open(FILE *f, double start_unix, struct timeline **out);

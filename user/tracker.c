@@ -43,6 +43,7 @@ struct lw_process {
 	uint64_t counts_gen;     /* the complete scan counts is from */
 	unsigned int stuck_waiters; /* with a stuck report and no unstuck yet */
 	bool target;    /* watched by -p or as a child of a watched process */
+	bool root;      /* -p or the command itself: kept after its exit */
 	bool reported;  /* a record named it: its exit is reported too */
 	bool exited;
 	struct lw_site_table sites;
@@ -68,7 +69,7 @@ struct lw_tracker {
 	bool scan_open, caught_up;
 	uint64_t last_task_ns;     /* the newest task record of the open scan */
 	struct event_queue queue;
-	unsigned int n_targets, n_targets_exited;
+	unsigned int n_targets, n_targets_exited; /* roots only */
 	uint64_t insert_failures;
 	uint64_t unstuck_inexact;
 	uint64_t stacks_unreadable, kstacks_unreadable, sites_untracked;
@@ -206,7 +207,9 @@ static struct lw_process *get_process(struct lw_tracker *t, uint32_t pid, bool c
 	return p;
 }
 
-int tracker_add_target(struct lw_tracker *t, uint32_t pid)
+/* root: given from outside (-p, the command), counted for "all targets
+ * gone" and kept after its exit; else a child, forgotten once it exited. */
+static int add_target(struct lw_tracker *t, uint32_t pid, bool root)
 {
 	struct lw_process *p = get_process(t, pid, true);
 
@@ -215,9 +218,17 @@ int tracker_add_target(struct lw_tracker *t, uint32_t pid)
 	if (!p->target) {
 		p->target = true;
 		p->reported = true;
+	}
+	if (root && !p->root) {
+		p->root = true;
 		t->n_targets++;
 	}
 	return 0;
+}
+
+int tracker_add_target(struct lw_tracker *t, uint32_t pid)
+{
+	return add_target(t, pid, true);
 }
 
 bool tracker_targets_gone(const struct lw_tracker *t)
@@ -316,7 +327,7 @@ static void report_exit(struct lw_tracker *t, struct lw_process *p, uint64_t ts_
 		return;
 	end_waits_of(t, p);
 	p->exited = true;
-	if (p->target)
+	if (p->root)
 		t->n_targets_exited++;
 	if (p->reported)
 		emit(t, &(struct lw_report){
@@ -522,7 +533,7 @@ static void apply_event(struct lw_tracker *t, const struct lw_event *e)
 		if ((e->flags & LW_EF_NEW_PROCESS) && !t->opts.host_wide) {
 			p = get_process(t, e->ppid, false);
 			if (p && p->target)
-				tracker_add_target(t, e->pid);
+				add_target(t, e->pid, false);
 		}
 		break;
 	case LW_REC_THREAD_EXIT:
@@ -535,6 +546,10 @@ static void apply_event(struct lw_tracker *t, const struct lw_event *e)
 		 * still be named by waiters in the table until then. */
 		if (e->flags & LW_EF_GROUP_DEAD) {
 			p = get_process(t, e->pid, false);
+			/* Never scanned (a short command): its last thread's
+			 * name is the best there is, and after the exec. */
+			if (p && !p->pcomm[0])
+				copy_comm(p->pcomm, e->comm);
 			if (p)
 				report_exit(t, p, e->ts_ns);
 		}
@@ -824,8 +839,9 @@ void tracker_scan_end(struct lw_tracker *t)
 			/* A target not seen even once is gone too. */
 			if (!p->exited && (p->gen || p->target))
 				report_exit(t, p, t->now_ns);
-			/* Exited targets stay, counted in n_targets_exited. */
-			if (p->target)
+			/* Exited roots stay, counted in n_targets_exited;
+			 * exited children go (a new one may get the pid). */
+			if (p->root)
 				continue;
 			key_list_push(&gone, key);
 			continue;

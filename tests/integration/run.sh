@@ -6,7 +6,7 @@
 #
 #   tests/integration/run.sh BUILD_DIR [TEST...]     (make test-integration)
 #
-# BUILD_DIR holds leakwatch and fixtures/{blocker,churn,leaker,leaker-fp}.
+# BUILD_DIR holds leakwatch and fixtures/{blocker,churn,leaker,leaker-fp,forker}.
 # TEST names (e.g. cond unstuck) run only those tests.  LW_KEEP_TMP=1 keeps the
 # temporary directory with every run's stdout and stderr.
 #
@@ -31,7 +31,7 @@ if [[ $(id -u) -ne 0 ]]; then
 	echo "run.sh: the integration tests need root (leakwatch loads BPF programs): run 'sudo make test-integration'" >&2
 	exit 1
 fi
-for f in "$LW" "$BLOCKER" "$CHURN" "$LEAKER" "$LEAKER-fp"; do
+for f in "$LW" "$BLOCKER" "$CHURN" "$LEAKER" "$LEAKER-fp" "$BUILD/fixtures/forker"; do
 	[[ -x $f ]] || { echo "run.sh: $f is missing: run 'make' first" >&2; exit 1; }
 done
 command -v jq >/dev/null || { echo "run.sh: jq is required" >&2; exit 1; }
@@ -117,6 +117,9 @@ start_fixture() {
 	local name=$1 i args=("$@")
 	shift
 	[[ " $* " == *" --exit-after "* ]] || args+=(--exit-after "$FX_SAFETY")
+	# The file of an earlier test's fixture of the same name, emptied now:
+	# spawn's redirection truncates it only once the child runs.
+	: >"$TMP/fx-$name.out"
 	spawn "fx-$name" "$BUILD/fixtures/${args[@]}"
 	FX_OUT=$TMP/fx-$name.out
 	FX_PID=""
@@ -530,11 +533,13 @@ LEAK_TESTS_SH=$(dirname "${BASH_SOURCE[0]}")/leak_tests.sh
 source "$LEAK_TESTS_SH" || { echo "run.sh: cannot read $LEAK_TESTS_SH" >&2; exit 1; }
 # Metrics, run mode, timeline, the systemd unit, make install (tests 20-32).
 source "$(dirname "${BASH_SOURCE[0]}")/outputs_tests.sh" || exit 1
+# Run mode, signals, output errors, bad input (issue 8).
+source "$(dirname "${BASH_SOURCE[0]}")/runmode_tests.sh" || exit 1
 
 # --------------------------------------------------------------- harness --
 
 ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck stopped hostwide text sigint badinput
-	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" summary)
+	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" "${RUNMODE_TESTS[@]}" summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")
 

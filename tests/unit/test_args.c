@@ -348,13 +348,84 @@ static void test_command_options_not_parsed(void **state)
 	run_free(r);
 }
 
-static void test_double_dash_alone_is_host_wide(void **state)
+/* "--" promises a command: without one it is a usage error, not host-wide. */
+static void test_double_dash_alone_rejected(void **state)
 {
 	struct run *r = RUN("-j", "--");
 
+	assert_usage_error(r, "--");
+	run_free(r);
+}
+
+/* A "--" that is an option's value is not the end of the options. */
+static void test_double_dash_as_value(void **state)
+{
+	struct run *r = RUN("--timeline", "--");
+
 	assert_int_equal(r->rc, 0);
+	assert_string_equal(r->cfg.timeline, "--");
 	assert_null(r->cfg.command);
 	run_free(r);
+	r = RUN("--timeline", "--", "cmd");
+	assert_usage_error(r, "'cmd'");
+	run_free(r);
+}
+
+/* Below 10 ms a scan would take a core (-i 1ns: 36,000 samples in 2 s). */
+static void test_interval_below_10ms_rejected(void **state)
+{
+	struct run *r = RUN("-i", "1ns");
+
+	assert_usage_error(r, "10ms");
+	run_free(r);
+	r = RUN("-i", "9999us");
+	assert_usage_error(r, "10ms");
+	run_free(r);
+	r = RUN("-i", "10ms");
+	assert_int_equal(r->rc, 0);
+	assert_int_equal(r->cfg.interval_ns, 10 * MS);
+	run_free(r);
+}
+
+/* SUDO_UID and SUDO_GID: decimal ids, refused when they do not parse or
+ * do not fit (uid_t is 32 bits; (uid_t)-1 means "no change"). */
+static void test_parse_id(void **state)
+{
+	uint32_t id = 7;
+
+	assert_int_equal(args_parse_id("0", &id), 0);
+	assert_int_equal(id, 0);
+	assert_int_equal(args_parse_id("1000", &id), 0);
+	assert_int_equal(id, 1000);
+	assert_int_equal(args_parse_id("4294967294", &id), 0);
+	assert_int_equal(id, 4294967294u);
+	id = 7;
+	assert_int_equal(args_parse_id("4294967295", &id), -EINVAL);
+	assert_int_equal(args_parse_id("99999999999", &id), -EINVAL);
+	assert_int_equal(args_parse_id("18446744073709551617", &id), -EINVAL);
+	assert_int_equal(args_parse_id("abc", &id), -EINVAL);
+	assert_int_equal(args_parse_id("", &id), -EINVAL);
+	assert_int_equal(args_parse_id(NULL, &id), -EINVAL);
+	assert_int_equal(args_parse_id("-1", &id), -EINVAL);
+	assert_int_equal(args_parse_id("+5", &id), -EINVAL);
+	assert_int_equal(args_parse_id(" 5", &id), -EINVAL);
+	assert_int_equal(args_parse_id("5x", &id), -EINVAL);
+	assert_int_equal(id, 7);
+}
+
+/* -p X -p X -p TID-of-X is one process once the tids are tgids. */
+static void test_dedupe_pids(void **state)
+{
+	uint32_t pids[] = { 5, 7, 5, 9, 7, 5 };
+	uint32_t one[] = { 3 };
+
+	assert_int_equal(args_dedupe_pids(pids, 6), 3);
+	assert_int_equal(pids[0], 5);
+	assert_int_equal(pids[1], 7);
+	assert_int_equal(pids[2], 9);
+	assert_int_equal(args_dedupe_pids(one, 1), 1);
+	assert_int_equal(one[0], 3);
+	assert_int_equal(args_dedupe_pids(one, 0), 0);
 }
 
 static void test_pid_and_command_rejected(void **state)
@@ -479,7 +550,11 @@ int main(void)
 		cmocka_unit_test(test_consecutive_parses_independent),
 		cmocka_unit_test(test_command_after_double_dash),
 		cmocka_unit_test(test_command_options_not_parsed),
-		cmocka_unit_test(test_double_dash_alone_is_host_wide),
+		cmocka_unit_test(test_double_dash_alone_rejected),
+		cmocka_unit_test(test_double_dash_as_value),
+		cmocka_unit_test(test_interval_below_10ms_rejected),
+		cmocka_unit_test(test_parse_id),
+		cmocka_unit_test(test_dedupe_pids),
 		cmocka_unit_test(test_pid_and_command_rejected),
 		cmocka_unit_test(test_command_without_double_dash_rejected),
 		cmocka_unit_test(test_too_many_pids),

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 #include "json_out.h"
+#include "utf8.h"
 
 #define FFFD "\xef\xbf\xbd"
 

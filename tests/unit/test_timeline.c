@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <json-c/json.h>
 #include "timeline.h"
@@ -272,6 +274,36 @@ static struct lw_report exit_report(uint32_t pid, const char *pcomm, double ts)
 }
 
 /* ---- Tests ---- */
+
+/* timeline_file_open: a regular file is created or truncated; a FIFO, a
+ * directory or a device is refused at once (a FIFO blocked the open). */
+static void test_file_open_refuses_what_is_not_a_file(void **state)
+{
+	char dir[] = "/tmp/lw-test-timeline.XXXXXX", path[64];
+	FILE *f = NULL;
+	struct stat st;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.json", dir);
+	assert_int_equal(timeline_file_open(path, &f), 0);
+	assert_int_equal(fputs("0123456789", f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(timeline_file_open(path, &f), 0);
+	assert_int_equal(fstat(fileno(f), &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(unlink(path), 0);
+
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(timeline_file_open(path, &f), -EINVAL);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(timeline_file_open(dir, &f), -EINVAL);
+	assert_int_equal(timeline_file_open("/dev/null", &f), -EINVAL);
+	snprintf(path, sizeof(path), "%s/no/such", dir);
+	assert_int_equal(timeline_file_open(path, &f), -ENOENT);
+	assert_int_equal(rmdir(dir), 0);
+}
 
 static void test_empty_run_is_valid_json(void **state)
 {
@@ -828,6 +860,7 @@ static void test_write_error_is_kept(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_file_open_refuses_what_is_not_a_file),
 		cmocka_unit_test(test_empty_run_is_valid_json),
 		cmocka_unit_test(test_close_null_is_a_noop),
 		cmocka_unit_test(test_stuck_then_unstuck_is_one_slice),

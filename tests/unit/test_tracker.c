@@ -748,6 +748,18 @@ static void test_target_missing_from_scan_exits_once(void **state)
 	assert_int_equal(count(f, LW_RPT_EXIT), 2);
 }
 
+/* A short command exits before the first scan: its exit is named after its
+ * last thread (the exec'd name), not "". */
+static void test_exit_before_any_scan_named_from_record(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	event(f, LW_REC_THREAD_EXIT, 100, 100, LW_EF_GROUP_DEAD, 100 * SEC, 0, 0);
+	assert_int_equal(count(f, LW_RPT_EXIT), 1);
+	assert_string_equal(nth(f, LW_RPT_EXIT, 0)->pcomm, "w100");
+}
+
 static void test_target_never_seen_exits(void **state)
 {
 	struct fx *f = *state;
@@ -871,17 +883,52 @@ static void test_new_process_of_target_becomes_target(void **state)
 	tracker_add_target(f->t, 100);
 	SCAN(f, running(100, 100, 100 * SEC));
 	event(f, LW_REC_THREAD_NEW, 300, 300, LW_EF_NEW_PROCESS, 100 * SEC, 0, 100);
-	assert_int_equal(stats_of(f).targets, 2);
+	/* A child: watched, but not counted for "all targets gone". */
+	assert_int_equal(stats_of(f).targets, 1);
 	SCAN(f, running(100, 100, 101 * SEC), running(300, 300, 101 * SEC));
 	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 300), 1);
 
-	/* The parent exits: the child is still watched. */
+	/* The parent exits: the child is still watched; "all targets gone"
+	 * counts the command (the target added from outside) only. */
 	SCAN(f, running(300, 300, 102 * SEC));
 	assert_int_equal(count_pid(f, LW_RPT_EXIT, 100), 1);
-	assert_false(tracker_targets_gone(f->t));
+	assert_true(tracker_targets_gone(f->t));
+	SCAN(f, running(300, 300, 103 * SEC));
+	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 300), 3);
 	scan_empty(f);
 	assert_int_equal(count_pid(f, LW_RPT_EXIT, 300), 1);
+}
+
+/* A child that exited is forgotten (a make -j starts thousands), and a new
+ * child that gets its pid is a process of its own, watched and reported. */
+static void test_exited_child_forgotten_and_pid_reused(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, running(100, 100, 100 * SEC));
+	event(f, LW_REC_THREAD_NEW, 300, 300, LW_EF_NEW_PROCESS, 100 * SEC, 0, 100);
+	SCAN(f, running(100, 100, 101 * SEC), running(300, 300, 101 * SEC));
+	event(f, LW_REC_THREAD_EXIT, 300, 300, LW_EF_GROUP_DEAD, 101 * SEC + 1, 0, 0);
+	SCAN(f, running(100, 100, 102 * SEC));
+	assert_int_equal(count_pid(f, LW_RPT_EXIT, 300), 1);
+	assert_int_equal(stats_of(f).processes, 1); /* 100 only */
+	assert_false(tracker_targets_gone(f->t));
+
+	/* pid 300 again, a new child. */
+	event(f, LW_REC_THREAD_NEW, 300, 300, LW_EF_NEW_PROCESS, 103 * SEC, 0, 100);
+	SCAN(f, running(100, 100, 104 * SEC), running(300, 300, 104 * SEC));
+	assert_int_equal(count_pid(f, LW_RPT_SAMPLE, 300), 2);
+	SCAN(f, running(100, 100, 105 * SEC));
+	assert_int_equal(count_pid(f, LW_RPT_EXIT, 300), 2);
+	assert_int_equal(stats_of(f).processes, 1);
+
+	/* The command itself stays, exited, for "all targets gone". */
+	scan_empty(f);
+	assert_int_equal(count_pid(f, LW_RPT_EXIT, 100), 1);
 	assert_true(tracker_targets_gone(f->t));
+	scan_empty(f);
+	assert_int_equal(count_pid(f, LW_RPT_EXIT, 100), 1);
 }
 
 static void test_new_process_of_non_target_ignored(void **state)
@@ -1685,6 +1732,7 @@ int main(void)
 		H(test_host_wide_ignores_new_processes),
 		T(test_target_missing_from_scan_exits_once),
 		T(test_target_never_seen_exits),
+		T(test_exit_before_any_scan_named_from_record),
 		T(test_add_target_twice_counts_once),
 		T(test_group_dead_event_reports_exit),
 		T(test_threads_seen_after_exit_record_ignored),
@@ -1692,6 +1740,7 @@ int main(void)
 		T(test_thread_missing_from_scan_forgotten),
 		H(test_host_wide_exit_only_for_reported_processes),
 		T(test_new_process_of_target_becomes_target),
+		T(test_exited_child_forgotten_and_pid_reused),
 		T(test_new_process_of_non_target_ignored),
 		T(test_new_thread_of_target_is_not_a_target),
 		T(test_stuck_threads_longest_first),
