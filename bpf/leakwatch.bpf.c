@@ -279,6 +279,37 @@ static __always_inline void write_kstack(struct seq_file *seq, struct task_struc
 	bpf_seq_write(seq, k, sizeof(*k));
 }
 
+/* Loads the compiler keeps, in program order (see scan_tasks). */
+#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
+
+/*
+ * Since when has t, found blocked with storage s, been blocked?  0 when it is
+ * not blocked after all: it ran again since its state was read.
+ *
+ * A thread blocked off its CPU was stamped by its last switch-out, unless no
+ * switch-out has been seen since its storage was made: storage made just now
+ * by this scan (fresh), or made by an earlier scan while the thread was not
+ * found blocked (LW_SINCE_UNSEEN: a dequeue that came after its switch-out,
+ * delayed dequeue).  Only then is "blocked since before" true, and the lower
+ * bound is stored; a stamp of 0 otherwise means that it was switched in after
+ * its state was read.  The lower bound is written with a compare and swap, so
+ * that a switch-out or a switch-in in between wins.
+ */
+static __always_inline __u64 blocked_since(struct lw_task_state *s, bool fresh,
+					   struct task_struct *t, __u64 now)
+{
+	__u64 since = READ_ONCE(s->blocked_since_ns), bound, old;
+
+	if (!(since == LW_SINCE_UNSEEN || (since == 0 && fresh)))
+		return since;
+	bound = now - blocked_lower_bound(t, now);
+	old = __sync_val_compare_and_swap(&s->blocked_since_ns, since, bound);
+	if (old != since)
+		return old == LW_SINCE_UNSEEN ? 0 : old;
+	__sync_fetch_and_or(&s->flags, LW_TS_SINCE_INEXACT);
+	return bound;
+}
+
 SEC("iter/task")
 int scan_tasks(struct bpf_iter__task *ctx)
 {
@@ -287,8 +318,8 @@ int scan_tasks(struct bpf_iter__task *ctx)
 	struct lw_task_state *s;
 	struct lw_task_rec r = {};
 	unsigned int state;
-	bool kthread, blocked;
-	__u64 now;
+	bool kthread, blocked, fresh = false;
+	__u64 now, since;
 
 	/* Zombies have exited: they neither run nor wait. */
 	if (!t || t->exit_state)
@@ -300,13 +331,20 @@ int scan_tasks(struct bpf_iter__task *ctx)
 		return 0;
 
 	now = bpf_ktime_get_ns();
-	state = t->__state;
-	blocked = (state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)) && !t->on_rq;
+	state = READ_ONCE(t->__state);
+	/*
+	 * Blocked: asleep (S or D), on no run queue, and off its CPU.  __schedule
+	 * dequeues a thread before sched_switch stamps it, and clears on_cpu only
+	 * after the switch (a release store): a thread seen off its CPU has its
+	 * stamp visible to the loads that follow (x86 keeps loads in order).  One
+	 * still on its CPU is in that window, unstamped: it is not blocked yet.
+	 */
+	blocked = (state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)) && !READ_ONCE(t->on_rq) &&
+		  !READ_ONCE(t->on_cpu);
 
 	r.type = LW_REC_TASK;
 	r.pid = t->tgid;
 	r.tid = t->pid;
-	r.now_ns = now;
 	r.syscall_nr = -1;
 	if (kthread)
 		r.flags |= LW_TF_KTHREAD;
@@ -315,26 +353,42 @@ int scan_tasks(struct bpf_iter__task *ctx)
 
 	/* With -p every target thread gets storage here, so that the switch
 	 * path stamps it from now on. */
-	s = bpf_task_storage_get(&task_state, t, 0,
-				 (blocked || targ_filter) ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	if (!s && (blocked || targ_filter))
-		count_loss(LW_CNT_STORAGE_FAIL);
+	s = bpf_task_storage_get(&task_state, t, 0, 0);
+	if (!s && (blocked || targ_filter)) {
+		s = bpf_task_storage_get(&task_state, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (s)
+			fresh = true;
+		else
+			count_loss(LW_CNT_STORAGE_FAIL);
+	}
 
+	if (blocked && s) {
+		since = blocked_since(s, fresh, t, now);
+		if (!since)
+			blocked = false;
+	} else if (blocked) {
+		since = now - blocked_lower_bound(t, now);
+		r.flags |= LW_TF_SINCE_INEXACT;
+	} else if (fresh) {
+		/* Not found blocked: a later dequeue with no switch-out (see
+		 * blocked_since) must still count as blocked since before. */
+		__sync_val_compare_and_swap(&s->blocked_since_ns, 0, LW_SINCE_UNSEEN);
+	}
 	if (blocked) {
+		/* Blocked again, by a switch-out after `now` was read. */
+		if (since > now)
+			now = bpf_ktime_get_ns();
+		if (since > now)
+			since = now;
 		r.flags |= LW_TF_BLOCKED;
+		r.blocked_since_ns = since;
 		/* TASK_IDLE (D|NOLOAD) is an idle kernel wait, shown as S. */
 		if ((state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD))
 			r.flags |= LW_TF_UNINTERRUPTIBLE;
 		if (s) {
-			if (!s->blocked_since_ns) {
-				/* Blocked since before the storage existed. */
-				s->blocked_since_ns = now - blocked_lower_bound(t, now);
-				s->flags |= LW_TS_SINCE_INEXACT;
-			}
-			r.blocked_since_ns = s->blocked_since_ns;
 			if (s->flags & LW_TS_SINCE_INEXACT)
 				r.flags |= LW_TF_SINCE_INEXACT;
-			if (now - s->blocked_since_ns >= targ_threshold_ns) {
+			if (now - since >= targ_threshold_ns) {
 				if (!(s->flags & LW_TS_STUCK)) {
 					s->flags |= LW_TS_STUCK;
 					s->stuck_scan = scan_gen;
@@ -343,11 +397,9 @@ int scan_tasks(struct bpf_iter__task *ctx)
 					r.flags |= LW_TF_NEW_STUCK;
 				r.flags |= LW_TF_STUCK;
 			}
-		} else {
-			r.blocked_since_ns = now - blocked_lower_bound(t, now);
-			r.flags |= LW_TF_SINCE_INEXACT;
 		}
 	}
+	r.now_ns = now;
 	if (t->on_cpu)
 		r.flags |= LW_TF_ON_CPU;
 	if (state == 0 /* TASK_RUNNING */)

@@ -69,8 +69,13 @@ enum lw_ts_flags {
 	LW_TS_SINCE_INEXACT = 1 << 1,
 };
 
+/* blocked_since_ns of storage that a scan made for a thread it did not find
+ * blocked: no switch-out seen yet (never a CLOCK_MONOTONIC time). */
+#define LW_SINCE_UNSEEN 1ULL
+
 struct lw_task_state {
-	__u64 blocked_since_ns; /* CLOCK_MONOTONIC of the last switch-out while blocked, 0 when running */
+	__u64 blocked_since_ns; /* CLOCK_MONOTONIC of the last switch-out while blocked, 0 when
+				 * running, or LW_SINCE_UNSEEN */
 	__u32 flags;            /* enum lw_ts_flags */
 	__u32 stuck_scan;       /* the scan that marked it stuck (see scan_gen) */
 };
