@@ -30,4 +30,36 @@ test_false_stuck() {
 	jq_expect "summary: dropped 0" 'last | .type == "summary" and .dropped == 0' 'last' || return 1
 }
 
-KERNEL_TESTS=(false_stuck)
+# A process whose main thread called pthread_exit while the others go on:
+# /proc/PID/maps of the zombie leader is empty, and so is what its memory and
+# root give.  The stuck threads' stacks are read through a live thread
+# (/proc/PID/task/TID/maps): the site's stack is named, down to
+# blocked_thread in blocker, and no stack is unreadable (before: one bare
+# address per stack, stacks_unreadable 3).
+test_zombie_leader() {
+	local tids st
+	start_fixture blocker cond --threads 3 --leader-exits || return 1
+	tids=$(fixture_tids 3)
+	for ((i = 0; i < 50; i++)); do
+		st=$(awk '$1 == "State:" { print $2 }' "/proc/$FX_PID/status" 2>/dev/null)
+		[[ $st == Z ]] && break
+		sleep 0.1
+	done
+	[[ $st == Z ]] || fail "the fixture's leader is not a zombie (State: $st)" || return 1
+	run_lw zombie_leader -p "$FX_PID" -t 1s -i 250ms -d 4s -j || return 1
+	expect_rc 0 || return 1
+	expect_tids "stuck tids" "$(stuck_tids)" "$tids" || return 1
+	jq_expect "a site of the fixture whose stack has pthread_cond_wait, then blocked_thread (blocker)" \
+		'[.[] | select(.type == "site" and .pid == $pid)] | length == 1 and (.[0].stack
+			| (map(startswith("pthread_cond_wait")) | index(true)) as $w
+			| (map(test("^blocked_thread\\+0x[0-9a-f]+ \\(blocker\\)$")) | index(true)) as $b
+			| $w != null and $b != null and $w < $b)' \
+		'.[] | select(.type == "site") | del(.kstack)' || return 1
+	jq_expect "stuck records name that site" \
+		'[.[] | select(.type == "site" and .pid == $pid)][0].site as $s
+			| [.[] | select(.type == "stuck" and .pid == $pid)] | all(.site == $s)' || return 1
+	jq_expect "summary: stacks_unreadable 0" 'last | .type == "summary" and .stacks_unreadable == 0' \
+		'last' || return 1
+}
+
+KERNEL_TESTS=(false_stuck zombie_leader)
