@@ -161,23 +161,25 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	bool new_process = ptgid != ctgid;
 	__u8 one = 1;
 
-	/* Host-wide, the scan sees every thread each interval: only a new
-	 * process is worth a record (and its cost: see BENCHMARKS.md). */
-	if (!targ_filter && !new_process)
+	/*
+	 * Host-wide, nothing reads a record about a new thread or process: the
+	 * scan sees every thread each interval, and new processes become
+	 * targets only with -p or a command.  So none is sent: in a fork storm
+	 * it cost ring space that the end of a stuck wait needs.
+	 */
+	if (!targ_filter)
 		return 0;
-	if (targ_filter) {
-		if (!is_target(ctgid)) {
-			if (!new_process || !targ_follow_children || !is_target(ptgid))
-				return 0;
-			if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_NOEXIST)) {
-				count_loss(LW_CNT_TARGET_FULL);
-				return 0;
-			}
+	if (!is_target(ctgid)) {
+		if (!new_process || !targ_follow_children || !is_target(ptgid))
+			return 0;
+		if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_NOEXIST)) {
+			count_loss(LW_CNT_TARGET_FULL);
+			return 0;
 		}
-		/* The switch path does not create storage with -p: do it here. */
-		if (!bpf_task_storage_get(&task_state, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
-			count_loss(LW_CNT_STORAGE_FAIL);
 	}
+	/* The switch path does not create storage with -p: do it here. */
+	if (!bpf_task_storage_get(&task_state, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		count_loss(LW_CNT_STORAGE_FAIL);
 	emit_event(LW_REC_THREAD_NEW, child, 0, ptgid, new_process ? LW_EF_NEW_PROCESS : 0);
 	return 0;
 }

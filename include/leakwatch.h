@@ -32,7 +32,7 @@ enum lw_reg {
 /* Record types: the first field of every record. */
 enum lw_rec_type {
 	LW_REC_TASK = 1,      /* iter/task: one per scanned thread (seq_file, not ring buffer) */
-	LW_REC_THREAD_NEW = 2, /* ring buffer: a watched thread or process was created */
+	LW_REC_THREAD_NEW = 2, /* ring buffer: a watched thread or process was created (-p, run mode) */
 	LW_REC_THREAD_EXIT = 3, /* ring buffer: a watched thread exited */
 	LW_REC_WAIT_END = 4,   /* ring buffer: a thread marked stuck ran again */
 	LW_REC_KSTACK = 5,     /* iter/task: kernel stack of a thread just marked stuck */
