@@ -42,6 +42,9 @@ __u64 attach_ns = 0;
  * very scan is "new" again, so the retried record keeps its kernel stack. */
 __u32 scan_gen = 0;
 
+/* CLOCK_MONOTONIC when the latest scan's walk began (host-wide only). */
+__u64 scan_started_ns = 0;
+
 /* Every loss, by cause (enum lw_counter); read by user space. */
 __u64 lw_counters[LW_CNT_MAX] = {};
 
@@ -197,6 +200,10 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		flags |= LW_EF_GROUP_DEAD;
 	else if (!targ_filter)
 		return 0; /* host-wide, a thread's exit is the scan's to see */
+	/* Host-wide, a process born after the latest scan began was not
+	 * reported by any scan: nothing reads its exit. */
+	if (!targ_filter && BPF_CORE_READ(p, group_leader, start_time) >= scan_started_ns)
+		return 0;
 	emit_event(LW_REC_THREAD_EXIT, p, 0, 0, flags);
 	return 0;
 }
@@ -323,6 +330,8 @@ int scan_tasks(struct bpf_iter__task *ctx)
 	bool kthread, blocked, fresh = false;
 	__u64 now, since;
 
+	if (!targ_filter && ctx->meta->seq_num == 0)
+		scan_started_ns = bpf_ktime_get_ns();
 	/* Zombies have exited: they neither run nor wait. */
 	if (!t || t->exit_state)
 		return 0;
