@@ -87,6 +87,11 @@ is_running() {
 spawn() {
 	local name=$1
 	shift
+	# Emptied here, not only by the child's redirection: a caller reading
+	# NAME.out at once must not see an earlier run's lines (start_fixture
+	# took a former blocker's "pid" line on a loaded machine).
+	: >"$TMP/$name.out"
+	: >"$TMP/$name.err"
 	setsid "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
 	SPAWNED=$!
 	PGIDS+=("$SPAWNED")
