@@ -23,10 +23,13 @@ test_false_stuck() {
 	jq_expect "no stuck record for churn ($(records stuck | wc -l) found)" \
 		'[.[] | select(.type == "stuck" and .pid == $pid)] | length == 0' \
 		'.[] | select(.type == "stuck") | {tid, comm, blocked_s, since_exact, wait}' || return 1
-	jq_expect "samples of churn: 17 threads or more, stuck 0" \
+	# A loaded machine makes far fewer scans than 3000; some must be there.
+	jq_expect "samples of churn: 10 or more, each with 17 threads or more and stuck 0" \
 		'[.[] | select(.type == "sample" and .pid == $pid)]
-			| length >= 100 and all(.threads >= 17 and .stuck == 0)' \
-		'[.[] | select(.type == "sample" and .stuck > 0)] | .[:5]' || return 1
+			| length >= 10 and all(.threads >= 17 and .stuck == 0)' \
+		'[.[] | select(.type == "sample" and .pid == $pid)]
+			| {samples: length, min_threads: (map(.threads) | min), max_stuck: (map(.stuck) | max)}' ||
+		return 1
 	jq_expect "summary: dropped 0" 'last | .type == "summary" and .dropped == 0' 'last' || return 1
 }
 
