@@ -19,7 +19,7 @@ WARNINGS := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 BASE_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE \
 	-Iinclude -Iuser -I$(OUTPUT) -DLW_VERSION='"$(VERSION)"'
 USER_CFLAGS := $(BASE_CFLAGS) -MMD -MP
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -MMD -MP -I. -Iinclude
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -MMD -MP -I. -Iinclude
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf json-c libdw libmicrohttpd 2>/dev/null || \
 	echo -lbpf -ljson-c -ldw -lmicrohttpd) -lelf -lz -lm -lstdc++
 

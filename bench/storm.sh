@@ -10,8 +10,9 @@
 #     (`run`), each sends one record when created and one when it exits (+1
 #     for the storm's own exit, watched from its start), so events +
 #     drops.ringbuf must equal 2 * (P + P*T) + 1 exactly.  Host-wide, records
-#     go only for new processes and process exits (the scan sees threads), and
-#     the rest of the host adds its own: at least 2 * P;
+#     go only for the exits of processes that a scan may have seen (born
+#     before the latest scan began; the scan sees threads and new processes),
+#     and the rest of the host adds its own: no exact count, none may be lost;
 #   - no stale state: after the storm the parent lingers 3 s with one thread;
 #     the last `sample` of it (run: every interval; host: it is stuck in
 #     nanosleep after 1 s) must count the threads /proc/self/status counts;
@@ -101,11 +102,11 @@ r_seen=$((r_ev + r_rb))
 h_seen=$((h_ev + h_rb))
 s_seen=$((s_ev + s_rb))
 r_exp=$((2 * TASKS + 1))
-h_exp=$((2 * P))
+h_exp=0 # host-wide: drops.ringbuf, not a count (see the top)
 ok() { if eval "$1"; then echo yes; else echo NO; fi; }
 r_acc=$(ok '[ "$r_seen" -eq "$r_exp" ]')
 s_acc=$(ok '[ "$s_seen" -eq "$r_exp" ]')
-h_acc=$(ok '[ "$h_seen" -ge "$h_exp" ]')
+h_acc=$(ok '[ "$h_rb" -eq "$h_exp" ]')
 r_stale=$(ok '[ "$r_thr" = "$threads_now" ] && [ "$r_exits" -eq "$P" ] && [ "$r_late" -eq 0 ]')
 s_stale=$(ok '[ "$s_thr" = "$s_now" ] && [ "$s_exits" -eq "$P" ] && [ "$s_late" -eq 0 ]')
 h_stale=$(ok '[ "$h_thr" = "$threads_now" ] && [ "$h_late" -eq 0 ]')
@@ -119,7 +120,7 @@ echo "After the storm the parent lingers 3 s with $threads_now thread(s) (/proc/
 echo
 echo "| check | run (storm only) | run, reader stopped | host-wide |"
 echo "|---|---|---|---|"
-echo "| records expected for the storm | $r_exp (2 x $TASKS + parent exit) | $r_exp | >= $h_exp (records for new processes and process exits only; the rest of the host adds its own) |"
+echo "| records expected for the storm | $r_exp (2 x $TASKS + parent exit) | $r_exp | no exact count: records only for exits of processes a scan may have seen, the rest of the host adds its own; none lost |"
 echo "| events (delivered) | $r_ev | $s_ev | $h_ev |"
 echo "| drops.ringbuf (counted) | $r_rb | $s_rb | $h_rb |"
 echo "| events + drops.ringbuf | $r_seen | $s_seen | $h_seen |"

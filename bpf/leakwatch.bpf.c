@@ -42,6 +42,9 @@ __u64 attach_ns = 0;
  * very scan is "new" again, so the retried record keeps its kernel stack. */
 __u32 scan_gen = 0;
 
+/* CLOCK_MONOTONIC when the latest scan's walk began (host-wide only). */
+__u64 scan_started_ns = 0;
+
 /* Every loss, by cause (enum lw_counter); read by user space. */
 __u64 lw_counters[LW_CNT_MAX] = {};
 
@@ -161,23 +164,25 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	bool new_process = ptgid != ctgid;
 	__u8 one = 1;
 
-	/* Host-wide, the scan sees every thread each interval: only a new
-	 * process is worth a record (and its cost: see BENCHMARKS.md). */
-	if (!targ_filter && !new_process)
+	/*
+	 * Host-wide, nothing reads a record about a new thread or process: the
+	 * scan sees every thread each interval, and new processes become
+	 * targets only with -p or a command.  So none is sent: in a fork storm
+	 * it cost ring space that the end of a stuck wait needs.
+	 */
+	if (!targ_filter)
 		return 0;
-	if (targ_filter) {
-		if (!is_target(ctgid)) {
-			if (!new_process || !targ_follow_children || !is_target(ptgid))
-				return 0;
-			if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_NOEXIST)) {
-				count_loss(LW_CNT_TARGET_FULL);
-				return 0;
-			}
+	if (!is_target(ctgid)) {
+		if (!new_process || !targ_follow_children || !is_target(ptgid))
+			return 0;
+		if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_NOEXIST)) {
+			count_loss(LW_CNT_TARGET_FULL);
+			return 0;
 		}
-		/* The switch path does not create storage with -p: do it here. */
-		if (!bpf_task_storage_get(&task_state, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
-			count_loss(LW_CNT_STORAGE_FAIL);
 	}
+	/* The switch path does not create storage with -p: do it here. */
+	if (!bpf_task_storage_get(&task_state, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		count_loss(LW_CNT_STORAGE_FAIL);
 	emit_event(LW_REC_THREAD_NEW, child, 0, ptgid, new_process ? LW_EF_NEW_PROCESS : 0);
 	return 0;
 }
@@ -195,6 +200,10 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		flags |= LW_EF_GROUP_DEAD;
 	else if (!targ_filter)
 		return 0; /* host-wide, a thread's exit is the scan's to see */
+	/* Host-wide, a process born after the latest scan began was not
+	 * reported by any scan: nothing reads its exit. */
+	if (!targ_filter && BPF_CORE_READ(p, group_leader, start_time) >= scan_started_ns)
+		return 0;
 	emit_event(LW_REC_THREAD_EXIT, p, 0, 0, flags);
 	/* A dead process leaves the targets: its slot goes to later children,
 	 * and a new process that gets its pid is not watched by mistake (or,
@@ -284,6 +293,37 @@ static __always_inline void write_kstack(struct seq_file *seq, struct task_struc
 	bpf_seq_write(seq, k, sizeof(*k));
 }
 
+/* Loads the compiler keeps, in program order (see scan_tasks). */
+#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
+
+/*
+ * Since when has t, found blocked with storage s, been blocked?  0 when it is
+ * not blocked after all: it ran again since its state was read.
+ *
+ * A thread blocked off its CPU was stamped by its last switch-out, unless no
+ * switch-out has been seen since its storage was made: storage made just now
+ * by this scan (fresh), or made by an earlier scan while the thread was not
+ * found blocked (LW_SINCE_UNSEEN: a dequeue that came after its switch-out,
+ * delayed dequeue).  Only then is "blocked since before" true, and the lower
+ * bound is stored; a stamp of 0 otherwise means that it was switched in after
+ * its state was read.  The lower bound is written with a compare and swap, so
+ * that a switch-out or a switch-in in between wins.
+ */
+static __always_inline __u64 blocked_since(struct lw_task_state *s, bool fresh,
+					   struct task_struct *t, __u64 now)
+{
+	__u64 since = READ_ONCE(s->blocked_since_ns), bound, old;
+
+	if (!(since == LW_SINCE_UNSEEN || (since == 0 && fresh)))
+		return since;
+	bound = now - blocked_lower_bound(t, now);
+	old = __sync_val_compare_and_swap(&s->blocked_since_ns, since, bound);
+	if (old != since)
+		return old == LW_SINCE_UNSEEN ? 0 : old;
+	__sync_fetch_and_or(&s->flags, LW_TS_SINCE_INEXACT);
+	return bound;
+}
+
 SEC("iter/task")
 int scan_tasks(struct bpf_iter__task *ctx)
 {
@@ -292,9 +332,11 @@ int scan_tasks(struct bpf_iter__task *ctx)
 	struct lw_task_state *s;
 	struct lw_task_rec r = {};
 	unsigned int state;
-	bool kthread, blocked;
-	__u64 now;
+	bool kthread, blocked, fresh = false;
+	__u64 now, since;
 
+	if (!targ_filter && ctx->meta->seq_num == 0)
+		scan_started_ns = bpf_ktime_get_ns();
 	/* Zombies have exited: they neither run nor wait. */
 	if (!t || t->exit_state)
 		return 0;
@@ -305,13 +347,20 @@ int scan_tasks(struct bpf_iter__task *ctx)
 		return 0;
 
 	now = bpf_ktime_get_ns();
-	state = t->__state;
-	blocked = (state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)) && !t->on_rq;
+	state = READ_ONCE(t->__state);
+	/*
+	 * Blocked: asleep (S or D), on no run queue, and off its CPU.  __schedule
+	 * dequeues a thread before sched_switch stamps it, and clears on_cpu only
+	 * after the switch (a release store): a thread seen off its CPU has its
+	 * stamp visible to the loads that follow (x86 keeps loads in order).  One
+	 * still on its CPU is in that window, unstamped: it is not blocked yet.
+	 */
+	blocked = (state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)) && !READ_ONCE(t->on_rq) &&
+		  !READ_ONCE(t->on_cpu);
 
 	r.type = LW_REC_TASK;
 	r.pid = t->tgid;
 	r.tid = t->pid;
-	r.now_ns = now;
 	r.syscall_nr = -1;
 	if (kthread)
 		r.flags |= LW_TF_KTHREAD;
@@ -320,26 +369,42 @@ int scan_tasks(struct bpf_iter__task *ctx)
 
 	/* With -p every target thread gets storage here, so that the switch
 	 * path stamps it from now on. */
-	s = bpf_task_storage_get(&task_state, t, 0,
-				 (blocked || targ_filter) ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	if (!s && (blocked || targ_filter))
-		count_loss(LW_CNT_STORAGE_FAIL);
+	s = bpf_task_storage_get(&task_state, t, 0, 0);
+	if (!s && (blocked || targ_filter)) {
+		s = bpf_task_storage_get(&task_state, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (s)
+			fresh = true;
+		else
+			count_loss(LW_CNT_STORAGE_FAIL);
+	}
 
+	if (blocked && s) {
+		since = blocked_since(s, fresh, t, now);
+		if (!since)
+			blocked = false;
+	} else if (blocked) {
+		since = now - blocked_lower_bound(t, now);
+		r.flags |= LW_TF_SINCE_INEXACT;
+	} else if (fresh) {
+		/* Not found blocked: a later dequeue with no switch-out (see
+		 * blocked_since) must still count as blocked since before. */
+		__sync_val_compare_and_swap(&s->blocked_since_ns, 0, LW_SINCE_UNSEEN);
+	}
 	if (blocked) {
+		/* Blocked again, by a switch-out after `now` was read. */
+		if (since > now)
+			now = bpf_ktime_get_ns();
+		if (since > now)
+			since = now;
 		r.flags |= LW_TF_BLOCKED;
+		r.blocked_since_ns = since;
 		/* TASK_IDLE (D|NOLOAD) is an idle kernel wait, shown as S. */
 		if ((state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD))
 			r.flags |= LW_TF_UNINTERRUPTIBLE;
 		if (s) {
-			if (!s->blocked_since_ns) {
-				/* Blocked since before the storage existed. */
-				s->blocked_since_ns = now - blocked_lower_bound(t, now);
-				s->flags |= LW_TS_SINCE_INEXACT;
-			}
-			r.blocked_since_ns = s->blocked_since_ns;
 			if (s->flags & LW_TS_SINCE_INEXACT)
 				r.flags |= LW_TF_SINCE_INEXACT;
-			if (now - s->blocked_since_ns >= targ_threshold_ns) {
+			if (now - since >= targ_threshold_ns) {
 				if (!(s->flags & LW_TS_STUCK)) {
 					s->flags |= LW_TS_STUCK;
 					s->stuck_scan = scan_gen;
@@ -348,11 +413,9 @@ int scan_tasks(struct bpf_iter__task *ctx)
 					r.flags |= LW_TF_NEW_STUCK;
 				r.flags |= LW_TF_STUCK;
 			}
-		} else {
-			r.blocked_since_ns = now - blocked_lower_bound(t, now);
-			r.flags |= LW_TF_SINCE_INEXACT;
 		}
 	}
+	r.now_ns = now;
 	if (t->on_cpu)
 		r.flags |= LW_TF_ON_CPU;
 	if (state == 0 /* TASK_RUNNING */)

@@ -32,7 +32,7 @@ enum lw_reg {
 /* Record types: the first field of every record. */
 enum lw_rec_type {
 	LW_REC_TASK = 1,      /* iter/task: one per scanned thread (seq_file, not ring buffer) */
-	LW_REC_THREAD_NEW = 2, /* ring buffer: a watched thread or process was created */
+	LW_REC_THREAD_NEW = 2, /* ring buffer: a watched thread or process was created (-p, run mode) */
 	LW_REC_THREAD_EXIT = 3, /* ring buffer: a watched thread exited */
 	LW_REC_WAIT_END = 4,   /* ring buffer: a thread marked stuck ran again */
 	LW_REC_KSTACK = 5,     /* iter/task: kernel stack of a thread just marked stuck */
@@ -69,8 +69,13 @@ enum lw_ts_flags {
 	LW_TS_SINCE_INEXACT = 1 << 1,
 };
 
+/* blocked_since_ns of storage that a scan made for a thread it did not find
+ * blocked: no switch-out seen yet (never a CLOCK_MONOTONIC time). */
+#define LW_SINCE_UNSEEN 1ULL
+
 struct lw_task_state {
-	__u64 blocked_since_ns; /* CLOCK_MONOTONIC of the last switch-out while blocked, 0 when running */
+	__u64 blocked_since_ns; /* CLOCK_MONOTONIC of the last switch-out while blocked, 0 when
+				 * running, or LW_SINCE_UNSEEN */
 	__u32 flags;            /* enum lw_ts_flags */
 	__u32 stuck_scan;       /* the scan that marked it stuck (see scan_gen) */
 };

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include "procfs.h"
 
 int procfs_tgid_of(uint32_t pid, uint32_t *tgid)
@@ -25,6 +26,14 @@ int procfs_tgid_of(uint32_t pid, uint32_t *tgid)
 	}
 	fclose(f);
 	return err;
+}
+
+int procfs_thread_of(uint32_t pid, uint32_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u", pid, tid);
+	return access(path, F_OK) ? -errno : 0;
 }
 
 int procfs_read_first_waiter(uint32_t pid, uint64_t waiters, uint64_t *uaddr)

@@ -7,7 +7,12 @@
 /* The thread group of pid (pid may name any thread).  -ENOENT if none. */
 int procfs_tgid_of(uint32_t pid, uint32_t *tgid);
 
-/* futex_waitv: the uaddr of the first struct futex_waitv at waiters. */
+/* 0 if tid is a thread of process pid, else -errno (-ENOENT). */
+int procfs_thread_of(uint32_t pid, uint32_t tid);
+
+/* futex_waitv: the uaddr of the first struct futex_waitv at waiters, read
+ * from the memory of thread pid (any thread of the process: a live one, as
+ * a zombie leader has no memory). */
 int procfs_read_first_waiter(uint32_t pid, uint64_t waiters, uint64_t *uaddr);
 
 #endif

@@ -9,12 +9,15 @@
 #include <unistd.h>
 #include <elfutils/libdwfl.h>
 #include "id_map.h"
+#include "procfs.h"
 #include "unwind.h"
 
 /* Stack read in one go from sp; deeper reads go word by word. */
 #define STACK_CHUNK (64 * 1024)
 
-/* What libdwfl's callbacks need for the thread being unwound. */
+/* What libdwfl's callbacks need for the thread being unwound.  Its memory
+ * and files are reached through tid, not pid: a leader that called
+ * pthread_exit is a zombie with no memory, maps or root of its own. */
 struct target {
 	uint32_t pid, tid;
 	const __u64 *regs;
@@ -34,11 +37,11 @@ struct unwinder {
 };
 
 /*
- * Binaries of a process in a container are found through /proc/PID/root.
- * find_elf has no argument of its own: the daemon is single-threaded and
- * sets this around each use of a process's Dwfl.
+ * Binaries of a process in a container are found through /proc/TID/root, TID
+ * a live thread of it.  find_elf has no argument of its own: the daemon is
+ * single-threaded and sets this around each use of a process's Dwfl.
  */
-static uint32_t find_elf_pid;
+static uint32_t find_elf_tid;
 
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
 		    char **file_name, Elf **elfp)
@@ -46,8 +49,8 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_A
 	char path[PATH_MAX];
 	int fd;
 
-	if (name[0] == '/' && find_elf_pid) {
-		snprintf(path, sizeof(path), "/proc/%u/root%s", find_elf_pid, name);
+	if (name[0] == '/' && find_elf_tid) {
+		snprintf(path, sizeof(path), "/proc/%u/root%s", find_elf_tid, name);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			*file_name = strdup(path);
@@ -92,7 +95,7 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 		memcpy(result, t->stack + (addr - t->stack_lo), sizeof(*result));
 		return true;
 	}
-	return process_vm_readv((pid_t)t->pid, &local, 1, &remote, 1, 0) == sizeof(*result);
+	return process_vm_readv((pid_t)t->tid, &local, 1, &remote, 1, 0) == sizeof(*result);
 }
 
 static bool set_initial_registers(Dwfl_Thread *thread, void *arg)
@@ -159,8 +162,12 @@ void unwinder_forget(struct unwinder *u, uint32_t pid)
 	proc_free(id_map_del(&u->procs, pid));
 }
 
-/* The process's modules, from /proc/PID/maps, with thread callbacks. */
-static int proc_open(struct unwinder *u, uint32_t pid, struct proc_dwfl **out)
+/*
+ * The process's modules, with thread callbacks, read through thread tid of
+ * it: /proc/TID/maps and auxv are the process's, and stay readable when the
+ * leader is a zombie (its /proc/PID/maps is empty).
+ */
+static int proc_open(struct unwinder *u, uint32_t pid, uint32_t tid, struct proc_dwfl **out)
 {
 	struct proc_dwfl *p = id_map_get(&u->procs, pid);
 	int err;
@@ -169,18 +176,23 @@ static int proc_open(struct unwinder *u, uint32_t pid, struct proc_dwfl **out)
 		*out = p;
 		return 0;
 	}
+	/* A tid reused by another process must not lend it its maps. */
+	err = procfs_thread_of(pid, tid);
+	if (err)
+		return err;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->target.pid = pid;
+	p->target.tid = tid;
 	p->target.stack = p->stack;
 	p->dwfl = dwfl_begin(&dwfl_callbacks);
 	if (!p->dwfl) {
 		err = -ENOMEM;
 		goto err_free;
 	}
-	find_elf_pid = pid; /* dwfl_attach_state reads the main binary's ELF */
-	err = dwfl_linux_proc_report(p->dwfl, (pid_t)pid);
+	find_elf_tid = tid; /* dwfl_attach_state reads the main binary's ELF */
+	err = dwfl_linux_proc_report(p->dwfl, (pid_t)tid);
 	if (err) {
 		err = err > 0 ? -err : -ESRCH;
 		goto err_free;
@@ -189,11 +201,13 @@ static int proc_open(struct unwinder *u, uint32_t pid, struct proc_dwfl **out)
 		err = -EINVAL;
 		goto err_free;
 	}
-	if (!dwfl_attach_state(p->dwfl, NULL, (pid_t)pid, &thread_callbacks, &p->target)) {
+	/* The "process" is named by tid too: libdwfl reads the vDSO from its
+	 * /proc/PID/mem. */
+	if (!dwfl_attach_state(p->dwfl, NULL, (pid_t)tid, &thread_callbacks, &p->target)) {
 		err = -ENOEXEC;
 		goto err_free;
 	}
-	find_elf_pid = 0;
+	find_elf_tid = 0;
 	err = id_map_put(&u->procs, pid, p);
 	if (err)
 		goto err_free;
@@ -201,7 +215,7 @@ static int proc_open(struct unwinder *u, uint32_t pid, struct proc_dwfl **out)
 	return 0;
 
 err_free:
-	find_elf_pid = 0;
+	find_elf_tid = 0;
 	proc_free(p);
 	return err;
 }
@@ -231,21 +245,21 @@ static void read_stack_chunk(struct target *t)
 
 	t->stack_lo = t->regs[LW_REG_SP];
 	/* Stops at the end of the mapping: a short read is fine. */
-	n = process_vm_readv((pid_t)t->pid, &local, 1, &remote, 1, 0);
+	n = process_vm_readv((pid_t)t->tid, &local, 1, &remote, 1, 0);
 	t->stack_len = n > 0 ? (size_t)n : 0;
 }
 
 static int unwind_once(struct proc_dwfl *p, uint32_t tid, const __u64 *regs, struct frames *f)
 {
 	f->n = 0;
-	find_elf_pid = p->target.pid;
-	p->target.tid = tid;
+	find_elf_tid = tid;
+	p->target.tid = tid; /* kept after: symbolizing reads files through it */
 	p->target.regs = regs;
 	read_stack_chunk(&p->target);
 	/* Errors at the end of a stack are normal: keep what was found. */
 	dwfl_getthread_frames(p->dwfl, (pid_t)tid, on_frame, f);
 	p->target.regs = NULL;
-	find_elf_pid = 0;
+	find_elf_tid = 0;
 	/* The ip outside every known module: the maps changed (dlopen, exec). */
 	return f->n && dwfl_addrmodule(p->dwfl, f->pcs[0]) ? 0 : -ESTALE;
 }
@@ -259,13 +273,14 @@ int unwind_user(struct unwinder *u, uint32_t pid, uint32_t tid, const __u64 *reg
 
 	if (max < 1 || !regs[LW_REG_IP])
 		return -EINVAL;
-	err = proc_open(u, pid, &p);
+	err = proc_open(u, pid, tid, &p);
 	if (err)
 		return err;
 	if (unwind_once(p, tid, regs, &f) == -ESTALE) {
-		/* Read the maps again, once. */
+		/* Read the maps again, once, through this thread (the one they
+		 * were read through may have exited). */
 		unwinder_forget(u, pid);
-		err = proc_open(u, pid, &p);
+		err = proc_open(u, pid, tid, &p);
 		if (err)
 			return err;
 		unwind_once(p, tid, regs, &f);
@@ -309,14 +324,15 @@ void unwind_symbolize(struct unwinder *u, uint32_t pid, uint64_t pc, bool first,
 	GElf_Sym elf_sym;
 	char name[256];
 
-	find_elf_pid = pid;
-	if (p)
+	if (p) {
+		find_elf_tid = p->target.tid; /* the thread last unwound */
 		mod = dwfl_addrmodule(p->dwfl, lookup);
+	}
 	if (mod) {
 		mod_name = dwfl_module_info(mod, NULL, &mod_start, NULL, NULL, NULL, NULL, NULL);
 		sym = dwfl_module_addrinfo(mod, lookup, &offset, &elf_sym, NULL, NULL, NULL);
 	}
-	find_elf_pid = 0;
+	find_elf_tid = 0;
 	if (mod_name && (slash = strrchr(mod_name, '/')))
 		mod_name = slash + 1;
 	if (sym)

@@ -146,7 +146,7 @@ void wait_decode(const struct lw_task_rec *r, const struct lw_restart_fns *fns,
 		snprintf(w->futex_op, sizeof(w->futex_op), "futex_waitv(%llu)",
 			 (unsigned long long)r->args[1]);
 		if (read_first_waiter && r->args[0] &&
-		    !read_first_waiter(r->pid, r->args[0], &w->futex_addr))
+		    !read_first_waiter(r->tid, r->args[0], &w->futex_addr))
 			w->has_futex = true;
 		break;
 	case NR_FUTEX_WAIT:

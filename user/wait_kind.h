@@ -27,7 +27,8 @@ const char *wait_syscall_name(long nr);
 /*
  * Decodes the wait of a blocked thread from its scan record.  For
  * futex_waitv the futex address is the first waiter's; read_first_waiter
- * (may be NULL) reads it from the thread's memory.
+ * (may be NULL) reads it from the memory of the waiting thread (r->tid: a
+ * zombie leader, r->pid, has none).
  */
 void wait_decode(const struct lw_task_rec *r, const struct lw_restart_fns *fns,
 		 int (*read_first_waiter)(uint32_t pid, uint64_t waiters, uint64_t *uaddr),

@@ -87,6 +87,11 @@ is_running() {
 spawn() {
 	local name=$1
 	shift
+	# Emptied here, not only by the child's redirection: a caller reading
+	# NAME.out at once must not see an earlier run's lines (start_fixture
+	# took a former blocker's "pid" line on a loaded machine).
+	: >"$TMP/$name.out"
+	: >"$TMP/$name.err"
 	setsid "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
 	SPAWNED=$!
 	PGIDS+=("$SPAWNED")
@@ -535,11 +540,13 @@ source "$LEAK_TESTS_SH" || { echo "run.sh: cannot read $LEAK_TESTS_SH" >&2; exit
 source "$(dirname "${BASH_SOURCE[0]}")/outputs_tests.sh" || exit 1
 # Run mode, signals, output errors, bad input (issue 8).
 source "$(dirname "${BASH_SOURCE[0]}")/runmode_tests.sh" || exit 1
+# Kernel-side races, the unwinder's /proc reads, fork storms.
+source "$(dirname "${BASH_SOURCE[0]}")/kernel_tests.sh" || exit 1
 
 # --------------------------------------------------------------- harness --
 
 ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck stopped hostwide text sigint badinput
-	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" "${RUNMODE_TESTS[@]}" summary)
+	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" "${RUNMODE_TESTS[@]}" "${KERNEL_TESTS[@]}" summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")
 
