@@ -464,11 +464,13 @@ LEAK_TESTS_SH=$(dirname "${BASH_SOURCE[0]}")/leak_tests.sh
 source "$LEAK_TESTS_SH" || { echo "run.sh: cannot read $LEAK_TESTS_SH" >&2; exit 1; }
 # Metrics, run mode, timeline, the systemd unit, make install (tests 20-32).
 source "$(dirname "${BASH_SOURCE[0]}")/outputs_tests.sh" || exit 1
+# The metrics endpoint under hostile clients, the table on a terminal.
+source "$(dirname "${BASH_SOURCE[0]}")/view_tests.sh" || exit 1
 
 # --------------------------------------------------------------- harness --
 
 ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck hostwide text sigint badinput
-	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" summary)
+	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" "${VIEW_TESTS[@]}" summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")
 
