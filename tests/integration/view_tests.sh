@@ -105,5 +105,67 @@ test_metrics_methods() {
 	expect_rc 0 || return 1
 }
 
+# -------------------------------------------------------- the table --
+
+VT_TMUX=(tmux -L "leakwatch-it-$$" -f /dev/null)
+VT_CAP=""  # the last capture of the pane
+
+# vt_table_fits WANT_W WANT_H: one capture of the pane shows a table that
+# fits: the pane is WANT_W x WANT_H; the title is its first line (nothing
+# scrolled off the top); the process header, the fixture's process row and
+# the site header are there; no line wrapped; and "... and N more" counts
+# exactly the stuck threads (140) not shown.
+vt_table_fits() {
+	local size rows more
+	size=$("${VT_TMUX[@]}" display -p -t lw '#{pane_width}x#{pane_height}') || return 1
+	[[ $size == "$1x$2" ]] || return 1
+	VT_CAP=$("${VT_TMUX[@]}" capture-pane -p -t lw) || return 1
+	[[ $(head -1 <<<"$VT_CAP") == "leakwatch "*" threshold 1.0s "* ]] || return 1
+	grep -Eq '^ +PID PROCESS +THREADS +BLOCKED +STUCK$' <<<"$VT_CAP" || return 1
+	grep -Eq "^ +$FX_PID blocker +141 +[0-9]+ +140$" <<<"$VT_CAP" || return 1
+	grep -Eq '^ +STUCK +PID +SITE +WAIT +WHERE$' <<<"$VT_CAP" || return 1
+	(($(wc -l <<<"$VT_CAP") <= $2)) || return 1
+	# A line longer than the pane wraps: joined again by -J, one line fewer.
+	(($("${VT_TMUX[@]}" capture-pane -pJ -t lw | wc -l) == $(wc -l <<<"$VT_CAP"))) || return 1
+	rows=$(grep -Ec "^ +$FX_PID +[0-9]+ blk-cond " <<<"$VT_CAP")
+	more=$(sed -n 's/^ *\.\.\. and \([0-9]*\) more$/\1/p' <<<"$VT_CAP" | tail -1)
+	[[ $more ]] && ((rows + more == 140))
+}
+
+# vt_wait_fit W H SECS: wait for a redraw that fits W x H.
+vt_wait_fit() {
+	local i
+	for ((i = 0; i < $3 * 5; i++)); do
+		vt_table_fits "$1" "$2" && return 0
+		sleep 0.2
+	done
+	fail "the table does not fit a $1x$2 pane (title on top, process and site headers, no wrapped line, '... and N more' counting the rest of 140)" \
+		"$VT_CAP"
+}
+
+vt_table_fit_run() {
+	start_fixture blocker cond --threads 140 || return 1
+	fixture_tids 140 >/dev/null
+	"${VT_TMUX[@]}" new-session -d -s lw -x 120 -y 40 \
+		"env --default-signal=INT,TERM $LW -p $FX_PID -t 1s -i 500ms -d 40s" || return 1
+	"${VT_TMUX[@]}" set-option -t lw status off >/dev/null
+	vt_wait_fit 120 40 20 || return 1
+	# Smaller, then larger: the table follows (SIGWINCH, at the latest the next redraw).
+	"${VT_TMUX[@]}" resize-window -t lw -x 80 -y 24 || return 1
+	vt_wait_fit 80 24 10 || return 1
+	"${VT_TMUX[@]}" resize-window -t lw -x 100 -y 30 || return 1
+	vt_wait_fit 100 30 10 || return 1
+}
+
+# The table of 140 stuck threads in tmux panes of 120x40, 80x24 and 100x30:
+# title, processes and sites on top, as many threads as fit, "... and N more".
+test_table_fit() {
+	ot_need tmux tmux || return 1
+	vt_table_fit_run
+	local status=$?
+	"${VT_TMUX[@]}" kill-server 2>/dev/null
+	return $status
+}
+
 # shellcheck disable=SC2034 # run.sh's ALL_TESTS takes them
-VIEW_TESTS=(metrics_slowloris metrics_methods)
+VIEW_TESTS=(metrics_slowloris metrics_methods table_fit)
