@@ -20,22 +20,25 @@
  * headers (from accept, or from the end of its last response, however
  * slowly the bytes trickle in) and HTTP_RESPONSE_TIMEOUT_S to take the
  * answer.  Beyond HTTP_CONNS_PER_CLIENT connections from one address, or
- * HTTP_CONNS in all, a new connection is let in by closing the one that has
- * waited longest for its request: a scraper sends its request at once and is
- * answered in the run that accepts it, so it always gets through, even from
- * the address the attack comes from.  libmicrohttpd's own per-address limit
- * would refuse the newcomer instead, i.e. the scraper, so it is not used.
+ * HTTP_CONNS in all, the ones that have waited longest for their request
+ * are closed; but not before HTTP_GRACE_NS, time enough for an honest client
+ * to send its request.  A scraper sends it at once and is answered at once,
+ * so no flood of newer connections from its own address (an attacker can
+ * open them as fast as they are accepted) pushes it out before.  New
+ * connections past HTTP_CONNS_HARD wait in the listen backlog, first come
+ * first served, while the old ones are closed.  libmicrohttpd's own
+ * per-address limit would refuse the newcomer instead, i.e. the scraper if
+ * it shares the attacker's address (all of loopback does), so it is not used.
  */
 #define HTTP_HEADER_TIMEOUT_S 3
 #define HTTP_RESPONSE_TIMEOUT_S 10
 #define HTTP_CONNS 64
-/* >= 10: libmicrohttpd accepts up to 10 connections per run, and reads the
- * requests of all of them in that run; so a newcomer cannot be pushed out
- * by the ones accepted after it before its request is read. */
 #define HTTP_CONNS_PER_CLIENT 16
+#define HTTP_GRACE_NS (2000 * 1000000ULL)
 /* libmicrohttpd's hard limit: above it, it stops accepting (connections
- * wait in the listen backlog).  Room for the connections closed by us whose
- * close libmicrohttpd has not seen yet. */
+ * wait in the listen backlog).  It bounds what one client holds while its
+ * connections are younger than HTTP_GRACE_NS, and gives room for those
+ * closed by us whose close libmicrohttpd has not seen yet. */
 #define HTTP_CONNS_HARD (2 * HTTP_CONNS)
 /* How often deadlines are checked while connections are open. */
 #define HTTP_CHECK_NS (250 * 1000000ULL)
@@ -125,40 +128,41 @@ static void conn_set_state(struct http_conn *hc, bool waiting)
 		(waiting ? HTTP_HEADER_TIMEOUT_S : HTTP_RESPONSE_TIMEOUT_S) * NS_PER_S;
 }
 
-/* Accept policy: room for a connection from addr, made by closing the one
- * (of that client, or of all when all are taken) that waited longest. */
-static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+/* The connection of client (NULL: of anyone) that has waited longest for
+ * its request, if that is longer than HTTP_GRACE_NS; and how many
+ * connections client has open. */
+static struct http_conn *longest_waiting(struct http_server *s, const struct sockaddr *client,
+					 uint64_t now, unsigned int *open)
 {
-	struct http_server *s = cls;
-	struct http_conn *hc, *oldest_mine = NULL, *oldest = NULL;
-	unsigned int mine = 0, all = 0;
+	struct http_conn *hc, *oldest = NULL;
 
-	(void)addrlen;
+	*open = 0;
 	for (hc = s->conns; hc; hc = hc->next) {
-		bool is_mine;
+		if (hc->closing || (client && !same_client(&hc->peer, client)))
+			continue;
+		(*open)++;
+		if (hc->waiting && now - hc->since_ns >= HTTP_GRACE_NS &&
+		    (!oldest || hc->since_ns < oldest->since_ns))
+			oldest = hc;
+	}
+	return oldest;
+}
 
+/* Close the longest waiting connections past the limits. */
+static void enforce_limits(struct http_server *s, uint64_t now)
+{
+	struct http_conn *hc, *victim;
+	unsigned int open;
+
+	for (hc = s->conns; hc; hc = hc->next) {
 		if (hc->closing)
 			continue;
-		is_mine = same_client(&hc->peer, addr);
-		all++;
-		mine += is_mine;
-		if (!hc->waiting)
-			continue;
-		if (!oldest || hc->since_ns < oldest->since_ns)
-			oldest = hc;
-		if (is_mine && (!oldest_mine || hc->since_ns < oldest_mine->since_ns))
-			oldest_mine = hc;
+		while ((victim = longest_waiting(s, (struct sockaddr *)&hc->peer, now, &open)) &&
+		       open > HTTP_CONNS_PER_CLIENT)
+			conn_close(victim);
 	}
-	if (mine >= HTTP_CONNS_PER_CLIENT) {
-		if (!oldest_mine)
-			return MHD_NO; /* all of them are being answered */
-		conn_close(oldest_mine);
-	} else if (all >= HTTP_CONNS) {
-		if (!oldest)
-			return MHD_NO;
-		conn_close(oldest);
-	}
-	return MHD_YES;
+	while ((victim = longest_waiting(s, NULL, now, &open)) && open > HTTP_CONNS)
+		conn_close(victim);
 }
 
 static int timer_arm(struct http_server *s, bool on)
@@ -318,7 +322,8 @@ int http_start(const char *addr, const struct lw_buf *page, struct http_server *
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage ss;
 	struct http_server *s;
-	unsigned int flags = MHD_USE_EPOLL;
+	/* TURBO: a new connection's request is read in the run that accepts it. */
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_TURBO;
 	int err;
 
 	err = http_parse_addr(addr, &ss);
@@ -338,7 +343,7 @@ int http_start(const char *addr, const struct lw_buf *page, struct http_server *
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	errno = 0;
-	s->mhd = MHD_start_daemon(flags, ntohs(((struct sockaddr_in *)&ss)->sin_port), on_accept, s,
+	s->mhd = MHD_start_daemon(flags, ntohs(((struct sockaddr_in *)&ss)->sin_port), NULL, NULL,
 				  on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_HEADER_TIMEOUT_S,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNS_HARD,
@@ -376,5 +381,6 @@ int http_run(struct http_server *s)
 	for (hc = s->conns; hc; hc = hc->next)
 		if (!hc->closing && now >= hc->deadline_ns)
 			conn_close(hc);
+	enforce_limits(s, now);
 	return MHD_run(s->mhd) == MHD_YES ? 0 : -EIO;
 }
