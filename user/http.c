@@ -141,7 +141,7 @@ static struct http_conn *longest_waiting(struct http_server *s, const struct soc
 		if (hc->closing || (client && !same_client(&hc->peer, client)))
 			continue;
 		(*open)++;
-		if (hc->waiting && now - hc->since_ns >= HTTP_GRACE_NS &&
+		if (hc->waiting && hc->since_ns + HTTP_GRACE_NS <= now &&
 		    (!oldest || hc->since_ns < oldest->since_ns))
 			oldest = hc;
 	}
