@@ -17,6 +17,7 @@ static void loop_signals(sigset_t *set)
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGWINCH);
 }
 
 int loop_block_signals(void)
@@ -155,6 +156,10 @@ int loop_run(int ringbuf_fd, uint64_t interval_ns, uint64_t duration_ns,
 				}
 				if (si.ssi_signo == SIGCHLD) {
 					err = ops->on_child ? ops->on_child(ops->ctx) : 0;
+					break;
+				}
+				if (si.ssi_signo == SIGWINCH) {
+					err = ops->on_winch ? ops->on_winch(ops->ctx) : 0;
 					break;
 				}
 				/* SIGINT, SIGTERM, SIGHUP: stop cleanly. */

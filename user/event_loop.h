@@ -10,6 +10,7 @@ struct lw_loop_ops {
 	int (*on_tick)(void *ctx);      /* every interval */
 	int (*on_ringbuf)(void *ctx);   /* records are waiting */
 	int (*on_child)(void *ctx);     /* SIGCHLD */
+	int (*on_winch)(void *ctx);     /* SIGWINCH: the terminal was resized */
 	int extra_fd;                   /* another fd to watch (the HTTP server), or -1 */
 	int (*on_extra)(void *ctx);     /* extra_fd is readable */
 	void *ctx;

@@ -196,6 +196,19 @@ static int on_child(void *ctx)
 	return err < 0 ? err : 1;
 }
 
+/* The terminal was resized: redraw the table at its new size now. */
+static int on_winch(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (d->cfg.json || !d->text.table)
+		return 0;
+	if (text_out_query_size(&d->text))
+		return 0; /* the size stays; the table still fits the old one */
+	text_render(&d->text, d->tracker, clock_to_unix(&d->clock, clock_mono_ns()));
+	return 0;
+}
+
 /* Stacks for the tracker: libdwfl for user space, kallsyms for the kernel. */
 static int stack_unwind(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, int max)
 {
@@ -395,6 +408,8 @@ int main(int argc, char **argv)
 	} else {
 		text_out_init(&d.text, stdout, isatty(STDOUT_FILENO), d.cfg.threshold_ns,
 			      d.cfg.interval_ns);
+		if (d.text.table && text_out_query_size(&d.text))
+			log_debug("cannot read the terminal's size: the table is not fitted to it");
 		d.output = (struct lw_sink){ .emit = text_emit, .ctx = &d.text };
 	}
 	d.sink = (struct lw_sink){ .emit = daemon_emit, .ctx = &d };
@@ -486,6 +501,7 @@ int main(int argc, char **argv)
 		.on_tick = on_tick,
 		.on_ringbuf = on_ringbuf,
 		.on_child = on_child,
+		.on_winch = on_winch,
 		.extra_fd = d.http ? http_fd(d.http) : -1,
 		.on_extra = on_http,
 		.ctx = &d,

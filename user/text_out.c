@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include "duration.h"
 #include "text_out.h"
@@ -18,7 +22,6 @@ void text_out_init(struct text_out *o, FILE *f, bool table, uint64_t threshold_n
 	memset(o, 0, sizeof(*o));
 	o->f = f;
 	o->table = table;
-	o->max_rows = 40;
 	o->threshold_ns = threshold_ns;
 	o->interval_ns = interval_ns;
 	id_map_init(&o->last_counts);
@@ -189,6 +192,9 @@ void text_emit(void *ctx, const struct lw_report *r)
 	char when[16], comm[NAME_BUF], pcomm[NAME_BUF], dur[32], wait[128];
 
 	if (r->type == LW_RPT_SUMMARY) {
+		if (o->drawn)
+			fputc('\n', o->f); /* after the table's last line */
+		o->drawn = false;
 		print_summary(o->f, r);
 		fflush(o->f);
 		return;
@@ -242,6 +248,60 @@ void text_emit(void *ctx, const struct lw_report *r)
 	fflush(o->f);
 }
 
+/* ---- The table: rows collected from the tracker, fitted to the screen ---- */
+
+/* Limits on what the table shows of sites, whatever the screen. */
+#define TABLE_SITES TEXT_TABLE_SITES
+#define TABLE_SITE_FRAMES 6
+
+/* One section's rows as text: the first n of total (the rest could not be
+ * shown on any screen this size, so they are only counted). */
+struct rows {
+	char **v;
+	size_t n, cap, total;
+};
+
+struct table {
+	struct rows procs, sites, spins, threads;
+	/* sites.v holds each site's row followed by its frames */
+	size_t site_frames[TABLE_SITES];
+};
+
+static int rows_add(struct rows *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int rows_add(struct rows *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *line;
+	int n;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		char **v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		r->v = v;
+		r->cap = cap;
+	}
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	r->v[r->n++] = line;
+	return 0;
+}
+
+static void rows_free(struct rows *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		free(r->v[i]);
+	free(r->v);
+}
+
 static int by_stuck(const void *a, const void *b)
 {
 	const struct lw_process_view *x = a, *y = b;
@@ -261,129 +321,340 @@ static int by_site_stuck(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Every item a tracker walk gives, into a growing array; NULL out of memory. */
-#define COLLECT(t, next, type, n_out)                                               \
+/* Every item a tracker walk gives, into a growing array: 0 or -ENOMEM. */
+#define COLLECT(t, next, type, out, n_out)                                          \
 	({                                                                          \
 		struct tracker_cursor c_ = { 0 };                                   \
-		type v_, *all_ = NULL, *more_;                                      \
+		type v_, *more_;                                                    \
 		size_t cap_ = 0;                                                    \
-		bool ok_ = true;                                                    \
+		int err_ = 0;                                                       \
+		*(out) = NULL;                                                      \
 		*(n_out) = 0;                                                       \
-		while (ok_ && next(t, &c_, &v_)) {                                  \
+		while (!err_ && next(t, &c_, &v_)) {                                \
 			if (*(n_out) == cap_) {                                     \
 				cap_ = cap_ ? 2 * cap_ : 16;                        \
-				more_ = realloc(all_, cap_ * sizeof(*all_));        \
-				ok_ = more_ != NULL;                                \
-				if (!ok_)                                           \
+				more_ = realloc(*(out), cap_ * sizeof(**(out)));    \
+				if (!more_) {                                       \
+					err_ = -ENOMEM;                             \
 					break;                                      \
-				all_ = more_;                                       \
+				}                                                   \
+				*(out) = more_;                                     \
 			}                                                           \
-			all_[(*(n_out))++] = v_;                                    \
+			(*(out))[(*(n_out))++] = v_;                                \
 		}                                                                   \
-		if (!ok_) {                                                         \
-			free(all_);                                                 \
-			all_ = NULL;                                                \
-		}                                                                   \
-		all_;                                                               \
+		err_;                                                               \
 	})
 
+/* The processes shown (watched, or with stuck threads), most stuck first. */
+static int collect_procs(struct rows *out, const struct lw_tracker *t, size_t max)
+{
+	struct lw_process_view *procs;
+	char name[NAME_BUF];
+	size_t i, n;
+	int err;
+
+	err = COLLECT(t, tracker_next_process, struct lw_process_view, &procs, &n);
+	if (!err)
+		qsort(procs, n, sizeof(*procs), by_stuck);
+	out->total = n;
+	for (i = 0; i < n && i < max && !err; i++) {
+		text_clean_name(procs[i].pcomm, name);
+		err = rows_add(out, "%8u %-16s %8u %8u %8u", procs[i].pid, name, procs[i].threads,
+			       procs[i].blocked, procs[i].stuck);
+	}
+	free(procs);
+	return err;
+}
+
 /* pprof-like: the sites with stuck threads, most first, with their stacks. */
-static void render_sites(struct text_out *o, const struct lw_tracker *t)
+static int collect_sites(struct table *tb, const struct lw_tracker *t)
 {
 	char clean[3 * LW_FRAME_TEXT + 1];
 	struct lw_site_view *sites;
 	size_t i, j, n;
+	int err;
 
-	sites = COLLECT(t, tracker_next_site, struct lw_site_view, &n);
-	if (!sites)
-		return;
-	qsort(sites, n, sizeof(*sites), by_site_stuck);
-	if (n)
-		fprintf(o->f, "\n%8s %8s %5s  %-12s %s\n", "STUCK", "PID", "SITE", "WAIT", "WHERE");
-	for (i = 0; i < n && i < 10; i++) {
+	err = COLLECT(t, tracker_next_site, struct lw_site_view, &sites, &n);
+	if (!err)
+		qsort(sites, n, sizeof(*sites), by_site_stuck);
+	tb->sites.total = n < TABLE_SITES ? n : TABLE_SITES;
+	for (i = 0; i < tb->sites.total && !err; i++) {
 		const struct lw_site *s = sites[i].site;
+		char leak[48] = "";
 
-		fprintf(o->f, "%8u %8u %5s  %-12s", s->stuck, s->pid, s->name, s->kind);
 		if (leak_series_leaked(&s->leak))
-			fprintf(o->f, " LEAK %+.1f/min", s->leak.growth_per_min);
-		fputc('\n', o->f);
-		for (j = 0; j < (size_t)s->user.n && j < 6; j++) {
+			snprintf(leak, sizeof(leak), " LEAK %+.1f/min", s->leak.growth_per_min);
+		err = rows_add(&tb->sites, "%8u %8u %5s  %-12s%s", s->stuck, s->pid, s->name,
+			       s->kind, leak);
+		for (j = 0; j < (size_t)s->user.n && j < TABLE_SITE_FRAMES && !err; j++) {
 			clean_text(s->user.frames[j], LW_FRAME_TEXT, clean);
-			fprintf(o->f, "%25s#%zu %s\n", "", j, clean);
+			err = rows_add(&tb->sites, "%25s#%zu %s", "", j, clean);
+			tb->site_frames[i]++;
 		}
 	}
 	free(sites);
+	return err;
 }
 
-static void render_spins(struct text_out *o, const struct lw_tracker *t)
+static int collect_spins(struct rows *out, const struct lw_tracker *t, size_t max)
 {
 	struct tracker_cursor c = { 0 };
 	char name[NAME_BUF], dur[32];
 	struct lw_waiter_view w;
-	bool header = false;
+	int err = 0;
 
-	while (tracker_next_spinning(t, &c, &w)) {
-		if (!header)
-			fprintf(o->f, "\n%8s %8s %-16s %9s\n", "PID", "TID", "SPINNING", "RUNNING");
-		header = true;
+	while (!err && tracker_next_spinning(t, &c, &w)) {
+		if (out->total++ >= max)
+			continue;
 		text_clean_name(w.comm, name);
-		fprintf(o->f, "%8u %8llu %-16s %9s\n", w.id.pid, (unsigned long long)w.id.id, name,
-			duration_format(w.running_ns, dur, sizeof(dur)));
+		err = rows_add(out, "%8u %8llu %-16s %9s", w.id.pid, (unsigned long long)w.id.id,
+			       name, duration_format(w.running_ns, dur, sizeof(dur)));
 	}
+	return err;
+}
+
+/* The stuck threads, longest first: max rows at most, all of them counted. */
+static int collect_threads(struct rows *out, const struct lw_tracker *t, size_t max)
+{
+	struct lw_tracker_stats stats;
+	struct lw_waiter_view *stuck;
+	char name[NAME_BUF], dur[32], wait[128];
+	size_t i;
+	int err = 0;
+
+	tracker_stats(t, &stats);
+	if (max > stats.waiters)
+		max = stats.waiters;
+	stuck = calloc(max + 1, sizeof(*stuck));
+	if (!stuck)
+		return -ENOMEM;
+	out->total = tracker_stuck_waiters(t, stuck, max);
+	for (i = 0; i < out->total && i < max && !err; i++) {
+		const struct lw_waiter_view *w = &stuck[i];
+
+		text_clean_name(w->comm, name);
+		err = rows_add(out, "%8u %8llu %-16s %2c %s%8s  %s", w->id.pid,
+			       (unsigned long long)w->id.id, name, w->state,
+			       w->since_exact ? " " : ">",
+			       duration_format(w->blocked_ns, dur, sizeof(dur)),
+			       wait_str(w->wait, wait, sizeof(wait)));
+	}
+	free(stuck);
+	return err;
+}
+
+/* Everything the table could show, as text; max rows per section. */
+static int collect_table(struct table *tb, const struct lw_tracker *t, size_t max)
+{
+	int err = collect_procs(&tb->procs, t, max);
+
+	if (!err)
+		err = collect_sites(tb, t);
+	if (!err)
+		err = collect_spins(&tb->spins, t, max);
+	if (!err)
+		err = collect_threads(&tb->threads, t, max);
+	return err;
+}
+
+static void table_free(struct table *tb)
+{
+	rows_free(&tb->procs);
+	rows_free(&tb->sites);
+	rows_free(&tb->spins);
+	rows_free(&tb->threads);
+}
+
+/* n rows in room lines: all of them, or room - 1 and a "... and N more"
+ * line; *more is N.  Returns the rows shown. */
+static size_t fit_rows(size_t n, size_t room, size_t *more)
+{
+	if (n <= room) {
+		*more = 0;
+		return n;
+	}
+	*more = room ? n - (room - 1) : n;
+	return room ? room - 1 : 0;
+}
+
+static size_t sub0(size_t a, size_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+void text_table_fit(unsigned int screen_rows, const struct text_table_counts *c,
+		    struct text_table_plan *p)
+{
+	/* A section's least: a blank line, its column header and one line. */
+	const size_t least = 3;
+	size_t avail = screen_rows ? screen_rows : SIZE_MAX, room, i, frames = 0;
+
+	memset(p, 0, sizeof(*p));
+	/* The title, a blank line, the process header, then the process rows
+	 * with room left for the least of each section below. */
+	room = sub0(sub0(avail, 3),
+		    (c->sites ? least : 0) + (c->spins ? least : 0) + least);
+	p->procs = fit_rows(c->procs, room, &p->procs_more);
+	avail = sub0(avail, 3 + (c->procs ? p->procs + !!p->procs_more : 1));
+
+	room = sub0(avail, (c->spins ? least : 0) + least);
+	if (c->sites && room >= least) {
+		p->sites_shown = true;
+		p->sites = fit_rows(c->sites, room - 2, &p->sites_more);
+		avail -= 2 + p->sites + !!p->sites_more;
+		room -= 2 + p->sites + !!p->sites_more;
+		for (i = 0; i < p->sites && i < TEXT_TABLE_SITES; i++)
+			frames += c->site_frames[i];
+		p->frames = frames < room ? frames : room;
+		avail -= p->frames;
+	}
+
+	room = sub0(avail, least);
+	if (c->spins && room >= least) {
+		p->spins_shown = true;
+		p->spins = fit_rows(c->spins, room - 2, &p->spins_more);
+		avail -= 2 + p->spins + !!p->spins_more;
+	}
+
+	if (avail >= least) {
+		p->threads_shown = true;
+		p->threads = fit_rows(c->threads, avail - 2, &p->threads_more);
+	}
+}
+
+/* The screen: lines cut to its width, no more lines than its height, and
+ * no newline after the last (it would scroll the title off the top). */
+struct screen {
+	FILE *f;
+	unsigned int rows, cols;
+	unsigned int lines;
+};
+
+/* Bytes of s that fill at most cols columns, a code point a column. */
+static size_t fit_width(const char *s, unsigned int cols)
+{
+	size_t i, used = 0;
+
+	for (i = 0; s[i]; i++) {
+		if (((unsigned char)s[i] & 0xc0) == 0x80)
+			continue; /* a continuation byte: same column */
+		if (cols && used == cols)
+			break;
+		used++;
+	}
+	return i;
+}
+
+static void screen_line(struct screen *sc, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void screen_line(struct screen *sc, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	if (sc->rows && sc->lines >= sc->rows)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (sc->lines++)
+		fputc('\n', sc->f);
+	fwrite(buf, 1, fit_width(buf, sc->cols), sc->f);
+}
+
+static void screen_rows(struct screen *sc, const struct rows *r, size_t shown, size_t more)
+{
+	size_t i;
+
+	for (i = 0; i < shown && i < r->n; i++)
+		screen_line(sc, "%s", r->v[i]);
+	if (more)
+		screen_line(sc, "%8s ... and %zu more", "", more);
+}
+
+static void print_table(struct text_out *o, const struct table *tb,
+			const struct text_table_plan *p, double now_unix)
+{
+	struct screen sc = { .f = o->f, .rows = o->rows, .cols = o->cols };
+	char when[16], thr[32], ivl[32];
+	size_t i, j, line = 0, frames = p->frames;
+
+	/* Home the cursor and clear the screen. */
+	fputs("\033[H\033[2J", o->f);
+	screen_line(&sc, "leakwatch %s   threshold %s   interval %s   (Ctrl-C to stop)",
+		    clock_str(now_unix, when, sizeof(when)),
+		    duration_format(o->threshold_ns, thr, sizeof(thr)),
+		    duration_format(o->interval_ns, ivl, sizeof(ivl)));
+	screen_line(&sc, "%s", "");
+	screen_line(&sc, "%8s %-16s %8s %8s %8s", "PID", "PROCESS", "THREADS", "BLOCKED", "STUCK");
+	screen_rows(&sc, &tb->procs, p->procs, p->procs_more);
+	if (!tb->procs.total)
+		screen_line(&sc, "%8s (no process with stuck threads)", "");
+
+	if (p->sites_shown) {
+		screen_line(&sc, "%s", "");
+		screen_line(&sc, "%8s %8s %5s  %-12s %s", "STUCK", "PID", "SITE", "WAIT", "WHERE");
+		for (i = 0; i < p->sites; i++) {
+			screen_line(&sc, "%s", tb->sites.v[line]);
+			for (j = 0; j < tb->site_frames[i] && frames; j++, frames--)
+				screen_line(&sc, "%s", tb->sites.v[line + 1 + j]);
+			line += 1 + tb->site_frames[i];
+		}
+		if (p->sites_more)
+			screen_line(&sc, "%8s ... and %zu more", "", p->sites_more);
+	}
+	if (p->spins_shown) {
+		screen_line(&sc, "%s", "");
+		screen_line(&sc, "%8s %8s %-16s %9s", "PID", "TID", "SPINNING", "RUNNING");
+		screen_rows(&sc, &tb->spins, p->spins, p->spins_more);
+	}
+	if (p->threads_shown) {
+		screen_line(&sc, "%s", "");
+		screen_line(&sc, "%8s %8s %-16s %2s %9s  %s", "PID", "TID", "THREAD", "ST",
+			    "BLOCKED", "WAIT");
+		screen_rows(&sc, &tb->threads, p->threads, p->threads_more);
+		if (!tb->threads.total)
+			screen_line(&sc, "%8s (no stuck threads)", "");
+	}
+	o->drawn = sc.lines > 0;
+	fflush(o->f);
 }
 
 void text_render(struct text_out *o, const struct lw_tracker *t, double now_unix)
 {
-	struct lw_waiter_view *stuck;
-	struct lw_process_view *procs;
-	char when[16], name[NAME_BUF], dur[32], thr[32], wait[128];
-	size_t n_stuck, n_procs = 0, i;
+	struct table tb = {};
+	struct text_table_counts counts;
+	struct text_table_plan plan;
+	size_t i;
 
-	stuck = calloc(o->max_rows + 1, sizeof(*stuck));
-	procs = COLLECT(t, tracker_next_process, struct lw_process_view, &n_procs);
-	if (!stuck || (n_procs && !procs))
+	/* No section shows more rows than the screen has. */
+	if (collect_table(&tb, t, o->rows ? o->rows : SIZE_MAX))
 		goto out;
-	if (procs)
-		qsort(procs, n_procs, sizeof(*procs), by_stuck);
-	n_stuck = tracker_stuck_waiters(t, stuck, o->max_rows);
-
-	/* Home the cursor and clear the screen. */
-	fputs("\033[H\033[2J", o->f);
-	fprintf(o->f, "leakwatch %s   threshold %s   interval %s   (Ctrl-C to stop)\n\n",
-		clock_str(now_unix, when, sizeof(when)),
-		duration_format(o->threshold_ns, thr, sizeof(thr)),
-		duration_format(o->interval_ns, dur, sizeof(dur)));
-	fprintf(o->f, "%8s %-16s %8s %8s %8s\n", "PID", "PROCESS", "THREADS", "BLOCKED", "STUCK");
-	for (i = 0; i < n_procs && i < o->max_rows; i++) {
-		text_clean_name(procs[i].pcomm, name);
-		fprintf(o->f, "%8u %-16s %8u %8u %8u\n", procs[i].pid, name, procs[i].threads,
-			procs[i].blocked, procs[i].stuck);
-	}
-	if (!n_procs)
-		fprintf(o->f, "%8s (no process with stuck threads)\n", "");
-
-	render_sites(o, t);
-	render_spins(o, t);
-
-	fprintf(o->f, "\n%8s %8s %-16s %2s %9s  %s\n", "PID", "TID", "THREAD", "ST", "BLOCKED",
-		"WAIT");
-	for (i = 0; i < n_stuck && i < o->max_rows; i++) {
-		const struct lw_waiter_view *w = &stuck[i];
-
-		text_clean_name(w->comm, name);
-		fprintf(o->f, "%8u %8llu %-16s %2c %s%8s  %s\n", w->id.pid,
-			(unsigned long long)w->id.id, name, w->state, w->since_exact ? " " : ">",
-			duration_format(w->blocked_ns, dur, sizeof(dur)),
-			wait_str(w->wait, wait, sizeof(wait)));
-	}
-	if (n_stuck > o->max_rows)
-		fprintf(o->f, "%8s ... and %zu more\n", "", n_stuck - o->max_rows);
-	if (!n_stuck)
-		fprintf(o->f, "%8s (no stuck threads)\n", "");
-	fflush(o->f);
+	counts = (struct text_table_counts){
+		.procs = tb.procs.total,
+		.sites = tb.sites.total,
+		.spins = tb.spins.total,
+		.threads = tb.threads.total,
+	};
+	for (i = 0; i < TEXT_TABLE_SITES; i++)
+		counts.site_frames[i] = tb.site_frames[i];
+	text_table_fit(o->rows, &counts, &plan);
+	print_table(o, &tb, &plan, now_unix);
 out:
-	free(stuck);
-	free(procs);
+	table_free(&tb);
+}
+
+int text_out_query_size(struct text_out *o)
+{
+	struct winsize ws;
+
+	if (ioctl(fileno(o->f), TIOCGWINSZ, &ws))
+		return -errno;
+	/* 0 x 0: a terminal that does not know (a serial line): the classic size */
+	o->rows = ws.ws_row ? ws.ws_row : 24;
+	o->cols = ws.ws_col ? ws.ws_col : 80;
+	return 0;
 }
 
 /* Every site reported as a leak; the count is of sites, not of reports (a

@@ -520,7 +520,10 @@ static void test_table_lists_stuck_threads_longest_first(void **state)
 	free(s);
 }
 
-static void test_table_row_limit(void **state)
+/* A table of 3 stuck threads in 12 rows: title, processes, the site with
+ * its frame take 10, so one thread and "... and 2 more"; lines cut to 40
+ * columns; no newline after the last line. */
+static void test_table_fits_rows_and_width(void **state)
 {
 	struct table_fx *fx = *state;
 	const struct lw_task_rec recs[] = {
@@ -528,18 +531,214 @@ static void test_table_row_limit(void **state)
 		rec(100, 102, "t2", 200, 1000),
 		rec(100, 103, "t3", 300, 1000),
 	};
+	const char *line;
 	char *s;
 
 	tracker_add_target(fx->t, 100);
 	feed(fx->t, recs, 3);
-	fx->cap.o.max_rows = 2;
+	fx->cap.o.rows = 12;
+	fx->cap.o.cols = 40;
 	text_render(&fx->cap.o, fx->t, 1700000000.0);
 	s = take(&fx->cap);
-	assert_contains(s, "t1");
-	assert_contains(s, "t2");
-	assert_null(strstr(s, "t3"));
-	assert_contains(s, "... and 1 more");
+	assert_int_equal(count_lines(s), 11);
+	assert_true(s[strlen(s) - 1] != '\n');
+	assert_contains(s, "leakwatch ");
+	assert_contains(s, "proc100");
+	assert_contains(s, "SITE");
+	assert_contains(s, "\n                         #0 evil?[2Jfn+0\n");
+	assert_contains(s, " t1 ");
+	assert_null(strstr(s, " t2 "));
+	assert_null(strstr(s, " t3 "));
+	assert_contains(s, "... and 2 more");
+	for (line = after(s, "\033[2J") + 4; *line; line += strcspn(line, "\n") + !!line[strcspn(line, "\n")])
+		assert_true(strcspn(line, "\n") <= 40);
 	free(s);
+
+	/* One row more: all three threads. */
+	fx->cap.o.rows = 13;
+	text_render(&fx->cap.o, fx->t, 1700000000.0);
+	s = take(&fx->cap);
+	assert_int_equal(count_lines(s), 12);
+	assert_contains(s, " t3 ");
+	assert_null(strstr(s, "more"));
+	free(s);
+}
+
+/* The width is cut between characters, not inside one. */
+static void test_table_cut_keeps_utf8_whole(void **state)
+{
+	struct table_fx *fx = *state;
+	const struct lw_task_rec recs[] = { rec(100, 101, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 100, 1000) };
+	char *s;
+
+	tracker_add_target(fx->t, 100);
+	feed(fx->t, recs, 1);
+	fx->cap.o.cols = 21; /* "     100      101 " and 3 of the 5 */
+	text_render(&fx->cap.o, fx->t, 1700000000.0);
+	s = take(&fx->cap);
+	/* the last line: the thread */
+	assert_string_equal(strrchr(s, '\n'), "\n     100      101 \xc3\xa9\xc3\xa9\xc3\xa9");
+	free(s);
+}
+
+/* After a table, the summary starts a line of its own. */
+static void test_table_then_summary_on_its_own_line(void **state)
+{
+	struct table_fx *fx = *state;
+	struct lw_report r = { .type = LW_RPT_SUMMARY, .duration_s = 1.0, .events = 2 };
+	char *s;
+
+	fx->cap.o.rows = 24;
+	text_render(&fx->cap.o, fx->t, 1700000000.0);
+	text_emit(&fx->cap.o, &r);
+	s = take(&fx->cap);
+	assert_contains(s, "(no stuck threads)\nleakwatch: ran 1.0s");
+	free(s);
+}
+
+/* ---- The layout alone ---- */
+
+/* The lines a plan prints, as print_table prints them. */
+static size_t plan_lines(const struct text_table_counts *c, const struct text_table_plan *p)
+{
+	size_t n = 3 + (c->procs ? p->procs + !!p->procs_more : 1);
+
+	if (p->sites_shown)
+		n += 2 + p->sites + p->frames + !!p->sites_more;
+	if (p->spins_shown)
+		n += 2 + p->spins + !!p->spins_more;
+	if (p->threads_shown)
+		n += 2 + (c->threads ? p->threads + !!p->threads_more : 1);
+	return n;
+}
+
+static void test_fit_no_limit_shows_everything(void **state)
+{
+	struct text_table_counts c = { .procs = 300, .sites = 10, .spins = 4, .threads = 5000,
+				       .site_frames = { 6, 6, 6, 6, 6, 6, 6, 6, 6, 6 } };
+	struct text_table_plan p;
+
+	(void)state;
+	text_table_fit(0, &c, &p);
+	assert_int_equal(p.procs, 300);
+	assert_int_equal(p.sites, 10);
+	assert_int_equal(p.frames, 60);
+	assert_int_equal(p.spins, 4);
+	assert_int_equal(p.threads, 5000);
+	assert_int_equal(p.procs_more + p.sites_more + p.spins_more + p.threads_more, 0);
+	assert_true(p.sites_shown && p.spins_shown && p.threads_shown);
+}
+
+/* The case: 140 stuck threads at one site of 5 frames. */
+static void test_fit_140_threads(void **state)
+{
+	struct text_table_counts c = { .procs = 1, .sites = 1, .threads = 140,
+				       .site_frames = { 5 } };
+	struct text_table_plan p;
+
+	(void)state;
+	text_table_fit(40, &c, &p);
+	assert_int_equal(p.procs, 1);
+	assert_int_equal(p.sites, 1);
+	assert_int_equal(p.frames, 5);
+	/* 40 - title, blank, header, process - blank, header, site, 5 frames
+	 * - blank, header - the "more" line */
+	assert_int_equal(p.threads, 25);
+	assert_int_equal(p.threads_more, 115);
+	assert_int_equal(plan_lines(&c, &p), 40);
+
+	text_table_fit(24, &c, &p);
+	assert_int_equal(p.frames, 5);
+	assert_int_equal(p.threads, 9);
+	assert_int_equal(p.threads_more, 131);
+	assert_int_equal(plan_lines(&c, &p), 24);
+}
+
+/* Host-wide, hundreds of processes: they leave room for sites and threads. */
+static void test_fit_many_processes_leave_room_for_the_rest(void **state)
+{
+	struct text_table_counts c = { .procs = 200, .sites = 3, .spins = 2, .threads = 50,
+				       .site_frames = { 6, 6, 6 } };
+	struct text_table_plan p;
+
+	(void)state;
+	text_table_fit(24, &c, &p);
+	assert_true(p.sites_shown && p.spins_shown && p.threads_shown);
+	assert_int_equal(p.procs_more, 200 - p.procs);
+	assert_int_equal(p.procs, 24 - 3 - 9 - 1); /* 3 sections of 3, the "more" line */
+	assert_int_equal(p.sites, 0);
+	assert_int_equal(p.sites_more, 3);
+	assert_int_equal(p.threads, 0);
+	assert_int_equal(p.threads_more, 50);
+	assert_int_equal(plan_lines(&c, &p), 24);
+}
+
+/* Sites before their frames, frames before spins and threads. */
+static void test_fit_site_rows_then_frames_then_threads(void **state)
+{
+	struct text_table_counts c = { .procs = 1, .sites = 10, .threads = 5,
+				       .site_frames = { 6, 6, 6, 6, 6, 6, 6, 6, 6, 6 } };
+	struct text_table_plan p;
+
+	(void)state;
+	text_table_fit(30, &c, &p);
+	assert_int_equal(p.sites, 10);
+	assert_int_equal(p.sites_more, 0);
+	assert_int_equal(p.frames, 30 - 4 - 12 - 3);
+	assert_int_equal(p.threads, 0);
+	assert_int_equal(p.threads_more, 5);
+	assert_int_equal(plan_lines(&c, &p), 30);
+}
+
+static void test_fit_everything_that_fits_has_no_more_line(void **state)
+{
+	struct text_table_counts c = { .procs = 2, .sites = 1, .spins = 1, .threads = 3,
+				       .site_frames = { 2 } };
+	struct text_table_plan p;
+
+	(void)state;
+	text_table_fit(80, &c, &p);
+	assert_int_equal(p.procs_more + p.sites_more + p.spins_more + p.threads_more, 0);
+	assert_int_equal(p.threads, 3);
+	assert_int_equal(plan_lines(&c, &p), 5 + 5 + 3 + 5);
+}
+
+/* Any size, any counts: never more lines than rows (from the 4 the title,
+ * the header and one process line need); from 13 rows every section is
+ * there; and a cut-short table uses the whole screen. */
+static void test_fit_never_more_lines_than_rows(void **state)
+{
+	static const size_t ns[] = { 0, 1, 2, 7, 40, 500 };
+	struct text_table_counts c;
+	struct text_table_plan p;
+	unsigned int rows;
+	size_t a, b, d, e, i;
+
+	(void)state;
+	for (a = 0; a < 6; a++)
+	for (b = 0; b < 4; b++)
+	for (d = 0; d < 4; d++)
+	for (e = 0; e < 6; e++)
+	for (rows = 4; rows <= 70; rows++) {
+		memset(&c, 0, sizeof(c));
+		c.procs = ns[a];
+		c.sites = ns[b] < TEXT_TABLE_SITES ? ns[b] : TEXT_TABLE_SITES;
+		for (i = 0; i < c.sites; i++)
+			c.site_frames[i] = i % 7;
+		c.spins = ns[d];
+		c.threads = ns[e];
+		text_table_fit(rows, &c, &p);
+		assert_true(plan_lines(&c, &p) <= rows);
+		if (rows < 13)
+			continue;
+		assert_true(p.threads_shown);
+		assert_true(p.sites_shown == (c.sites > 0));
+		assert_true(p.spins_shown == (c.spins > 0));
+		assert_int_equal(p.procs + p.procs_more, c.procs);
+		assert_int_equal(p.threads + p.threads_more, c.threads);
+		if (p.procs_more || p.sites_more || p.spins_more || p.threads_more)
+			assert_int_equal(plan_lines(&c, &p), rows);
+	}
 }
 
 static void test_table_empty(void **state)
@@ -796,7 +995,15 @@ int main(void)
 		L(test_summary_line),
 		TB(test_table_mode_defers_events),
 		TR(test_table_lists_stuck_threads_longest_first),
-		TR(test_table_row_limit),
+		TR(test_table_fits_rows_and_width),
+		TR(test_table_cut_keeps_utf8_whole),
+		TR(test_table_then_summary_on_its_own_line),
+		cmocka_unit_test(test_fit_no_limit_shows_everything),
+		cmocka_unit_test(test_fit_140_threads),
+		cmocka_unit_test(test_fit_many_processes_leave_room_for_the_rest),
+		cmocka_unit_test(test_fit_site_rows_then_frames_then_threads),
+		cmocka_unit_test(test_fit_everything_that_fits_has_no_more_line),
+		cmocka_unit_test(test_fit_never_more_lines_than_rows),
 		TR(test_table_empty),
 		TR(test_table_names_cleaned),
 		TB(test_table_summary_still_printed),
