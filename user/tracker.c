@@ -74,6 +74,7 @@ struct lw_tracker {
 	uint64_t stacks_unreadable, kstacks_unreadable, sites_untracked;
 	uint64_t processes_untracked, threads_untracked;
 	struct trend_scratch *trend_scratch; /* shared by every trend */
+	struct trend_opts threads_trend;     /* of the per-process thread counts */
 	uint32_t last_site_id;
 	unsigned int leaks; /* leak reports so far */
 	unsigned int spins; /* spin reports so far */
@@ -118,6 +119,7 @@ int tracker_new(const struct lw_tracker_opts *opts, struct lw_tracker **out)
 	t->opts = *opts;
 	if (!t->opts.trend.window)
 		t->opts.trend = trend_defaults;
+	leak_policy_threads_trend(&t->opts.trend, &t->threads_trend);
 	if (trend_scratch_new(t->opts.trend.window, &t->trend_scratch)) {
 		free(t);
 		return -ENOMEM;
@@ -188,7 +190,7 @@ static struct lw_process *get_process(struct lw_tracker *t, uint32_t pid, bool c
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
-	if (!p || leak_series_init(&p->threads_site.leak, &t->opts.trend, t->trend_scratch)) {
+	if (!p || leak_series_init(&p->threads_site.leak, &t->threads_trend, t->trend_scratch)) {
 		free(p);
 		t->insert_failures++;
 		return NULL;
@@ -732,7 +734,7 @@ static void check_leaks(struct lw_tracker *t, struct lw_process *p, uint64_t int
 		site_growing |= leak_series_growing(&s->leak);
 	}
 	loose = p->counts.threads > in_piles ? p->counts.threads - in_piles : 0;
-	if (leak_series_sample(&p->threads_site.leak, loose, interval_ns, &t->opts.trend) &&
+	if (leak_series_sample(&p->threads_site.leak, loose, interval_ns, &t->threads_trend) &&
 	    !site_growing)
 		report_leak(t, p, &p->threads_site, p->counts.stuck);
 }
