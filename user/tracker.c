@@ -276,25 +276,25 @@ static void end_inexact(struct lw_tracker *t, struct lw_waiter *w)
 		report_unstuck(t, w, w->seen_ns, false);
 }
 
-/* Collect first, then act: the map must not change while walked. */
-struct waiter_list {
-	struct lw_waiter **v;
+/* Collect first, then act: a map must not change while walked. */
+struct ptr_list {
+	void **v;
 	size_t n, cap;
 };
 
-/* Out of memory, the waiter is not kept: it goes at a later scan. */
-static void waiter_list_push(struct waiter_list *l, struct lw_waiter *w)
+/* Out of memory, the entry is not kept: it goes at a later scan. */
+static void ptr_list_push(struct ptr_list *l, void *entry)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct lw_waiter **v = realloc(l->v, cap * sizeof(*v));
+		void **v = realloc(l->v, cap * sizeof(*v));
 
 		if (!v)
 			return;
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = w;
+	l->v[l->n++] = entry;
 }
 
 /* A process is gone: the waits of its stuck waiters ended, before its exit. */
@@ -587,7 +587,7 @@ static void apply_queued(struct lw_tracker *t, uint64_t until_ns)
  */
 static void catch_up(struct lw_tracker *t)
 {
-	struct waiter_list ended = {};
+	struct ptr_list ended = {};
 	struct lw_waiter_id id;
 	size_t i = 0;
 	void *value;
@@ -598,7 +598,7 @@ static void catch_up(struct lw_tracker *t)
 	apply_queued(t, t->now_ns);
 	while (waiter_map_next(&t->waiters, &i, &id, &value))
 		if (((struct lw_waiter *)value)->end_pending)
-			waiter_list_push(&ended, value);
+			ptr_list_push(&ended, value);
 	for (i = 0; i < ended.n; i++)
 		end_inexact(t, ended.v[i]);
 	free(ended.v);
@@ -743,7 +743,7 @@ static void check_leaks(struct lw_tracker *t, struct lw_process *p, uint64_t int
  * lost): a stuck one's wait ended.  Then the stuck count per site. */
 static void sweep_waiters(struct lw_tracker *t)
 {
-	struct waiter_list gone = {};
+	struct ptr_list gone = {};
 	struct lw_waiter_id id;
 	struct lw_process *p;
 	struct lw_waiter *w;
@@ -754,7 +754,7 @@ static void sweep_waiters(struct lw_tracker *t)
 	while (waiter_map_next(&t->waiters, &i, &id, &value)) {
 		w = value;
 		if (w->gen != t->gen)
-			waiter_list_push(&gone, w);
+			ptr_list_push(&gone, w);
 	}
 	for (i = 0; i < gone.n; i++) {
 		w = gone.v[i];
@@ -778,27 +778,6 @@ static void sweep_waiters(struct lw_tracker *t)
 	}
 }
 
-/* Keys to delete once an id_map walk is over (the walk must not change it). */
-struct key_list {
-	uint32_t *keys;
-	size_t n, cap;
-};
-
-/* Out of memory, the key is not kept: its entry goes at a later scan. */
-static void key_list_push(struct key_list *l, uint32_t key)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		uint32_t *keys = realloc(l->keys, cap * sizeof(*keys));
-
-		if (!keys)
-			return;
-		l->keys = keys;
-		l->cap = cap;
-	}
-	l->keys[l->n++] = key;
-}
-
 /* The scan is over: the records after its last task record go now. */
 static void close_scan(struct lw_tracker *t)
 {
@@ -808,7 +787,7 @@ static void close_scan(struct lw_tracker *t)
 
 void tracker_scan_end(struct lw_tracker *t)
 {
-	struct key_list gone = {};
+	struct ptr_list gone = {};
 	uint32_t key;
 	size_t i;
 	uint64_t interval_ns = t->last_scan_ns ? elapsed(t->now_ns, t->last_scan_ns) : 0;
@@ -829,7 +808,7 @@ void tracker_scan_end(struct lw_tracker *t)
 			/* Exited targets stay, counted in n_targets_exited. */
 			if (p->target)
 				continue;
-			key_list_push(&gone, key);
+			ptr_list_push(&gone, p);
 			continue;
 		}
 		p->counts = p->scanning;
@@ -848,9 +827,11 @@ void tracker_scan_end(struct lw_tracker *t)
 				});
 		}
 	}
-	for (i = 0; i < gone.n; i++)
-		process_free(t, id_map_del(&t->processes, gone.keys[i]));
-	free(gone.keys);
+	for (i = 0; i < gone.n; i++) {
+		p = gone.v[i];
+		process_free(t, id_map_del(&t->processes, p->pid));
+	}
+	free(gone.v);
 	t->complete_gen = t->gen;
 	t->last_scan_ns = t->now_ns;
 	close_scan(t);
