@@ -54,5 +54,5 @@ void leak_policy_threads_trend(const struct trend_opts *sites, struct trend_opts
 bool leak_policy_site_evictable(const struct leak_series *s, unsigned int refs,
 				unsigned int window)
 {
-	return !refs && !s->count && s->unchanged >= window;
+	return !refs && !s->count && s->unchanged >= window && !leak_series_leaked(s);
 }

@@ -69,8 +69,9 @@ void leak_policy_threads_trend(const struct trend_opts *sites, struct trend_opts
 
 /*
  * A full site table makes room by forgetting a site that no waiter names
- * (refs) and that had no stuck waiter for a whole trend window; until then
- * sites stay, so their ids remain stable for the run.
+ * (refs), that had no stuck waiter for a whole trend window and that was
+ * never reported as a leak (the report at the end names every leak); until
+ * then sites stay, so their ids remain stable for the run.
  */
 bool leak_policy_site_evictable(const struct leak_series *s, unsigned int refs,
 				unsigned int window);
