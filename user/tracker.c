@@ -46,9 +46,12 @@ struct lw_process {
 	bool reported;  /* a record named it: its exit is reported too */
 	bool exited;
 	struct lw_site_table sites;
-	/* "threads": the thread count not at a pile of one site, as a site of
-	 * its own so that it leaks through the same policy and outputs. */
-	struct lw_site threads_site;
+	/* The thread count not at a pile of one site; at its first leak it
+	 * moves into threads_site, a site of its own, so that it leaks through
+	 * the same outputs.  Made then: a site is 16 KiB, and host-wide every
+	 * process is here. */
+	struct leak_series threads_leak;
+	struct lw_site *threads_site;
 };
 
 /* Ring-buffer records of an open scan, applied in time order with it. */
@@ -137,7 +140,10 @@ static void process_free(struct lw_tracker *t, struct lw_process *p)
 	if (t->opts.stacks.forget)
 		t->opts.stacks.forget(t->opts.stacks.ctx, p->pid);
 	site_table_free(&p->sites);
-	leak_series_free(&p->threads_site.leak);
+	leak_series_free(&p->threads_leak);
+	if (p->threads_site)
+		leak_series_free(&p->threads_site->leak);
+	free(p->threads_site);
 	free(p);
 }
 
@@ -190,21 +196,18 @@ static struct lw_process *get_process(struct lw_tracker *t, uint32_t pid, bool c
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
-	if (!p || leak_series_init(&p->threads_site.leak, &t->threads_trend, t->trend_scratch)) {
+	if (!p || leak_series_init(&p->threads_leak, &t->threads_trend, t->trend_scratch)) {
 		free(p);
 		t->insert_failures++;
 		return NULL;
 	}
 	if (id_map_put(&t->processes, pid, p)) {
-		leak_series_free(&p->threads_site.leak);
+		leak_series_free(&p->threads_leak);
 		free(p);
 		t->insert_failures++;
 		return NULL;
 	}
 	p->pid = pid;
-	p->threads_site.pid = pid;
-	snprintf(p->threads_site.name, sizeof(p->threads_site.name), "threads");
-	snprintf(p->threads_site.kind, sizeof(p->threads_site.kind), "threads");
 	return p;
 }
 
@@ -711,6 +714,28 @@ static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_si
 		});
 }
 
+/* The "threads" site of p, made at its first leak with the series so far;
+ * NULL out of memory (counted). */
+static struct lw_site *threads_site(struct lw_tracker *t, struct lw_process *p)
+{
+	struct lw_site *s = p->threads_site;
+
+	if (s)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		t->insert_failures++;
+		return NULL;
+	}
+	s->pid = p->pid;
+	snprintf(s->name, sizeof(s->name), "threads");
+	snprintf(s->kind, sizeof(s->kind), "threads");
+	s->leak = p->threads_leak;
+	p->threads_leak = (struct leak_series){ 0 };
+	p->threads_site = s;
+	return s;
+}
+
 /*
  * One sample per site per scan, and one of the process's thread count; leak
  * policy (leak_policy.c) says when each is a leak.  The thread count leaves
@@ -720,13 +745,14 @@ static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_si
  */
 static void check_leaks(struct lw_tracker *t, struct lw_process *p, uint64_t interval_ns)
 {
+	struct leak_series *threads = p->threads_site ? &p->threads_site->leak : &p->threads_leak;
 	uint32_t in_piles = 0, loose;
 	bool site_growing = false;
+	struct lw_site *s;
 	size_t i;
 
 	for (i = 0; i < p->sites.n; i++) {
-		struct lw_site *s = p->sites.sites[i];
-
+		s = p->sites.sites[i];
 		if (leak_series_sample(&s->leak, s->stuck, interval_ns, &t->opts.trend))
 			report_leak(t, p, s, s->stuck);
 		if (s->stuck > 1)
@@ -734,9 +760,9 @@ static void check_leaks(struct lw_tracker *t, struct lw_process *p, uint64_t int
 		site_growing |= leak_series_growing(&s->leak);
 	}
 	loose = p->counts.threads > in_piles ? p->counts.threads - in_piles : 0;
-	if (leak_series_sample(&p->threads_site.leak, loose, interval_ns, &t->threads_trend) &&
-	    !site_growing)
-		report_leak(t, p, &p->threads_site, p->counts.stuck);
+	if (leak_series_sample(threads, loose, interval_ns, &t->threads_trend) && !site_growing &&
+	    (s = threads_site(t, p)))
+		report_leak(t, p, s, p->counts.stuck);
 }
 
 /* Waiters the scan did not see are gone (exited; their records, if any, were
@@ -998,8 +1024,9 @@ size_t tracker_stuck_waiters(const struct lw_tracker *t, struct lw_waiter_view *
 	return total;
 }
 
-/* The sites of the processes that pass keep(), one by one; c->j is the next
- * site of the process before c->i. */
+/* Sites one by one: with stuck waiters, of the processes shown, or (leaks)
+ * reported as leaks, of every process; c->j is the next site of the
+ * process before c->i. */
 static bool next_site(const struct lw_tracker *t, struct tracker_cursor *c, bool leaks,
 		      struct lw_site_view *out)
 {
@@ -1017,9 +1044,9 @@ static bool next_site(const struct lw_tracker *t, struct tracker_cursor *c, bool
 			/* j counts the process's sites, then its "threads" site. */
 			while (c->j <= p->sites.n) {
 				const struct lw_site *s = c->j < p->sites.n ? p->sites.sites[c->j] :
-										&p->threads_site;
-				bool in = leaks ? leak_series_leaked(&s->leak) :
-						  c->j < p->sites.n && s->stuck;
+										p->threads_site;
+				bool in = s && (leaks ? leak_series_leaked(&s->leak) :
+						       c->j < p->sites.n && s->stuck);
 
 				c->j++;
 				if (!in)

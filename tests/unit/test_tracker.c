@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <cmocka.h>
 #include "tracker.h"
 
@@ -1685,6 +1686,33 @@ static void test_pool_ramping_up_then_steady_no_threads_leak(void **state)
 	assert_int_equal(stats_of(f).leaking_sites, 0);
 }
 
+/*
+ * Host-wide, every process on the host is tracked: one with no stuck thread
+ * and no leak must stay small (each held a 16 KiB "threads" site, stack
+ * text included, that only a leak report needs).  Measured with glibc's
+ * allocator; under ASan or valgrind, whose allocators mallinfo2 does not
+ * see, there is nothing to measure.
+ */
+static void test_quiet_process_costs_little_memory(void **state)
+{
+	enum { PROCS = 1000 };
+	struct fx *f = *state;
+	struct lw_task_rec *recs = calloc(PROCS, sizeof(*recs));
+	size_t before, after, i;
+
+	assert_non_null(recs);
+	for (i = 0; i < PROCS; i++)
+		recs[i] = running((uint32_t)(1000 + i), (uint32_t)(1000 + i), 100 * SEC);
+	scan(f, recs, 1); /* the tracker's own first allocations */
+	before = mallinfo2().uordblks;
+	scan(f, recs, PROCS);
+	after = mallinfo2().uordblks;
+	assert_int_equal(stats_of(f).processes, PROCS);
+	if (before)
+		assert_true((after - before) / PROCS < 2048);
+	free(recs);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_targets, teardown)
@@ -1709,6 +1737,7 @@ int main(void)
 		T(test_non_target_sampled_only_with_stuck_threads),
 		H(test_host_wide_samples_only_processes_with_stuck),
 		H(test_host_wide_ignores_new_processes),
+		H(test_quiet_process_costs_little_memory),
 		T(test_target_missing_from_scan_exits_once),
 		T(test_target_never_seen_exits),
 		T(test_add_target_twice_counts_once),
