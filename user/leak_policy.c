@@ -42,8 +42,17 @@ bool leak_series_sample(struct leak_series *s, uint32_t count, uint64_t interval
 	return true;
 }
 
+void leak_policy_threads_trend(const struct trend_opts *sites, struct trend_opts *out)
+{
+	unsigned int span = sites->window - sites->window / 4;
+
+	*out = *sites;
+	if (span > out->min_span)
+		out->min_span = span;
+}
+
 bool leak_policy_site_evictable(const struct leak_series *s, unsigned int refs,
 				unsigned int window)
 {
-	return !refs && !s->count && s->unchanged >= window;
+	return !refs && !s->count && s->unchanged >= window && !leak_series_leaked(s);
 }

@@ -60,9 +60,18 @@ static inline bool leak_series_growing(const struct leak_series *s)
 }
 
 /*
+ * The trend options for a process's thread count, from those of the sites:
+ * the rises must span most of the window.  A pool grows with its load and
+ * stops at its size, often over tens of seconds; a pile of stuck threads
+ * has passed the stuck threshold first, a thread count has not.
+ */
+void leak_policy_threads_trend(const struct trend_opts *sites, struct trend_opts *out);
+
+/*
  * A full site table makes room by forgetting a site that no waiter names
- * (refs) and that had no stuck waiter for a whole trend window; until then
- * sites stay, so their ids remain stable for the run.
+ * (refs), that had no stuck waiter for a whole trend window and that was
+ * never reported as a leak (the report at the end names every leak); until
+ * then sites stay, so their ids remain stable for the run.
  */
 bool leak_policy_site_evictable(const struct leak_series *s, unsigned int refs,
 				unsigned int window);

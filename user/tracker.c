@@ -47,9 +47,12 @@ struct lw_process {
 	bool reported;  /* a record named it: its exit is reported too */
 	bool exited;
 	struct lw_site_table sites;
-	/* "threads": the thread count not at a pile of one site, as a site of
-	 * its own so that it leaks through the same policy and outputs. */
-	struct lw_site threads_site;
+	/* The thread count not at a pile of one site; at its first leak it
+	 * moves into threads_site, a site of its own, so that it leaks through
+	 * the same outputs.  Made then: a site is 16 KiB, and host-wide every
+	 * process is here. */
+	struct leak_series threads_leak;
+	struct lw_site *threads_site;
 };
 
 /* Ring-buffer records of an open scan, applied in time order with it. */
@@ -75,6 +78,7 @@ struct lw_tracker {
 	uint64_t stacks_unreadable, kstacks_unreadable, sites_untracked;
 	uint64_t processes_untracked, threads_untracked;
 	struct trend_scratch *trend_scratch; /* shared by every trend */
+	struct trend_opts threads_trend;     /* of the per-process thread counts */
 	uint32_t last_site_id;
 	unsigned int leaks; /* leak reports so far */
 	unsigned int spins; /* spin reports so far */
@@ -119,6 +123,7 @@ int tracker_new(const struct lw_tracker_opts *opts, struct lw_tracker **out)
 	t->opts = *opts;
 	if (!t->opts.trend.window)
 		t->opts.trend = trend_defaults;
+	leak_policy_threads_trend(&t->opts.trend, &t->threads_trend);
 	if (trend_scratch_new(t->opts.trend.window, &t->trend_scratch)) {
 		free(t);
 		return -ENOMEM;
@@ -136,7 +141,10 @@ static void process_free(struct lw_tracker *t, struct lw_process *p)
 	if (t->opts.stacks.forget)
 		t->opts.stacks.forget(t->opts.stacks.ctx, p->pid);
 	site_table_free(&p->sites);
-	leak_series_free(&p->threads_site.leak);
+	leak_series_free(&p->threads_leak);
+	if (p->threads_site)
+		leak_series_free(&p->threads_site->leak);
+	free(p->threads_site);
 	free(p);
 }
 
@@ -189,21 +197,18 @@ static struct lw_process *get_process(struct lw_tracker *t, uint32_t pid, bool c
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
-	if (!p || leak_series_init(&p->threads_site.leak, &t->opts.trend, t->trend_scratch)) {
+	if (!p || leak_series_init(&p->threads_leak, &t->threads_trend, t->trend_scratch)) {
 		free(p);
 		t->insert_failures++;
 		return NULL;
 	}
 	if (id_map_put(&t->processes, pid, p)) {
-		leak_series_free(&p->threads_site.leak);
+		leak_series_free(&p->threads_leak);
 		free(p);
 		t->insert_failures++;
 		return NULL;
 	}
 	p->pid = pid;
-	p->threads_site.pid = pid;
-	snprintf(p->threads_site.name, sizeof(p->threads_site.name), "threads");
-	snprintf(p->threads_site.kind, sizeof(p->threads_site.kind), "threads");
 	return p;
 }
 
@@ -285,25 +290,25 @@ static void end_inexact(struct lw_tracker *t, struct lw_waiter *w)
 		report_unstuck(t, w, w->seen_ns, false);
 }
 
-/* Collect first, then act: the map must not change while walked. */
-struct waiter_list {
-	struct lw_waiter **v;
+/* Collect first, then act: a map must not change while walked. */
+struct ptr_list {
+	void **v;
 	size_t n, cap;
 };
 
-/* Out of memory, the waiter is not kept: it goes at a later scan. */
-static void waiter_list_push(struct waiter_list *l, struct lw_waiter *w)
+/* Out of memory, the entry is not kept: it goes at a later scan. */
+static void ptr_list_push(struct ptr_list *l, void *entry)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct lw_waiter **v = realloc(l->v, cap * sizeof(*v));
+		void **v = realloc(l->v, cap * sizeof(*v));
 
 		if (!v)
 			return;
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = w;
+	l->v[l->n++] = entry;
 }
 
 /* A process is gone: the waits of its stuck waiters ended, before its exit. */
@@ -600,7 +605,7 @@ static void apply_queued(struct lw_tracker *t, uint64_t until_ns)
  */
 static void catch_up(struct lw_tracker *t)
 {
-	struct waiter_list ended = {};
+	struct ptr_list ended = {};
 	struct lw_waiter_id id;
 	size_t i = 0;
 	void *value;
@@ -611,7 +616,7 @@ static void catch_up(struct lw_tracker *t)
 	apply_queued(t, t->now_ns);
 	while (waiter_map_next(&t->waiters, &i, &id, &value))
 		if (((struct lw_waiter *)value)->end_pending)
-			waiter_list_push(&ended, value);
+			ptr_list_push(&ended, value);
 	for (i = 0; i < ended.n; i++)
 		end_inexact(t, ended.v[i]);
 	free(ended.v);
@@ -724,6 +729,28 @@ static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_si
 		});
 }
 
+/* The "threads" site of p, made at its first leak with the series so far;
+ * NULL out of memory (counted). */
+static struct lw_site *threads_site(struct lw_tracker *t, struct lw_process *p)
+{
+	struct lw_site *s = p->threads_site;
+
+	if (s)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		t->insert_failures++;
+		return NULL;
+	}
+	s->pid = p->pid;
+	snprintf(s->name, sizeof(s->name), "threads");
+	snprintf(s->kind, sizeof(s->kind), "threads");
+	s->leak = p->threads_leak;
+	p->threads_leak = (struct leak_series){ 0 };
+	p->threads_site = s;
+	return s;
+}
+
 /*
  * One sample per site per scan, and one of the process's thread count; leak
  * policy (leak_policy.c) says when each is a leak.  The thread count leaves
@@ -733,13 +760,14 @@ static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_si
  */
 static void check_leaks(struct lw_tracker *t, struct lw_process *p, uint64_t interval_ns)
 {
+	struct leak_series *threads = p->threads_site ? &p->threads_site->leak : &p->threads_leak;
 	uint32_t in_piles = 0, loose;
 	bool site_growing = false;
+	struct lw_site *s;
 	size_t i;
 
 	for (i = 0; i < p->sites.n; i++) {
-		struct lw_site *s = p->sites.sites[i];
-
+		s = p->sites.sites[i];
 		if (leak_series_sample(&s->leak, s->stuck, interval_ns, &t->opts.trend))
 			report_leak(t, p, s, s->stuck);
 		if (s->stuck > 1)
@@ -747,16 +775,16 @@ static void check_leaks(struct lw_tracker *t, struct lw_process *p, uint64_t int
 		site_growing |= leak_series_growing(&s->leak);
 	}
 	loose = p->counts.threads > in_piles ? p->counts.threads - in_piles : 0;
-	if (leak_series_sample(&p->threads_site.leak, loose, interval_ns, &t->opts.trend) &&
-	    !site_growing)
-		report_leak(t, p, &p->threads_site, p->counts.stuck);
+	if (leak_series_sample(threads, loose, interval_ns, &t->threads_trend) && !site_growing &&
+	    (s = threads_site(t, p)))
+		report_leak(t, p, s, p->counts.stuck);
 }
 
 /* Waiters the scan did not see are gone (exited; their records, if any, were
  * lost): a stuck one's wait ended.  Then the stuck count per site. */
 static void sweep_waiters(struct lw_tracker *t)
 {
-	struct waiter_list gone = {};
+	struct ptr_list gone = {};
 	struct lw_waiter_id id;
 	struct lw_process *p;
 	struct lw_waiter *w;
@@ -767,7 +795,7 @@ static void sweep_waiters(struct lw_tracker *t)
 	while (waiter_map_next(&t->waiters, &i, &id, &value)) {
 		w = value;
 		if (w->gen != t->gen)
-			waiter_list_push(&gone, w);
+			ptr_list_push(&gone, w);
 	}
 	for (i = 0; i < gone.n; i++) {
 		w = gone.v[i];
@@ -791,27 +819,6 @@ static void sweep_waiters(struct lw_tracker *t)
 	}
 }
 
-/* Keys to delete once an id_map walk is over (the walk must not change it). */
-struct key_list {
-	uint32_t *keys;
-	size_t n, cap;
-};
-
-/* Out of memory, the key is not kept: its entry goes at a later scan. */
-static void key_list_push(struct key_list *l, uint32_t key)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		uint32_t *keys = realloc(l->keys, cap * sizeof(*keys));
-
-		if (!keys)
-			return;
-		l->keys = keys;
-		l->cap = cap;
-	}
-	l->keys[l->n++] = key;
-}
-
 /* The scan is over: the records after its last task record go now. */
 static void close_scan(struct lw_tracker *t)
 {
@@ -821,7 +828,7 @@ static void close_scan(struct lw_tracker *t)
 
 void tracker_scan_end(struct lw_tracker *t)
 {
-	struct key_list gone = {};
+	struct ptr_list gone = {};
 	uint32_t key;
 	size_t i;
 	uint64_t interval_ns = t->last_scan_ns ? elapsed(t->now_ns, t->last_scan_ns) : 0;
@@ -843,7 +850,7 @@ void tracker_scan_end(struct lw_tracker *t)
 			 * exited children go (a new one may get the pid). */
 			if (p->root)
 				continue;
-			key_list_push(&gone, key);
+			ptr_list_push(&gone, p);
 			continue;
 		}
 		p->counts = p->scanning;
@@ -862,9 +869,11 @@ void tracker_scan_end(struct lw_tracker *t)
 				});
 		}
 	}
-	for (i = 0; i < gone.n; i++)
-		process_free(t, id_map_del(&t->processes, gone.keys[i]));
-	free(gone.keys);
+	for (i = 0; i < gone.n; i++) {
+		p = gone.v[i];
+		process_free(t, id_map_del(&t->processes, p->pid));
+	}
+	free(gone.v);
 	t->complete_gen = t->gen;
 	t->last_scan_ns = t->now_ns;
 	close_scan(t);
@@ -1031,8 +1040,9 @@ size_t tracker_stuck_waiters(const struct lw_tracker *t, struct lw_waiter_view *
 	return total;
 }
 
-/* The sites of the processes that pass keep(), one by one; c->j is the next
- * site of the process before c->i. */
+/* Sites one by one: with stuck waiters, of the processes shown, or (leaks)
+ * reported as leaks, of every process; c->j is the next site of the
+ * process before c->i. */
 static bool next_site(const struct lw_tracker *t, struct tracker_cursor *c, bool leaks,
 		      struct lw_site_view *out)
 {
@@ -1050,9 +1060,9 @@ static bool next_site(const struct lw_tracker *t, struct tracker_cursor *c, bool
 			/* j counts the process's sites, then its "threads" site. */
 			while (c->j <= p->sites.n) {
 				const struct lw_site *s = c->j < p->sites.n ? p->sites.sites[c->j] :
-										&p->threads_site;
-				bool in = leaks ? leak_series_leaked(&s->leak) :
-						  c->j < p->sites.n && s->stuck;
+										p->threads_site;
+				bool in = s && (leaks ? leak_series_leaked(&s->leak) :
+						       c->j < p->sites.n && s->stuck);
 
 				c->j++;
 				if (!in)

@@ -152,6 +152,25 @@ static void test_site_evictable(void **state)
 	assert_false(leak_policy_site_evictable(&f->s, 0, f->opts.window));
 }
 
+/*
+ * A site reported as a leak is never forgotten, even once its pile is gone:
+ * the report at the end and the count of leaking sites name it (a full
+ * table used to evict it, and the run ended with "0 leaks" and exit 1).
+ */
+static void test_leaked_site_not_evictable(void **state)
+{
+	struct fx *f = *state;
+	unsigned int i;
+	bool leaked = false;
+
+	for (i = 0; i < 40; i++)
+		leaked |= sample(f, i);
+	assert_true(leaked);
+	for (i = 0; i <= 2 * f->opts.window; i++)
+		sample(f, 0);
+	assert_false(leak_policy_site_evictable(&f->s, 0, f->opts.window));
+}
+
 int main(void)
 {
 #define P(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -162,6 +181,7 @@ int main(void)
 		P(test_plateau_ends_the_streak),
 		P(test_unknown_interval_has_no_rate),
 		P(test_site_evictable),
+		P(test_leaked_site_not_evictable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
