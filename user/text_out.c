@@ -354,7 +354,7 @@ static int collect_procs(struct rows *out, const struct lw_tracker *t, size_t ma
 	int err;
 
 	err = COLLECT(t, tracker_next_process, struct lw_process_view, &procs, &n);
-	if (!err)
+	if (!err && n)
 		qsort(procs, n, sizeof(*procs), by_stuck);
 	out->total = n;
 	for (i = 0; i < n && i < max && !err; i++) {
@@ -375,7 +375,7 @@ static int collect_sites(struct table *tb, const struct lw_tracker *t)
 	int err;
 
 	err = COLLECT(t, tracker_next_site, struct lw_site_view, &sites, &n);
-	if (!err)
+	if (!err && n)
 		qsort(sites, n, sizeof(*sites), by_site_stuck);
 	tb->sites.total = n < TABLE_SITES ? n : TABLE_SITES;
 	for (i = 0; i < tb->sites.total && !err; i++) {
