@@ -2,9 +2,10 @@
 /*
  * leakwatch: finds threads blocked longer than a threshold, and whether their
  * number keeps growing.  This file wires the parts together: arguments, the
- * BPF side (loader.c), scans (scan.c), the thread table (tracker.c), outputs
- * (json_out.c, text_out.c) and the loop (event_loop.c).  It is the one place
- * that turns errors into messages and exit codes.
+ * BPF side (loader.c), scans (scan.c), the waiter table (tracker.c), outputs
+ * (json_out.c, text_out.c, timeline.c, metrics.c), run mode (run_mode.c) and
+ * the loop (event_loop.c).  It is the one place that turns errors into
+ * messages and exit codes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -472,8 +473,13 @@ int main(int argc, char **argv)
 		exit_code = LW_EXIT_CANNOT_RUN;
 		goto cleanup;
 	}
-	for (i = 0; i < d.cfg.n_pids; i++)
-		tracker_add_target(d.tracker, d.cfg.pids[i]);
+	for (i = 0; i < d.cfg.n_pids && !err; i++)
+		err = tracker_add_target(d.tracker, d.cfg.pids[i]);
+	if (err) {
+		log_error("out of memory");
+		exit_code = LW_EXIT_CANNOT_RUN;
+		goto cleanup;
+	}
 
 	lopts.pids = d.cfg.pids;
 	lopts.n_pids = d.cfg.n_pids;
