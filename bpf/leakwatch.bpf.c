@@ -33,8 +33,9 @@ const volatile bool targ_follow_children = false; /* add child processes of targ
 const volatile bool targ_kthreads = false;        /* scan kernel threads too */
 const volatile __u64 targ_threshold_ns = 10000000000ULL;
 
-/* Set by user space right after attach: the lower bound for threads that
- * were already blocked then. */
+/* Set by user space right after attach: the lower bound for threads found
+ * blocked with no stamp, on kernels where blocked_lower_bound cannot read
+ * the run queue's clock. */
 __u64 attach_ns = 0;
 
 /* Bumped by user space before each scan.  A seq_file read that overflows
@@ -214,24 +215,31 @@ int BPF_PROG(on_exit, struct task_struct *p)
 }
 
 /*
- * How long has a thread been blocked that blocked before we attached?  At
- * least since attach; and at least rq->clock_task - se.exec_start of the run
- * queue it slept on: exec_start was last set when it was dequeued to sleep,
- * and clock_task (which leaves out IRQ and steal time, and may lag) runs no
- * faster than real time.  The rq is reached through se.cfs_rq because
- * `runqueues` is not in kallsyms without CONFIG_KALLSYMS_ALL.
+ * How long has a thread with no stamp been blocked?  At least
+ * rq->clock_task - se.exec_start of the run queue it slept on: exec_start was
+ * last set when it was dequeued to sleep, and clock_task (which leaves out IRQ
+ * and steal time, and may lag) runs no faster than real time.  Not "since
+ * attach": with -p the switch path stamps only threads that have storage, and
+ * the first scan makes it, so a thread that blocked between attach and that
+ * scan (a second or more on a loaded machine) has no stamp either; taken for
+ * blocked since attach, it was stuck at once.  The attach time is the bound
+ * only on kernels where the run queue cannot be reached.  The rq is reached
+ * through se.cfs_rq because `runqueues` is not in kallsyms without
+ * CONFIG_KALLSYMS_ALL.
  */
 static __always_inline __u64 blocked_lower_bound(struct task_struct *t, __u64 now)
 {
-	__u64 bound = attach_ns && now > attach_ns ? now - attach_ns : 0;
 	__u64 age = now > t->start_time ? now - t->start_time : 0;
+	__u64 bound = 0;
 
 	if (bpf_core_field_exists(struct cfs_rq, rq)) {
 		__u64 exec_start = BPF_CORE_READ(t, se.exec_start);
 		__u64 clock_task = BPF_CORE_READ(t, se.cfs_rq, rq, clock_task);
 
-		if (exec_start && clock_task > exec_start && clock_task - exec_start > bound)
+		if (exec_start && clock_task > exec_start)
 			bound = clock_task - exec_start;
+	} else if (attach_ns && now > attach_ns) {
+		bound = now - attach_ns;
 	}
 	return bound < age ? bound : age;
 }

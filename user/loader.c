@@ -59,7 +59,8 @@ int loader_open(const struct lw_loader_opts *opts, struct lw_bpf **out)
 	err = leakwatch_bpf__attach(b->skel);
 	if (err)
 		goto err_free;
-	/* Threads without a stamp were blocked before this moment. */
+	/* The lower bound of an unstamped wait where the run queue's clock
+	 * cannot be read (blocked_lower_bound). */
 	b->skel->bss->attach_ns = clock_mono_ns();
 	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), opts->on_event, opts->ctx,
 				 NULL);

@@ -33,6 +33,50 @@ test_false_stuck() {
 	jq_expect "summary: dropped 0" 'last | .type == "summary" and .dropped == 0' 'last' || return 1
 }
 
+# The first scan late: with -p the switch path stamps only threads that have
+# storage, and the first scan makes it, so a thread that blocked between
+# attach and the first scan has no stamp; it was taken for blocked since
+# attach.  Made deterministic here: leakwatch's stderr is a full pipe, so it
+# stays in its banner write (after attach, before the first scan) for a
+# second.  The workers sleep 1 ms each loop, so most are asleep at that
+# scan.  Before the fix: every churn worker blocked at that scan was stuck
+# at once, blocked_s about 1 s (leakwatch's uptime), since_exact false, as
+# seen once in false_stuck on a loaded machine.
+test_first_scan_late() {
+	local fifo=$TMP/first_scan_late.fifo i st=""
+	start_fixture churn --pairs 8 --sleep-us 1000 --spawn-ms 0 --exit-after 60 || return 1
+	mkfifo "$fifo" || fail "mkfifo $fifo" || return 1
+	exec 3<>"$fifo"
+	# Fill the pipe (64 KiB by default): leakwatch's first write blocks.
+	head -c 65536 /dev/zero >&3
+	OUT=$TMP/first_scan_late.out ERR=$TMP/first_scan_late.err T0=$(now)
+	LW_ARGS="-p $FX_PID -t 200ms -i 20ms -d 3s -j"
+	# shellcheck disable=SC2086
+	setsid env --default-signal=INT,TERM "$LW" $LW_ARGS >"$OUT" 2>"$fifo" </dev/null &
+	LW_PID=$!
+	PGIDS+=("$LW_PID")
+	for ((i = 0; i < 300; i++)); do
+		read -r st _ </proc/"$LW_PID"/syscall 2>/dev/null
+		[[ $st == 1 ]] && break # write(2), in the banner
+		sleep 0.1
+	done
+	if [[ $st != 1 ]]; then
+		exec 3>&-
+		fail "leakwatch never blocked writing its banner (syscall '$st')"
+		return 1
+	fi
+	sleep 1 # churn's workers block and wake many times, unstamped
+	# Not holding fd 3 (a writer): tr ends when leakwatch does.
+	tr -d '\0' <"$fifo" >"$ERR" 2>/dev/null 3>&- &
+	exec 3>&-
+	wait_lw 40 || return 1
+	expect_rc 0 || return 1
+	jq_expect "no stuck record for churn ($(records stuck | wc -l) found)" \
+		'[.[] | select(.type == "stuck" and .pid == $pid)] | length == 0' \
+		'.[] | select(.type == "stuck") | {tid, comm, blocked_s, since_exact, wait}' || return 1
+	jq_expect "summary: dropped 0" 'last | .type == "summary" and .dropped == 0' 'last' || return 1
+}
+
 # A process whose main thread called pthread_exit while the others go on:
 # /proc/PID/maps of the zombie leader is empty, and so is what its memory and
 # root give.  The stuck threads' stacks are read through a live thread
@@ -90,4 +134,4 @@ test_fork_storm() {
 	jq_expect "summary: dropped 0" 'last | .dropped == 0' 'last' || return 1
 }
 
-KERNEL_TESTS=(false_stuck zombie_leader fork_storm)
+KERNEL_TESTS=(false_stuck first_scan_late zombie_leader fork_storm)
