@@ -2,7 +2,8 @@
 /*
  * A map from a pid or tid (never 0) to a pointer: open addressing with
  * linear probing and backward-shift deletion, so lookups stay short without
- * tombstones while threads come and go.
+ * tombstones while threads come and go.  The table is user/open_map_template.h,
+ * shared with waiter_map.
  */
 #ifndef LW_ID_MAP_H
 #define LW_ID_MAP_H

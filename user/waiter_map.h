@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A map from a waiter's id (pid, kind, id) to a pointer: open addressing with
- * linear probing and backward-shift deletion, as id_map, for a key that is
- * more than one number.
+ * linear probing and backward-shift deletion, for a key that is more than one
+ * number: the same table as id_map (user/open_map_template.h).
  */
 #ifndef LW_WAITER_MAP_H
 #define LW_WAITER_MAP_H
