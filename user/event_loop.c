@@ -85,7 +85,7 @@ int loop_run(int ringbuf_fd, uint64_t interval_ns, uint64_t duration_ns,
 	struct epoll_event events[8];
 	struct signalfd_siginfo si;
 	uint64_t expirations;
-	bool stop = false;
+	bool stop = false, by_signal = false;
 	sigset_t set;
 
 	loop_signals(&set);
@@ -163,6 +163,7 @@ int loop_run(int ringbuf_fd, uint64_t interval_ns, uint64_t duration_ns,
 					break;
 				}
 				/* SIGINT, SIGTERM, SIGHUP: stop cleanly. */
+				by_signal = true;
 				err = 1;
 				break;
 			}
@@ -171,7 +172,7 @@ int loop_run(int ringbuf_fd, uint64_t interval_ns, uint64_t duration_ns,
 		}
 	}
 	if (err > 0)
-		err = 0;
+		err = by_signal ? LOOP_SIGNALED : 0;
 out:
 	if (sig_fd >= 0)
 		close(sig_fd);

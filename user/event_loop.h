@@ -23,13 +23,16 @@ struct lw_loop_ops {
 int loop_block_signals(void);
 void loop_unblock_signals(void);
 
-/* From now on a SIGINT kills at once (a second Ctrl-C when stopping hangs). */
+/* From now on a SIGINT kills at once: for a second Ctrl-C, after a first
+ * one stopped the loop (stopping may hang). */
 void loop_second_interrupt_kills(void);
 
+#define LOOP_SIGNALED 1
+
 /*
- * Runs until SIGINT, SIGTERM or SIGHUP (returns 0), duration_ns passes (0:
- * never; returns 0), a callback stops it, or an error.  The signals stay
- * blocked after it returns.
+ * Runs until SIGINT, SIGTERM or SIGHUP (returns LOOP_SIGNALED), duration_ns
+ * passes (0: never) or a callback stops it (returns 0), or an error
+ * (-errno).  The signals stay blocked after it returns.
  */
 int loop_run(int ringbuf_fd, uint64_t interval_ns, uint64_t duration_ns,
 	     const struct lw_loop_ops *ops);

@@ -365,7 +365,7 @@ int main(int argc, char **argv)
 	struct lw_loop_ops ops;
 	struct daemon d = { .run = { .release_fd = -1, .exec_fd = -1 } };
 	int err, exit_code = LW_EXIT_OK, i;
-	bool released = false;
+	bool released = false, signaled = false;
 	uint32_t tgid;
 
 	if (keep_std_fds_open())
@@ -516,6 +516,9 @@ int main(int argc, char **argv)
 	err = on_tick(&d);
 	if (err == 0)
 		err = loop_run(loader_ringbuf_fd(d.bpf), d.cfg.interval_ns, d.cfg.duration_ns, &ops);
+	signaled = err == LOOP_SIGNALED;
+	if (signaled)
+		err = 0;
 	if (err < 0) {
 		if (err == d.output_err)
 			log_error("cannot write the output: %s", strerror(-err));
@@ -529,7 +532,10 @@ int main(int argc, char **argv)
 		if (!err)
 			on_tick(&d); /* its exit */
 	}
-	loop_second_interrupt_kills();
+	/* Stopped by a Ctrl-C: a second one kills.  After -d or the targets'
+	 * exit, a first SIGINT still waits for the summary. */
+	if (signaled)
+		loop_second_interrupt_kills();
 	if (!err)
 		loader_consume(d.bpf);
 	emit_summary(&d);
