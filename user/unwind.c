@@ -91,7 +91,10 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 	struct iovec local = { .iov_base = result, .iov_len = sizeof(*result) };
 	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = sizeof(*result) };
 
-	if (addr >= t->stack_lo && addr + sizeof(*result) <= t->stack_lo + t->stack_len) {
+	/* No addr + size: a garbled frame's address near 2^64 wrapped past
+	 * that test and copied from far outside the buffer (a segfault). */
+	if (addr >= t->stack_lo && t->stack_len >= sizeof(*result) &&
+	    addr - t->stack_lo <= t->stack_len - sizeof(*result)) {
 		memcpy(result, t->stack + (addr - t->stack_lo), sizeof(*result));
 		return true;
 	}
