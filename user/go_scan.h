@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The goroutines of one Go process, read from outside with
+ * process_vm_readv, with no ptrace stop and no hook in the process: each
+ * scan reads runtime.allglen, then runtime.allgptr/allgs, then the fields of
+ * every g it needs (batched iovecs, reused buffers).  Stacks are read only
+ * when asked, for a goroutine whose wait is new (the tracker asks once per
+ * stuck wait), walked by frame pointers from g.sched and accepted only if
+ * the walk ends at runtime.goexit.
+ *
+ * The process is hostile input: it may rewrite allgs while being read.
+ * Every count read from it is capped, every g that does not validate is
+ * skipped and counted, never a crash or an unbounded loop.
+ */
+#ifndef LW_GO_SCAN_H
+#define LW_GO_SCAN_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "go_binary.h"
+
+/* runtime.g.atomicstatus, the _Gscan bit (0x1000) cleared. */
+enum go_gstatus {
+	GO_G_IDLE = 0,
+	GO_G_RUNNABLE = 1,
+	GO_G_RUNNING = 2,
+	GO_G_SYSCALL = 3,
+	GO_G_WAITING = 4,
+	GO_G_DEAD = 6,
+	GO_G_COPYSTACK = 8,
+	GO_G_PREEMPTED = 9,
+};
+
+/* A scan reads at most this many gs; the rest are counted, not read. */
+#define GO_MAX_GOROUTINES (1u << 20)
+
+/* One goroutine as a scan read it (dead and idle gs are not returned). */
+struct go_goroutine {
+	uint64_t goid;
+	uint32_t status;        /* enum go_gstatus */
+	uint8_t wait_reason;    /* GO_G_WAITING: the runtime's number */
+	uint8_t tracking_seq;   /* rises on every transition out of running */
+	/* stack.hi - sched.sp: unchanged when the GC moves a parked stack,
+	 * unlike sched.sp.  With goid, tracking_seq and wait_reason it names
+	 * one wait: a goroutine that woke and parked again differs in one. */
+	uint64_t sp_depth;
+	uint64_t gopc, startpc; /* where it was created, the function it runs (runtime addresses) */
+	uint32_t tid;           /* GO_G_RUNNING, GO_G_SYSCALL: its thread (m.procid), else 0 */
+	bool system;            /* the runtime's own (not counted by runtime.NumGoroutine) */
+	uint64_t g_addr;        /* where the g is: go_process_stack reads it again */
+};
+
+struct go_scan_stats {
+	uint64_t scans;
+	uint64_t gs_read;          /* g structs read */
+	uint64_t bytes_read;       /* by process_vm_readv, gs and stacks */
+	uint64_t gs_invalid;       /* gs that did not validate: skipped */
+	uint64_t gs_unread;        /* past GO_MAX_GOROUTINES, or a failed read */
+	uint64_t stacks_read;
+	uint64_t stacks_moved;     /* walk did not end at goexit: retried later */
+	uint64_t stacks_unreadable;
+	uint64_t last_scan_ns;     /* time the last scan took */
+};
+
+struct go_process;
+
+/* b stays the caller's and must outlive p.  Returns 0 or -errno (-ESRCH:
+ * gone; -EPERM). */
+int go_process_open(uint32_t pid, const struct go_binary *b, struct go_process **out);
+void go_process_free(struct go_process *p);
+
+/*
+ * One scan.  *gs (owned by p, valid until the next scan) gets the live
+ * goroutines, *n their number.  Returns 0; -ESRCH (the process is gone);
+ * -EIO (its runtime's variables did not read or validate: not counted as a
+ * scan, try again).
+ */
+int go_process_scan(struct go_process *p, const struct go_goroutine **gs, size_t *n);
+
+/*
+ * The stack of g (from the last scan), read now: runtime pcs, innermost
+ * first (pcs[0] the pc it is parked at; the others return addresses).
+ * Returns the count; -EAGAIN if it moved since the scan or the walk did not
+ * end at goexit (counted: stacks_moved); -EIO unreadable (counted).
+ */
+int go_process_stack(struct go_process *p, const struct go_goroutine *g, uint64_t *pcs, int max);
+
+/* Go's own name of a wait reason for this binary ("chan send"); "" unknown. */
+const char *go_process_wait_reason(const struct go_process *p, uint8_t reason);
+
+/*
+ * The frames at a runtime pc of this process's Go code, innermost (inlined)
+ * first; first: pc is where the goroutine stopped (looked up as is), else a
+ * return address (looked up at pc - 1).  Returns the count, 0 when pc is not
+ * Go code of the executable.
+ */
+int go_process_frames(const struct go_process *p, uint64_t pc, bool first, struct go_frame *out,
+		      int max);
+
+const struct go_binary *go_process_binary(const struct go_process *p);
+void go_process_stats(const struct go_process *p, struct go_scan_stats *s);
+
+#endif
