@@ -29,6 +29,8 @@ enum go_gstatus {
 	GO_G_DEAD = 6,
 	GO_G_COPYSTACK = 8,
 	GO_G_PREEMPTED = 9,
+	GO_G_LEAKED = 10,     /* 1.26+: parked, found unreachable by the GC */
+	GO_G_DEADEXTRA = 11,  /* 1.26+: an extra M's g, dead */
 };
 
 /* A scan reads at most this many gs; the rest are counted, not read. */
