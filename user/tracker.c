@@ -1009,7 +1009,9 @@ static int by_blocked_cmp(const void *a, const void *b)
 	return by_blocked(a, b);
 }
 
-size_t tracker_stuck_waiters(const struct lw_tracker *t, struct lw_waiter_view *out, size_t max)
+/* kind 0: every kind */
+static size_t stuck_waiters(const struct lw_tracker *t, uint32_t kind, struct lw_waiter_view *out,
+			    size_t max)
 {
 	struct tracker_cursor c = { 0 };
 	struct lw_waiter_view v;
@@ -1017,6 +1019,8 @@ size_t tracker_stuck_waiters(const struct lw_tracker *t, struct lw_waiter_view *
 	bool full = false;
 
 	while (tracker_next_stuck(t, &c, &v)) {
+		if (kind && v.id.kind != kind)
+			continue;
 		total++;
 		if (!max)
 			continue;
@@ -1038,6 +1042,17 @@ size_t tracker_stuck_waiters(const struct lw_tracker *t, struct lw_waiter_view *
 	if (!full && n)
 		qsort(out, n, sizeof(*out), by_blocked_cmp);
 	return total;
+}
+
+size_t tracker_stuck_waiters(const struct lw_tracker *t, struct lw_waiter_view *out, size_t max)
+{
+	return stuck_waiters(t, 0, out, max);
+}
+
+size_t tracker_stuck_waiters_of(const struct lw_tracker *t, uint32_t kind,
+				struct lw_waiter_view *out, size_t max)
+{
+	return stuck_waiters(t, kind, out, max);
 }
 
 /* Sites one by one: with stuck waiters, of the processes shown, or (leaks)
