@@ -15,6 +15,16 @@ static void add_string(json_object *o, const char *key, const char *value)
 	json_object_object_add(o, key, json_object_new_string(clean));
 }
 
+/* Paths and reasons: longer than names, still bounded. */
+static void add_text(json_object *o, const char *key, const char *value)
+{
+	char clean[3 * 256 + 1];
+	size_t len = strlen(value);
+
+	utf8_sanitize(value, len < 256 ? len : 256, clean);
+	json_object_object_add(o, key, json_object_new_string(clean));
+}
+
 static void add_fixed(json_object *o, const char *key, double v, int decimals)
 {
 	char buf[64];
@@ -78,6 +88,7 @@ static const char *type_name(enum lw_report_type t)
 	case LW_RPT_SAMPLE: return "sample";
 	case LW_RPT_EXIT: return "exit";
 	case LW_RPT_SUMMARY: return "summary";
+	case LW_RPT_GO: return "go";
 	}
 	return "unknown";
 }
@@ -152,10 +163,22 @@ int json_write_report(FILE *f, const struct lw_report *r)
 		add_uint(o, "threads", r->threads);
 		add_uint(o, "blocked", r->blocked);
 		add_uint(o, "stuck", r->stuck);
+		if (r->go && r->goroutine_scan_interval_s > 0)
+			add_fixed(o, "goroutine_scan_interval_s", r->goroutine_scan_interval_s, 3);
 		break;
 	case LW_RPT_EXIT:
 		add_uint(o, "pid", r->pid);
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		break;
+	case LW_RPT_GO:
+		add_uint(o, "pid", r->pid);
+		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_text(o, "exe", r->exe ? r->exe : "");
+		add_string(o, "version", r->go_version ? r->go_version : "");
+		if (r->go_error)
+			add_text(o, "error", r->go_error);
+		else
+			add_string(o, "layout", r->go_layout ? r->go_layout : "");
 		break;
 	case LW_RPT_SUMMARY:
 		add_fixed(o, "duration_s", r->duration_s, 3);
