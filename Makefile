@@ -38,7 +38,7 @@ CORE_SRCS := user/args.c user/duration.c user/tracker.c user/id_map.c \
 	user/trend.c user/metrics.c user/timeline.c user/kernel_version.c \
 	user/buf.c user/utf8.c user/dump.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
-DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c \
+DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c user/go_watch.c \
 	user/procfs.c user/ksyms.c user/log.c user/unwind.c user/http.c user/run_mode.c
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUTPUT)/user/%.o)
 DAEMON_OBJS := $(DAEMON_SRCS:user/%.c=$(OUTPUT)/user/%.o)
