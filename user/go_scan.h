@@ -58,6 +58,7 @@ struct go_scan_stats {
 	uint64_t bytes_read;       /* by process_vm_readv, gs and stacks */
 	uint64_t gs_invalid;       /* gs that did not validate: skipped */
 	uint64_t gs_unread;        /* past GO_MAX_GOROUTINES, or a failed read */
+	uint64_t ms_unread;        /* a running g's m.procid unread or not a thread: tid 0 */
 	uint64_t stacks_read;
 	uint64_t stacks_moved;     /* walk did not end at goexit: retried later */
 	uint64_t stacks_unreadable;
@@ -100,6 +101,12 @@ int go_process_frames(const struct go_process *p, uint64_t pc, bool first, struc
 		      int max);
 
 const struct go_binary *go_process_binary(const struct go_process *p);
+/* Runtime address minus link-time address of the executable (0 unless
+ * PIE): "func+0xoff" is pc - bias - go_frame.entry. */
+uint64_t go_process_load_bias(const struct go_process *p);
+/* The wait reasons came from the process's runtime.waitReasonStrings (else
+ * from the binary's version table, or none). */
+bool go_process_own_wait_reasons(const struct go_process *p);
 void go_process_stats(const struct go_process *p, struct go_scan_stats *s);
 
 #endif
