@@ -116,8 +116,10 @@ int site_add(struct lw_site_table *t, uint32_t id, uint32_t pid, uint64_t key,
 	snprintf(s->syscall, sizeof(s->syscall), "%s", w->syscall);
 	s->n_user = n_user;
 	s->n_kernel = n_kernel;
-	memcpy(s->user_pcs, user_pcs, (size_t)n_user * sizeof(*user_pcs));
-	memcpy(s->kernel_pcs, kernel_pcs, (size_t)n_kernel * sizeof(*kernel_pcs));
+	if (n_user > 0)
+		memcpy(s->user_pcs, user_pcs, (size_t)n_user * sizeof(*user_pcs));
+	if (n_kernel > 0) /* a goroutine's site has none: kernel_pcs may be NULL */
+		memcpy(s->kernel_pcs, kernel_pcs, (size_t)n_kernel * sizeof(*kernel_pcs));
 	t->sites[t->n++] = s;
 	*out = s;
 	return 0;
