@@ -12,7 +12,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "go_pclntab.h"
 #include "leak_policy.h"
 #include "trend.h"
 #include "wait_kind.h"
@@ -76,9 +75,10 @@ void site_table_free(struct lw_site_table *t);
  * wrappers such as time.Sleep): not what a goroutine's site is named by. */
 bool site_go_runtime_func(const char *func);
 
-/* s->where for a goroutine site from its Go stack frames, innermost first,
- * and the function that created it ("" unknown). */
-void site_name_goroutine(struct lw_site *s, const struct go_frame *frames, int n,
+/* s->where for a goroutine site, from the frame it is named by (func NULL:
+ * none known; file "" and line 0 unknown) and the function that created it
+ * ("" unknown): "chan send in main.f (main.go:21), created by main.g". */
+void site_name_goroutine(struct lw_site *s, const char *func, const char *file, int line,
 			 const char *created_by_func);
 
 #endif

@@ -78,6 +78,7 @@ struct lw_tracker_opts {
 	struct lw_restart_fns restart_fns;
 	int (*read_first_waiter)(uint32_t pid, uint64_t waiters, uint64_t *uaddr);
 	struct lw_stack_ops stacks;
+	size_t max_goroutines;   /* goroutine waiters at most; 0: LW_MAX_GOROUTINES */
 	struct trend_opts trend; /* zeroes: TREND_OPTS_DEFAULT */
 	struct lw_sink sink;
 };
