@@ -73,6 +73,7 @@ static void add_stats(struct go_scan_stats *sum, const struct go_scan_stats *s)
 	sum->bytes_read += s->bytes_read;
 	sum->gs_invalid += s->gs_invalid;
 	sum->gs_unread += s->gs_unread;
+	sum->ms_unread += s->ms_unread;
 	sum->stacks_read += s->stacks_read;
 	sum->stacks_moved += s->stacks_moved;
 	sum->stacks_unreadable += s->stacks_unreadable;
