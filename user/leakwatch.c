@@ -820,6 +820,8 @@ int main(int argc, char **argv)
 		if (!err)
 			err = timeline_open(d.timeline_file, clock_to_unix(&d.clock, clock_mono_ns()),
 					    &d.timeline);
+		if (!err)
+			timeline_set_goroutine_tracks(d.timeline, d.cfg.timeline_goroutines);
 		if (err) {
 			log_error("cannot write the timeline to %s: %s", d.cfg.timeline,
 				  strerror(-err));
