@@ -197,11 +197,10 @@ uninstall:
 # The goroutine scan against real Go processes (root or the same uid):
 # tests/unit/live_go_scan.c starts scanprobe of every Go version and variant.
 include tests/fixtures/go/scanprobe/scanprobe.mk
-GO_SCAN_SRCS := user/go_scan.c user/go_binary.c user/go_pclntab.c user/go_buildinfo.c \
-	user/procfs.c
+GO_SCAN_SRCS := user/go_scan.c user/procfs.c
 .PHONY: test-go-scan
 $(OUTPUT)/unit/live_go_scan: tests/unit/live_go_scan.c $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) $< $(CORE_SRCS) $(GO_SCAN_SRCS) -o $@ -lcmocka -ljson-c -lm -lelf -lz
+	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) $(GO_SCAN_SRCS) -o $@ $(UNIT_LIBS)
 test-go-scan: $(OUTPUT)/unit/live_go_scan $(SCANPROBES)
 	$(Q)$< $(OUTPUT)/fixtures/go

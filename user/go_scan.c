@@ -718,14 +718,18 @@ const char *go_process_wait_reason(const struct go_process *p, uint8_t reason)
 int go_process_frames(const struct go_process *p, uint64_t pc, bool first, struct go_frame *out,
 		      int max)
 {
+	const struct go_pclntab *t = go_binary_pclntab(p->b);
+	struct go_func f;
 	uint64_t link;
 
 	if (pc < p->bias || max <= 0)
 		return 0;
 	link = pc - p->bias;
-	if (!first && link)
+	/* A return address names the call before it, but an entry (a
+	 * goroutine that never ran) is its own function: Go's symPC. */
+	if (!first && link && !(go_pclntab_find_func(t, link, &f) == 0 && f.entry == link))
 		link--;
-	return go_pclntab_frames(go_binary_pclntab(p->b), link, out, max);
+	return go_pclntab_frames(t, link, out, max);
 }
 
 const struct go_binary *go_process_binary(const struct go_process *p)

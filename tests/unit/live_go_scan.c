@@ -10,6 +10,7 @@
  *
  *   live_go_scan DIR                     the tests, DIR/VERSION/VARIANT/scanprobe
  *   live_go_scan --bench BINARY COUNT    scan cost with COUNT more parked goroutines
+ *   live_go_scan --dump BINARY           every goroutine of one, its wait and stack
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -100,8 +101,29 @@ static void probe_stop(struct probe *pr)
 struct expect {
 	const char *wait;
 	const char *func;  /* in the stack of each */
+	const char *code;  /* on the line of its frame */
 	int count;
 };
+
+/* Does line `line` of file hold code?  (The binaries keep their source
+ * paths: the fixture's and the Go installation's own files.) */
+static bool line_has(const char *file, int line, const char *code)
+{
+	char buf[512];
+	bool found = false;
+	FILE *f = fopen(file, "re");
+
+	if (!f)
+		return false;
+	for (int i = 1; fgets(buf, sizeof(buf), f); i++) {
+		if (i == line) {
+			found = strstr(buf, code) != NULL;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
 
 /* Does the stack at pcs name func (a frame of its own, inlined or not)? */
 static bool stack_has(struct go_process *p, const uint64_t *pcs, int n, const char *func,
@@ -110,7 +132,7 @@ static bool stack_has(struct go_process *p, const uint64_t *pcs, int n, const ch
 	struct go_frame frames[16];
 
 	for (int i = 0; i < n; i++) {
-		int nf = go_process_frames(p, pcs[i], i == 0, frames, 16);
+		int nf = go_process_frames(p, pcs[i], false, frames, 16);
 
 		for (int j = 0; j < nf; j++) {
 			if (strcmp(frames[j].func, func) == 0) {
@@ -165,14 +187,15 @@ static void test_probe(void **state)
 	}
 
 	const struct expect expect[] = {
-		{ "chan send", "main.parkSend", PER_KIND },
-		{ "chan receive", "main.parkRecv", PER_KIND },
-		{ "chan receive (nil chan)", "main.parkNilRecv", PER_KIND },
-		{ "select", "main.parkSelect", PER_KIND },
-		{ minor < 20 ? "semacquire" : "sync.Mutex.Lock", "main.parkMutex", PER_KIND },
-		{ "sleep", "main.parkSleep", PER_KIND },
-		{ "IO wait", "main.parkIO", PER_KIND },
-		{ "sleep", "main.main", 1 },
+		{ "chan send", "main.parkSend", "sendCh <- 1", PER_KIND },
+		{ "chan receive", "main.parkRecv", "<-recvCh", PER_KIND },
+		{ "chan receive (nil chan)", "main.parkNilRecv", "<-nilCh", PER_KIND },
+		{ "select", "main.parkSelect", "select {", PER_KIND },
+		{ minor < 20 ? "semacquire" : "sync.Mutex.Lock", "main.parkMutex", "held.Lock()",
+		  PER_KIND },
+		{ "sleep", "main.parkSleep", "time.Sleep(time.Hour)", PER_KIND },
+		{ "IO wait", "main.parkIO", "c.Read(b[:])", PER_KIND },
+		{ "sleep", "main.main", "time.Sleep(time.Duration(*exitAfter)", 1 },
 	};
 	int seen[sizeof(expect) / sizeof(expect[0])] = { 0 };
 
@@ -194,11 +217,18 @@ static void test_probe(void **state)
 		assert_true(np >= 3);
 		stacks++;
 		{
-			struct go_frame last[4];
-			int nl = go_process_frames(p, pcs[np - 1], false, last, 4);
+			struct go_frame f[4];
+			int nf = go_process_frames(p, pcs[np - 1], false, f, 4);
 
-			assert_true(nl >= 1);
-			assert_string_equal(last[nl - 1].func, "runtime.goexit");
+			assert_true(nf >= 1);
+			assert_string_equal(f[nf - 1].func, "runtime.goexit");
+			/* Parked in gopark, at its mcall: the line Go's own
+			 * traceback shows (a return address looked up at pc-1). */
+			nf = go_process_frames(p, pcs[0], false, f, 4);
+			assert_true(nf >= 1);
+			assert_string_equal(f[0].func, "runtime.gopark");
+			if (!line_has(f[0].file, f[0].line, "mcall(park_m)"))
+				fail_msg("gopark at %s:%d, not at its mcall", f[0].file, f[0].line);
 		}
 		for (size_t k = 0; k < sizeof(expect) / sizeof(expect[0]) && !matched; k++) {
 			const char *file = NULL;
@@ -208,7 +238,9 @@ static void test_probe(void **state)
 			    !stack_has(p, pcs, np, expect[k].func, &file, &line))
 				continue;
 			assert_true(ends_with(file, "scanprobe/main.go"));
-			assert_true(line > 0);
+			if (!line_has(file, line, expect[k].code))
+				fail_msg("%s at %s:%d, not at '%s'", expect[k].func, file, line,
+					 expect[k].code);
 			seen[k]++;
 			matched = true;
 		}
@@ -300,6 +332,62 @@ cleanup:
 	return err ? 1 : 0;
 }
 
+/* Every goroutine of one scanprobe, its wait and its stack, as a reader
+ * would check them against the program's own pprof. */
+static int dump(const char *binary)
+{
+	struct probe pr = { .pid = -1, .out = -1 };
+	struct go_binary *b = NULL;
+	struct go_process *p = NULL;
+	const struct go_goroutine *gs;
+	char why[256] = "", exe[64];
+	size_t n = 0;
+	int err;
+
+	err = probe_start(binary, "0", &pr);
+	if (err)
+		goto cleanup;
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pr.pid);
+	err = go_binary_open(exe, &b, why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "%s: %s\n", binary, why);
+		goto cleanup;
+	}
+	err = go_process_open((uint32_t)pr.pid, b, &p);
+	if (!err)
+		err = go_process_scan(p, &gs, &n);
+	if (err)
+		goto cleanup;
+	printf("%s: %s, bias 0x%lx, wait reasons from the %s, NumGoroutine %d\n", binary,
+	       go_binary_version(b), (unsigned long)go_process_load_bias(p),
+	       go_process_own_wait_reasons(p) ? "process" : "table", pr.goroutines);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t pcs[MAX_PCS];
+		int np = go_process_stack(p, &gs[i], pcs, MAX_PCS);
+
+		printf("goroutine %lu [%s] status %u%s tid %u:\n", (unsigned long)gs[i].goid,
+		       go_process_wait_reason(p, gs[i].wait_reason), gs[i].status,
+		       gs[i].system ? " system" : "", gs[i].tid);
+		if (np < 0)
+			printf("\tstack: %s\n", strerror(-np));
+		for (int k = 0; k < np; k++) {
+			struct go_frame f[8];
+			int nf = go_process_frames(p, pcs[k], false, f, 8);
+
+			for (int j = 0; j < nf; j++)
+				printf("\t%#lx %s%s %s:%d\n", (unsigned long)pcs[k], f[j].func,
+				       f[j].inlined ? " (inlined)" : "", f[j].file, f[j].line);
+		}
+	}
+cleanup:
+	if (err)
+		fprintf(stderr, "dump: %s\n", strerror(-err));
+	go_process_free(p);
+	go_binary_free(b);
+	probe_stop(&pr);
+	return err ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const versions[] = { "1.19", "1.26", "1.27" };
@@ -311,8 +399,10 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && strcmp(argv[1], "--bench") == 0)
 		return bench(argv[2], argv[3]);
+	if (argc == 3 && strcmp(argv[1], "--dump") == 0)
+		return dump(argv[2]);
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s DIR | --bench BINARY COUNT\n", argv[0]);
+		fprintf(stderr, "usage: %s DIR | --bench BINARY COUNT | --dump BINARY\n", argv[0]);
 		return 2;
 	}
 	for (int v = 0; v < NV; v++) {
