@@ -197,3 +197,14 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/leakwatch.service
 
 -include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/bpf/*.d $(OUTPUT)/fixtures/*.d)
+
+# The goroutine scan against real Go processes (root or the same uid):
+# tests/unit/live_go_scan.c starts scanprobe of every Go version and variant.
+include tests/fixtures/go/scanprobe/scanprobe.mk
+GO_SCAN_SRCS := user/go_scan.c user/procfs.c
+.PHONY: test-go-scan
+$(OUTPUT)/unit/live_go_scan: tests/unit/live_go_scan.c $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) $(GO_SCAN_SRCS) -o $@ $(UNIT_LIBS)
+test-go-scan: $(OUTPUT)/unit/live_go_scan $(SCANPROBES)
+	$(Q)$< $(OUTPUT)/fixtures/go

@@ -51,7 +51,7 @@ int go_g_segs_init(struct go_g_segs *s, const struct go_layout *l, uint32_t merg
 		uint32_t end = f[i].off + f[i].size;
 		uint32_t *last_end = s->n ? &s->len[s->n - 1] : NULL;
 
-		if (s->n && f[i].off <= s->off[s->n - 1] + *last_end + merge_gap) {
+		if (s->n && (uint64_t)f[i].off <= (uint64_t)s->off[s->n - 1] + *last_end + merge_gap) {
 			if (end > s->off[s->n - 1] + *last_end)
 				*last_end = end - s->off[s->n - 1];
 			continue;

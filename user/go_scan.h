@@ -82,9 +82,14 @@ int go_process_scan(struct go_process *p, const struct go_goroutine **gs, size_t
 
 /*
  * The stack of g (from the last scan), read now: runtime pcs, innermost
- * first (pcs[0] the pc it is parked at; the others return addresses).
- * Returns the count; -EAGAIN if it moved since the scan or the walk did not
- * end at goexit (counted: stacks_moved); -EIO unreadable (counted).
+ * first, the last one in runtime.goexit.  pcs[0] is the pc it is parked at,
+ * g.sched.pc: the return address of its mcall (or, for a goroutine that
+ * never ran, its function's entry), so every pc of it is looked up with
+ * go_process_frames(first = false), as Go's own traceback does.
+ * Returns the count; -EAGAIN if it moved since the scan, is running, or the
+ * walk did not end at goexit (counted: stacks_moved); -EIO unreadable, or in
+ * a syscall on a Go before 1.23, which saves no bp there (counted:
+ * stacks_unreadable); -ESRCH gone (counted: stacks_unreadable).
  */
 int go_process_stack(struct go_process *p, const struct go_goroutine *g, uint64_t *pcs, int max);
 
@@ -93,8 +98,9 @@ const char *go_process_wait_reason(const struct go_process *p, uint8_t reason);
 
 /*
  * The frames at a runtime pc of this process's Go code, innermost (inlined)
- * first; first: pc is where the goroutine stopped (looked up as is), else a
- * return address (looked up at pc - 1).  Returns the count, 0 when pc is not
+ * first; first: pc is where a thread was interrupted (a spinning thread's
+ * registers: looked up as is), else a return address (looked up at pc - 1,
+ * unless pc is a function's entry).  Returns the count, 0 when pc is not
  * Go code of the executable.
  */
 int go_process_frames(const struct go_process *p, uint64_t pc, bool first, struct go_frame *out,
