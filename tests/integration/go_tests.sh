@@ -26,8 +26,11 @@
 #                 leak, no spin; sample goroutine counts within 1% of the
 #                 fixture's runtime.NumGoroutine; parked goroutines stuck,
 #                 found already blocked
-#   go_spin       an infinite loop on each version (cgo 1.19, plain 1.26,
-#                 stripped 1.27): a spin record with goid and Go stack
+#   go_spin       an infinite loop locked to its thread on each version (cgo
+#                 1.19, plain 1.26, stripped 1.27): a spin record with goid
+#                 and Go stack
+#   go_spin_moving  the same not locked, as Go runs it, moving between
+#                 threads (PIE 1.26, plain 1.27)
 #   go_dump       --dump of parked and of a queryall that stopped leaking,
 #                 every version x every variant: group for group against the
 #                 fixture's own pprof debug=1, counts within 1%
@@ -386,20 +389,23 @@ test_go_controls() {
 	done
 }
 
-# An infinite loop on each version: a spin record with its goid and a Go
-# stack through main.spinForever.
-test_go_spin() {
-	local pair v k tags=() pids=() tag body_from body_to
+# gf_spin_case NAME SPIN_ARGS VERSION/VARIANT...: one spinner per binary,
+# under one leakwatch: a spin record each, with its goid and a Go stack
+# through main.spinForever (inlined in its goroutine's function).
+gf_spin_case() {
+	local name=$1 spin_args=$2 pair v k tags=() pids=() tag body_from body_to
+	shift 2
 	gf_check_built || return 1
-	for pair in 1.19/cgo 1.26/plain 1.27/stripped; do
+	for pair in "$@"; do
 		v=${pair%/*} k=${pair#*/}
-		gf_start "$v-$k-spin" "$v" "$k" spin --exit-after 60s
+		# shellcheck disable=SC2086 # spin_args: words
+		gf_start "$v-$k-spin" "$v" "$k" spin $spin_args --exit-after 60s
 		renice -n 10 -p "${GF_PID[$v-$k-spin]}" >/dev/null
 		tags+=("$v-$k-spin")
 		pids+=(-p "${GF_PID[$v-$k-spin]}")
 	done
 	gf_ready "${tags[@]}" || return 1
-	run_lw go_spin "${pids[@]}" -t 2s -i 500ms -d 10s -j || return 1
+	run_lw "$name" "${pids[@]}" -t 2s -i 500ms -d 10s -j || return 1
 	expect_rc 0 || return 1
 	body_from=$(gf_line spin.go 'func spinForever()')
 	body_to=$((body_from + 4))
@@ -418,6 +424,16 @@ test_go_spin() {
 	gf_jq "no leak record" "$OUT" '[.[] | select(.type == "leak")] | length == 0' \
 		'.[] | select(.type == "leak") | del(.kstack)' || return 1
 }
+
+# An infinite loop on each version, the spinner locked to its thread
+# (runtime.LockOSThread): the spinning thread joined to its goroutine.
+test_go_spin() { gf_spin_case go_spin --lock-thread 1.19/cgo 1.26/plain 1.27/stripped; }
+
+# An infinite loop as Go programs have them: the scheduler preempts the
+# spinner every 10 ms and resumes it on whichever thread is free (measured
+# here: its CPU time split between 2-3 threads, none running 2 s on end), so
+# no thread spins: the goroutine does.
+test_go_spin_moving() { gf_spin_case go_spin_moving "" 1.26/pie 1.27/plain; }
 
 # gf_pprof_groups FILE: a pprof debug=1 profile as "COUNT\tKEY" lines, KEY
 # the frames (function and file base name:line) without the runtime's
@@ -587,4 +603,4 @@ test_go_runmode() {
 }
 
 # shellcheck disable=SC2034 # run.sh's ALL_TESTS takes them
-GO_TESTS=(go_fixtures go_leak go_controls go_spin go_dump go_hostwide go_nogoroutines go_runmode)
+GO_TESTS=(go_fixtures go_leak go_controls go_spin go_spin_moving go_dump go_hostwide go_nogoroutines go_runmode)
