@@ -18,7 +18,7 @@
 #                 and wait the tests expect (from Go's own debug=2 profile),
 #                 the parked fixture's groups and its NumGoroutine line
 #   go_leak       every leak mode x every version x every variant (84
-#                 fixtures, one leakwatch -p ...): a leak within 30 s at -t 2s,
+#                 fixtures, a leakwatch -p ... per version): a leak within 30 s at -t 2s,
 #                 its wait, the leaking function and file:line in its stack,
 #                 stuck records with goid, wait and created_by
 #   go_controls   pool, churn, tickers, parked x every version, the variants
@@ -246,41 +246,61 @@ test_go_fixtures() {
 	done
 }
 
-# All leak modes x versions x variants under one leakwatch: each fixture
-# leaks from the SIGUSR1 sent once leakwatch watches, 2 a second.
+# All leak modes x versions x variants: one leakwatch per Go version (28
+# fixtures each; -p takes 64 at most), the three side by side.  Each fixture
+# leaks from the SIGUSR1 sent once its leakwatch watches, 2 a second.
 test_go_leak() {
-	local v k m tag tags=() pids=() t_start i missing n
+	local v k m tag tags=() t_start i missing n
+	declare -A lw_pid lw_out lw_err lw_args lw_t0 pids
 	gf_check_built || return 1
 	for v in "${GO_VERSIONS[@]}"; do
 		for k in "${GO_VARIANTS[@]}"; do
 			for m in "${GO_LEAK_MODES[@]}"; do
 				gf_start "$v-$k-$m" "$v" "$k" "$m" --rate 2 --start-after 100s --exit-after 150s
 				tags+=("$v-$k-$m")
-				pids+=(-p "${GF_PID[$v-$k-$m]}")
+				pids[$v]+=" -p ${GF_PID[$v-$k-$m]}"
 			done
 		done
 	done
 	gf_ready "${tags[@]}" || return 1
-	start_lw go_leak "${pids[@]}" -t 2s -i 1s -d $((GO_LEAK_BOUND + 15))s -j || return 1
+	for v in "${GO_VERSIONS[@]}"; do
+		# shellcheck disable=SC2086 # pids: words
+		start_lw "go_leak-$v" ${pids[$v]} -t 2s -i 1s -d $((GO_LEAK_BOUND + 15))s -j || return 1
+		lw_pid[$v]=$LW_PID lw_out[$v]=$OUT lw_err[$v]=$ERR lw_args[$v]=$LW_ARGS lw_t0[$v]=$T0
+	done
 	t_start=$(now)
 	for tag in "${tags[@]}"; do kill -USR1 "${GF_PID[$tag]}"; done
 	# Until every fixture has a leak record, or the bound passed.
-	for ((i = 0; i < (GO_LEAK_BOUND + 5) * 2; i++)); do
-		n=$(jq -r 'select(.type == "leak") | .pid' "$OUT" 2>/dev/null | sort -u | wc -l)
+	while (($(echo "$(now) < $t_start + $GO_LEAK_BOUND + 5" | bc))); do
+		n=$(grep -h '"type":"leak"' "${lw_out[@]}" | jq -r .pid 2>/dev/null | sort -u | wc -l)
 		((n >= ${#tags[@]})) && break
-		is_running "$LW_PID" || break
-		sleep 0.5
+		sleep 1
 	done
-	echo "# go_leak: $n of ${#tags[@]} fixtures flagged after $(printf %.1f "$(echo "$(now) - $t_start" | bc)") s"
-	stop_lw || return 1
-	expect_rc 0 || return 1
+	echo "# go_leak: $n of ${#tags[@]} fixtures flagged $(printf %.1f "$(echo "$(now) - $t_start" | bc)") s after they started leaking"
+	for v in "${GO_VERSIONS[@]}"; do
+		LW_PID=${lw_pid[$v]} OUT=${lw_out[$v]} ERR=${lw_err[$v]} LW_ARGS=${lw_args[$v]} T0=${lw_t0[$v]}
+		stop_lw || return 1
+		expect_rc 0 || return 1
+	done
+	for v in "${GO_VERSIONS[@]}"; do gf_split_by_pid "${lw_out[$v]}"; done
 	missing=()
 	for tag in "${tags[@]}"; do
-		gf_leak_check "$tag" "$t_start" || missing+=("$tag: $FAIL")
+		OUT=$TMP/by-pid/${GF_PID[$tag]}.json DIAG=()
+		: >>"$OUT"
+		gf_leak_check "$tag" "$t_start" ||
+			missing+=("$tag (pid ${GF_PID[$tag]}): $FAIL" "$(printf '%s\n' "${DIAG[@]}" | head -c 400)")
 	done
-	FAIL=""
-	((${#missing[@]} == 0)) || fail "${#missing[@]} of ${#tags[@]} fixtures not flagged as the tests expect" \
-		"${missing[@]}" "${DIAG[@]}"
+	FAIL="" DIAG=()
+	((${#missing[@]} == 0)) || fail "$((${#missing[@]} / 2)) of ${#tags[@]} fixtures not flagged as the tests expect" \
+		"${missing[@]}"
+}
+
+# gf_split_by_pid FILE: FILE's records but samples, one file per pid:
+# $TMP/by-pid/PID.json (checking 84 fixtures in one big file is slow).
+gf_split_by_pid() {
+	mkdir -p "$TMP/by-pid"
+	jq -r 'select(.type != "sample" and .pid != null) | "\(.pid)\t\(tojson)"' "$1" |
+		awk -F'\t' -v dir="$TMP/by-pid" '{ f = dir "/" $1 ".json"; print $2 >> f }'
 }
 
 # gf_leak_check TAG T_START: the checks of one fixture of test_go_leak.
@@ -549,7 +569,10 @@ test_go_hostwide() {
 	done
 	stop_lw || return 1
 	expect_rc 0 || return 1
+	gf_split_by_pid "$OUT"
 	for tag in "${tags[@]}"; do
+		OUT=$TMP/by-pid/${GF_PID[$tag]}.json
+		: >>"$OUT"
 		gf_leak_check "$tag" "$t_start" || { FAIL="$tag: $FAIL"; return 1; }
 	done
 }
