@@ -70,7 +70,9 @@ gf_start() {
 	shift 3
 	local args=("$@")
 	[[ " $* " == *" --exit-after "* ]] || args+=(--exit-after 150s)
-	spawn "gf-$tag" "$bin" "${args[@]}" --pprof "$TMP/gf-$tag.pprof"
+	# GF_NICE: at that nice value, every thread (renice -p would move the
+	# main thread only: the runtime's threads are there by then)
+	spawn "gf-$tag" nice -n "${GF_NICE:-0}" "$bin" "${args[@]}" --pprof "$TMP/gf-$tag.pprof"
 	GF_OUT[$tag]=$TMP/gf-$tag.out
 	GF_PID[$tag]=$SPAWNED
 }
@@ -352,8 +354,7 @@ test_go_controls() {
 			tag=$v-$k-${controls[$i]}
 			if [[ ${controls[$i]} == churn ]]; then
 				# nice 10, as the C churn: three of them at nice 0 starve a 2-CPU VM
-				gf_start "$tag" "$v" "$k" churn --count 2000 --exit-after 150s
-				renice -n 10 -p "${GF_PID[$tag]}" >/dev/null
+				GF_NICE=10 gf_start "$tag" "$v" "$k" churn --count 2000 --exit-after 150s
 			else
 				gf_start "$tag" "$v" "$k" "${controls[$i]}" --exit-after 150s
 			fi
@@ -419,8 +420,7 @@ gf_spin_case() {
 	for pair in "$@"; do
 		v=${pair%/*} k=${pair#*/}
 		# shellcheck disable=SC2086 # spin_args: words
-		gf_start "$v-$k-spin" "$v" "$k" spin $spin_args --exit-after 60s
-		renice -n 10 -p "${GF_PID[$v-$k-spin]}" >/dev/null
+		GF_NICE=10 gf_start "$v-$k-spin" "$v" "$k" spin $spin_args --exit-after 60s
 		tags+=("$v-$k-spin")
 		pids+=(-p "${GF_PID[$v-$k-spin]}")
 	done
@@ -459,9 +459,9 @@ test_go_spin_moving() { gf_spin_case go_spin_moving "" 1.26/pie 1.27/plain; }
 # the frames (function and file base name:line) without the runtime's
 # frames above the first other one and without runtime.goexit.
 gf_pprof_groups() {
-	awk -F'\t' '
+	awk '
 		function flush() { if (n != "") print n "\t" key; n = ""; key = ""; other = 0 }
-		/^[0-9]+ @/ { flush(); n = $0 + 0; next }
+		/^[0-9]+ @/ { flush(); n = $1 + 0; next }
 		/^#\t/ && n != "" { f = $3; sub(/\+0x[0-9a-f]+$/, "", f); l = $4; sub(/.*\//, "", l)
 			if (f == "runtime.goexit" || (!other && f ~ /^runtime\./)) next
 			other = 1; key = key (key == "" ? "" : " < ") f " " l }
