@@ -39,6 +39,7 @@ CORE_SRCS := user/args.c user/duration.c user/tracker.c user/id_map.c \
 	user/buf.c user/utf8.c user/dump.c user/go_g.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
 DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c user/go_watch.c \
+	user/go_scan.c \
 	user/procfs.c user/ksyms.c user/log.c user/unwind.c user/http.c user/run_mode.c
 # The Go binary reader: pure parsing of untrusted files (libelf, libdw).
 GO_BINARY_SRCS := user/go_buildinfo.c user/go_pclntab.c user/go_binary.c user/go_layout_table.c
