@@ -450,9 +450,41 @@ static void dump_thread_frame(void *ctx, uint64_t pc, bool first, char *buf, siz
 	unwind_symbolize(c->d->unwinder, c->pid, pc, first, buf, len);
 }
 
-/* The threads of pid in the scan, into dp. */
+/* A thread's user stack as the dump read it: a goroutine in a syscall or
+ * running is on it. */
+struct thread_stack {
+	uint32_t tid;
+	int n;
+	uint64_t pcs[LW_STACK_MAX];
+};
+
+struct thread_stacks {
+	struct thread_stack *v;
+	size_t n, cap;
+};
+
+static void thread_stacks_add(struct thread_stacks *ts, uint32_t tid, const uint64_t *pcs, int n)
+{
+	struct thread_stack *more;
+
+	if (ts->n == ts->cap) {
+		size_t cap = ts->cap ? 2 * ts->cap : 16;
+
+		more = realloc(ts->v, cap * sizeof(*more));
+		if (!more)
+			return; /* its goroutine's stack stays unread, counted */
+		ts->v = more;
+		ts->cap = cap;
+	}
+	ts->v[ts->n].tid = tid;
+	ts->v[ts->n].n = n;
+	memcpy(ts->v[ts->n].pcs, pcs, (size_t)n * sizeof(*pcs));
+	ts->n++;
+}
+
+/* The threads of pid in the scan, into dp (and their stacks into ts). */
 static void dump_threads(struct daemon *d, uint32_t pid, struct dump *dp,
-			 struct dump_process *info, char *pcomm)
+			 struct dump_process *info, char *pcomm, struct thread_stacks *ts)
 {
 	struct lw_restart_fns fns;
 	struct lw_scan_item item;
@@ -487,8 +519,37 @@ static void dump_threads(struct daemon *d, uint32_t pid, struct dump *dp,
 		w.unreadable = n <= 0;
 		if (w.unreadable)
 			info->stacks_unreadable++;
+		else
+			thread_stacks_add(ts, t->tid, pcs, n);
 		dump_add(dp, &w);
 	}
+}
+
+/*
+ * A goroutine in a syscall (or running) is on its thread's stack, which the
+ * scan's unwinder read: its frames down to runtime.goexit are the
+ * goroutine's (Go 1.19 saves no frame pointer at a syscall, so its own
+ * walk cannot start there).  Returns the count, or -ENOENT.
+ */
+static int stack_from_thread(const struct go_process *p, const struct thread_stacks *ts,
+			     uint32_t tid, uint64_t *pcs, int max)
+{
+	struct go_frame fr[16];
+	size_t t;
+	int i, k, n;
+
+	for (t = 0; t < ts->n && ts->v[t].tid != tid; t++)
+		;
+	if (!tid || t == ts->n)
+		return -ENOENT;
+	for (i = 0; i < ts->v[t].n && i < max; i++) {
+		pcs[i] = ts->v[t].pcs[i];
+		n = go_process_frames(p, pcs[i], i == 0, fr, 16);
+		for (k = 0; k < n; k++)
+			if (!strcmp(fr[k].func, "runtime.goexit"))
+				return i + 1;
+	}
+	return -ENOENT;
 }
 
 static const char *goroutine_state(const struct go_process *p, const struct go_goroutine *g)
@@ -516,7 +577,7 @@ static const char *goroutine_state(const struct go_process *p, const struct go_g
 
 /* The goroutines of pid, read now, with every stack, into dp. */
 static int dump_goroutines(struct daemon *d, struct go_process *p, struct dump *dp,
-			   struct dump_process *info)
+			   struct dump_process *info, const struct thread_stacks *ts)
 {
 	const struct go_goroutine *gs;
 	uint64_t pcs[LW_STACK_MAX];
@@ -542,6 +603,8 @@ static int dump_goroutines(struct daemon *d, struct go_process *p, struct dump *
 		k = go_process_stack(p, &gs[i], pcs, LW_STACK_MAX);
 		if (k == -EAGAIN)
 			k = go_process_stack(p, &gs[i], pcs, LW_STACK_MAX);
+		if (k <= 0 && (gs[i].status == GO_G_SYSCALL || gs[i].status == GO_G_RUNNING))
+			k = stack_from_thread(p, ts, gs[i].tid, pcs, LW_STACK_MAX);
 		w.n_pcs = k > 0 ? k : 0;
 		w.unreadable = k <= 0;
 		if (w.unreadable)
@@ -558,6 +621,7 @@ static int dump_process(struct daemon *d, uint32_t pid)
 	struct dump_ctx ctx = { .d = d, .pid = pid };
 	struct dump_symbols sym = { dump_go_frames, dump_thread_frame, &ctx };
 	struct dump_group *groups = NULL;
+	struct thread_stacks ts = {};
 	struct go_process *gp = NULL;
 	struct dump dp;
 	size_t n_groups = 0;
@@ -565,10 +629,11 @@ static int dump_process(struct daemon *d, uint32_t pid)
 
 	dump_init(&dp);
 	info.ts = clock_to_unix(&d->clock, clock_mono_ns());
-	dump_threads(d, pid, &dp, &info, pcomm);
+	dump_threads(d, pid, &dp, &info, pcomm, &ts);
 	if (!info.threads) {
 		log_error("pid %u: no thread of it in the scan (it exited?)", pid);
 		dump_free(&dp);
+		free(ts.v);
 		return -ESRCH;
 	}
 	d->dump_go_version[0] = d->dump_go_error[0] = '\0';
@@ -582,7 +647,7 @@ static int dump_process(struct daemon *d, uint32_t pid)
 		info.go_error = d->dump_go_error;
 	if (gp) {
 		ctx.go = gp;
-		err = dump_goroutines(d, gp, &dp, &info);
+		err = dump_goroutines(d, gp, &dp, &info, &ts);
 		if (err) {
 			snprintf(d->dump_go_error, sizeof(d->dump_go_error),
 				 "its goroutines did not read: %s", strerror(-err));
@@ -597,6 +662,7 @@ static int dump_process(struct daemon *d, uint32_t pid)
 		err = dump_write_text(stdout, &info, groups, n_groups, &sym);
 	free(groups);
 	dump_free(&dp);
+	free(ts.v);
 	check_output(d);
 	return err;
 }
@@ -663,7 +729,13 @@ static void print_banner(const struct daemon *d)
 
 	duration_format(d->cfg.threshold_ns, thr, sizeof(thr));
 	duration_format(d->cfg.interval_ns, ivl, sizeof(ivl));
-	if (d->cfg.command)
+	if (d->cfg.dump && d->cfg.n_pids == 1)
+		fprintf(stderr, "leakwatch: watching pid %u for one scan (--dump)\n",
+			d->cfg.pids[0]);
+	else if (d->cfg.dump)
+		fprintf(stderr, "leakwatch: watching %d processes for one scan (--dump)\n",
+			d->cfg.n_pids);
+	else if (d->cfg.command)
 		fprintf(stderr, "leakwatch: watching '%s' (pid %d) and its children, "
 				"threshold %s, interval %s\n", d->cfg.command[0], d->run.child, thr, ivl);
 	else if (d->cfg.n_pids == 1)
@@ -909,6 +981,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	if (d.cfg.dump) {
+		print_banner(&d);
 		exit_code = run_dump(&d);
 		goto cleanup;
 	}
