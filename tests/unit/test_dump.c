@@ -46,23 +46,37 @@ static int fake_go_frames(void *ctx, uint64_t pc, bool first, struct go_frame *o
 	 * pc - 1 by the callee, so pc is the raw value here. */
 	switch (pc) {
 	case 0x1000:
-		out[0] = (struct go_frame){ .func = "runtime.gopark", .file = "/go/src/runtime/proc.go", .line = 398, .entry = 0xf00 };
+		out[0] = (struct go_frame){ .func = "runtime.gopark",
+					    .file = "/go/src/runtime/proc.go",
+					    .line = 398, .entry = 0xf00 };
 		return 1;
 	case 0x2000:
-		out[0] = (struct go_frame){ .func = "runtime.chansend1", .file = "/go/src/runtime/chan.go", .line = 145, .entry = 0x1f00 };
+		out[0] = (struct go_frame){ .func = "runtime.chansend1",
+					    .file = "/go/src/runtime/chan.go",
+					    .line = 145, .entry = 0x1f00 };
 		return 1;
 	case 0x2100:
-		out[0] = (struct go_frame){ .func = "runtime.chanrecv1", .file = "/go/src/runtime/chan.go", .line = 442, .entry = 0x2000 };
+		out[0] = (struct go_frame){ .func = "runtime.chanrecv1",
+					    .file = "/go/src/runtime/chan.go",
+					    .line = 442, .entry = 0x2000 };
 		return 1;
 	case 0x3000:
-		out[0] = (struct go_frame){ .func = "main.send", .file = "/src/main.go", .line = 12, .entry = 0x2f00, .inlined = true };
-		out[1] = (struct go_frame){ .func = "main.worker", .file = "/src/main.go", .line = 20, .entry = 0x2f00 };
+		out[0] = (struct go_frame){ .func = "main.send",
+					    .file = "/src/main.go",
+					    .line = 12, .entry = 0x2f00, .inlined = true };
+		out[1] = (struct go_frame){ .func = "main.worker",
+					    .file = "/src/main.go",
+					    .line = 20, .entry = 0x2f00 };
 		return 2;
 	case 0x3100:
-		out[0] = (struct go_frame){ .func = "main.recv", .file = "/src/main.go", .line = 30, .entry = 0x3000 };
+		out[0] = (struct go_frame){ .func = "main.recv",
+					    .file = "/src/main.go",
+					    .line = 30, .entry = 0x3000 };
 		return 1;
 	case 0x9000:
-		out[0] = (struct go_frame){ .func = "runtime.goexit", .file = "/go/src/runtime/asm_amd64.s", .line = 1700, .entry = 0x8ff0 };
+		out[0] = (struct go_frame){ .func = "runtime.goexit",
+					    .file = "/go/src/runtime/asm_amd64.s",
+					    .line = 1700, .entry = 0x8ff0 };
 		return 1;
 	}
 	return 0;
