@@ -19,6 +19,7 @@ enum lw_report_type {
 	LW_RPT_SITE,  /* a wait site seen for the first time: its stacks */
 	LW_RPT_LEAK,  /* the stuck count at a site keeps growing */
 	LW_RPT_SPIN,  /* a thread ran without blocking for longer than the threshold */
+	LW_RPT_GO,    /* a Go process found: its Go version, whether its goroutines are read */
 };
 
 /* Losses by cause, as reported in `summary`. */
@@ -78,6 +79,14 @@ struct lw_report {
 	 * leave out the runtime's own goroutines (as runtime.NumGoroutine) */
 	bool go;
 	uint32_t goroutines, goroutines_blocked, goroutines_stuck;
+	/* sample of a Go process: its goroutines are read this often (longer than
+	 * the interval when its scans cost too much); 0: not read */
+	double goroutine_scan_interval_s;
+	/* go: the executable, its Go version, where the layout of runtime.g
+	 * came from ("DWARF", "table go1.21"); go_error: why its goroutines
+	 * cannot be read (then no layout) */
+	const char *exe;
+	const char *go_version, *go_layout, *go_error;
 	/* summary */
 	double duration_s;
 	uint64_t events;

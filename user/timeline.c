@@ -565,6 +565,8 @@ int timeline_write(struct timeline *t, const struct lw_report *r)
 		return 0;
 	case LW_RPT_SITE:
 		return 0; /* its stacks come with the leak */
+	case LW_RPT_GO:
+		return 0; /* the process's name comes with its other events */
 	}
 	return 0;
 }
