@@ -315,15 +315,21 @@ void text_emit(void *ctx, const struct lw_report *r)
 	case LW_RPT_EXIT:
 		fprintf(o->f, "%s EXIT    pid %u (%s)\n", when, r->pid, pcomm);
 		break;
-	case LW_RPT_GO:
+	case LW_RPT_GO: {
+		/* The version and the reason come from the binary: cleaned */
+		char version[WHERE_BUF], why[3 * 256 + 1];
+
+		clean_text(r->go_version ? r->go_version : "?", 64, version);
+		clean_text(r->go_error ? r->go_error : r->go_layout ? r->go_layout : "?", 256,
+			   why);
 		if (r->go_error)
 			fprintf(o->f, "%s GO      pid %u (%s) %s: goroutines not read: %s\n", when,
-				r->pid, pcomm, r->go_version ? r->go_version : "?", r->go_error);
+				r->pid, pcomm, version, why);
 		else
 			fprintf(o->f, "%s GO      pid %u (%s) %s, layout from %s\n", when, r->pid,
-				pcomm, r->go_version ? r->go_version : "?",
-				r->go_layout ? r->go_layout : "?");
+				pcomm, version, why);
 		break;
+	}
 	case LW_RPT_SUMMARY:
 		break;
 	}

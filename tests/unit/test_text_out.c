@@ -1264,6 +1264,25 @@ static void test_leak_report_names_goroutine_leaks(void **state)
 	free(buf);
 }
 
+/* The go record: the Go version and the reason come from the binary. */
+static void test_go_line_cleans_the_binary_s_strings(void **state)
+{
+	struct cap *c = *state;
+	struct lw_report r = {
+		.type = LW_RPT_GO, .ts = 1700000000.0, .pid = 5, .pcomm = "server",
+		.go_version = "go1.30\x1b[2J", .go_error = "no layout for go1.30\n\x1b]0;pwned\a",
+	};
+	char *s;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_int_equal(count_lines(s), 1);
+	assert_no_control_bytes(s, false);
+	assert_contains(s, "GO      pid 5 (server) go1.30?[2J: goroutines not read: no layout for "
+			   "go1.30??]0;pwned?\n");
+	free(s);
+}
+
 int main(void)
 {
 #define L(name) cmocka_unit_test_setup_teardown(name, setup_lines, teardown)
@@ -1306,6 +1325,7 @@ int main(void)
 		L(test_sample_line_of_go_process),
 		L(test_goroutine_leak_line_and_log_line),
 		L(test_spin_line_names_its_goroutine),
+		L(test_go_line_cleans_the_binary_s_strings),
 		cmocka_unit_test_setup_teardown(test_table_groups_stuck_goroutines_by_site,
 						setup_go_tracker, teardown_tracker),
 		cmocka_unit_test_setup_teardown(test_leak_report_names_goroutine_leaks,
