@@ -6,17 +6,20 @@
 #include "json_out.h"
 #include "utf8.h"
 
-/* At most max bytes of value (names: 64; Go function names and paths: a
- * frame's text), made valid UTF-8. */
+/* Paths, reasons, Go function names: longer than names, still bounded. */
+#define TEXT_MAX 256
+
+/* At most max (<= TEXT_MAX) bytes of value, made valid UTF-8. */
 static void add_text(json_object *o, const char *key, const char *value, size_t max)
 {
-	char clean[3 * (LW_FRAME_TEXT + 64) + 1];
-	size_t len = strnlen(value, max);
+	char clean[3 * TEXT_MAX + 1];
+	size_t len = strnlen(value, max < TEXT_MAX ? max : TEXT_MAX);
 
 	utf8_sanitize(value, len, clean);
 	json_object_object_add(o, key, json_object_new_string(clean));
 }
 
+/* Names (thread, process, wait): 64 bytes at most. */
 static void add_string(json_object *o, const char *key, const char *value)
 {
 	add_text(o, key, value, 64);
@@ -212,10 +215,10 @@ int json_write_report(FILE *f, const struct lw_report *r)
 	case LW_RPT_GO:
 		add_uint(o, "pid", r->pid);
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
-		add_text(o, "exe", r->exe ? r->exe : "", LW_FRAME_TEXT + 64);
+		add_text(o, "exe", r->exe ? r->exe : "", TEXT_MAX);
 		add_string(o, "version", r->go_version ? r->go_version : "");
 		if (r->go_error)
-			add_text(o, "error", r->go_error, LW_FRAME_TEXT + 64);
+			add_text(o, "error", r->go_error, TEXT_MAX);
 		else
 			add_string(o, "layout", r->go_layout ? r->go_layout : "");
 		break;

@@ -116,7 +116,9 @@ void tracker_scan_abort(struct lw_tracker *t);
  * then).  A process whose goroutines are given counts as a Go process from
  * then on.  Its goroutine waiters not among gs are gone (exited, or running):
  * a stuck one is unstuck.  The runtime's own goroutines (system) are not
- * counted or tracked.
+ * counted or tracked.  A spinning thread's report names the goroutine on it
+ * (GO_G_RUNNING, tid) as of the last read: give a process's goroutines
+ * before its task records for this scan's.
  */
 void tracker_scan_goroutines(struct lw_tracker *t, uint32_t pid, const struct go_goroutine *gs,
 			     size_t n);

@@ -2238,12 +2238,13 @@ static void test_goroutine_stack_that_moved_is_read_again(void **state)
 	assert_int_equal(f->go_unwinds, 2);
 	assert_int_equal(drops_of(f).stacks_unreadable, 0);
 
+	/* 8 parks; its stack keeps moving (7 is stuck already: not read again) */
 	f->go_eagain = 1000;
-	GO_SCAN(f, 100 * SEC, sends(7), sends(8));
-	GO_SCAN(f, 110 * SEC, sends(7), sends(8));
-	GO_SCAN(f, 111 * SEC, sends(7), sends(8));
+	GO_SCAN(f, 200 * SEC, sends(7), sends(8));
+	GO_SCAN(f, 210 * SEC, sends(7), sends(8));
+	GO_SCAN(f, 211 * SEC, sends(7), sends(8));
 	assert_int_equal(count(f, LW_RPT_STUCK), 1);
-	GO_SCAN(f, 112 * SEC, sends(7), sends(8));
+	GO_SCAN(f, 212 * SEC, sends(7), sends(8));
 	assert_int_equal(count(f, LW_RPT_STUCK), 2);
 	c = stuck_of_goroutine(f, 8, 0);
 	assert_int_equal(c->site_user_n, 0);
