@@ -385,13 +385,21 @@ static void on_go_found(void *ctx, const struct go_watch_found *f)
 		d->output.emit(d->output.ctx, &r);
 		return;
 	}
-	/* A binary we cannot read: said once per binary, in one line. */
-	if (f->error && (f->first_of_binary || f->err != -ENOTSUP))
+	/* A binary we cannot read: said once per binary, in one line, its
+	 * words (from the binary) cleaned for the terminal. */
+	if (f->error && (f->first_of_binary || f->err != -ENOTSUP)) {
+		char pcomm[3 * LW_COMM_LEN + 1], exe[3 * 256 + 1], version[3 * 32 + 1];
+		char why[3 * 256 + 1];
+
+		text_clean_name(f->pcomm, pcomm);
+		text_clean(f->exe[0] ? f->exe : "Go binary", 256, exe);
+		text_clean(f->version, 32, version);
+		text_clean(f->error, 256, why);
 		log_error("pid %u (%s): %s%s%s: goroutines not read (threads only): %s", f->pid,
-			  f->pcomm, f->exe[0] ? f->exe : "Go binary", f->version[0] ? " " : "",
-			  f->version, f->error);
-	else if (f->error)
+			  pcomm, exe, version[0] ? " " : "", version, why);
+	} else if (f->error) {
 		return; /* its binary was said already */
+	}
 	d->sink.emit(d->sink.ctx, &r);
 }
 

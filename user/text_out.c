@@ -66,6 +66,11 @@ void text_clean_name(const char *in, char *out)
 	clean_text(in, LW_COMM_LEN, out);
 }
 
+void text_clean(const char *in, size_t max, char *out)
+{
+	clean_text(in, max, out);
+}
+
 static const char *clock_str(double unix_s, char *buf, size_t len)
 {
 	time_t secs = (time_t)unix_s;
