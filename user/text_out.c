@@ -315,6 +315,11 @@ void text_emit(void *ctx, const struct lw_report *r)
 		if (r->go)
 			fprintf(o->f, " goroutines %u blocked %u stuck %u", r->goroutines,
 				r->goroutines_blocked, r->goroutines_stuck);
+		/* Its goroutine scans cost too much: read less often. */
+		if (r->go && r->goroutine_scan_interval_s * 1e9 > 1.5 * (double)o->interval_ns)
+			fprintf(o->f, " (goroutines read every %s)",
+				duration_format((uint64_t)(r->goroutine_scan_interval_s * 1e9), dur,
+						sizeof(dur)));
 		fputc('\n', o->f);
 		break;
 	case LW_RPT_EXIT:

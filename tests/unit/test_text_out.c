@@ -1025,6 +1025,28 @@ static void test_goroutine_stuck_and_unstuck_lines(void **state)
 	free(site);
 }
 
+/* A Go process read less often than the interval (1 s here) says so. */
+static void test_sample_line_goroutine_scan_interval(void **state)
+{
+	struct cap *c = *state;
+	struct lw_report r = sample(5, 8, 6, 0);
+	char *s;
+
+	r.go = true;
+	r.goroutines = 100000;
+	r.goroutine_scan_interval_s = 1.0; /* every interval: nothing said */
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_null(strstr(s, "read every"));
+	free(s);
+	r.goroutine_scan_interval_s = 3.0;
+	r.goroutines = 100001;
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "goroutines 100001 blocked 0 stuck 0 (goroutines read every 3.0s)\n");
+	free(s);
+}
+
 static void test_sample_line_of_go_process(void **state)
 {
 	struct cap *c = *state;
@@ -1323,6 +1345,7 @@ int main(void)
 		TR(test_leak_report_counts_sites_not_reports),
 		L(test_goroutine_stuck_and_unstuck_lines),
 		L(test_sample_line_of_go_process),
+		L(test_sample_line_goroutine_scan_interval),
 		L(test_goroutine_leak_line_and_log_line),
 		L(test_spin_line_names_its_goroutine),
 		L(test_go_line_cleans_the_binary_s_strings),
