@@ -316,7 +316,10 @@ int dump_write_text(FILE *f, const struct dump_process *p, const struct dump_gro
 
 	if (!frames)
 		return -ENOMEM;
-	utf8_sanitize(p->pcomm ? p->pcomm : "", strnlen(p->pcomm ? p->pcomm : "", 16), pcomm);
+	if (p->pcomm)
+		utf8_sanitize(p->pcomm, strnlen(p->pcomm, 16), pcomm);
+	else
+		pcomm[0] = '\0';
 	fprintf(f, "# leakwatch --dump pid %u (%s)", p->pid, pcomm);
 	if (p->go_version)
 		fprintf(f, " %s: %zu goroutines (%zu system goroutines not shown)", p->go_version,

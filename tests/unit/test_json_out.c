@@ -981,65 +981,6 @@ static void test_summary_goroutine_counters(void **state)
 	json_object_put(o);
 }
 
-/* ---- Goroutine wiring (leakwatch.c): the go record, the sample's interval ---- */
-
-static void test_go_record_readable(void **state)
-{
-	struct lw_report r = { .type = LW_RPT_GO, .ts = 1700000003.5, .pid = 77,
-			       .pcomm = "server", .exe = "/srv/server", .go_version = "go1.21.3",
-			       .go_layout = "table go1.21" };
-	json_object *o = write_and_parse(&r);
-
-	assert_string_equal(str(o, "type"), "go");
-	assert_int_equal(num(o, "pid"), 77);
-	assert_string_equal(str(o, "pcomm"), "server");
-	assert_string_equal(str(o, "exe"), "/srv/server");
-	assert_string_equal(str(o, "version"), "go1.21.3");
-	assert_string_equal(str(o, "layout"), "table go1.21");
-	assert_false(has(o, "error"));
-	json_object_put(o);
-}
-
-static void test_go_record_unreadable(void **state)
-{
-	struct lw_report r = { .type = LW_RPT_GO, .ts = 1700000003.5, .pid = 78,
-			       .go_version = "go1.30.1", .go_error = "no layout for go1.30\xff" };
-	json_object *o = write_and_parse(&r);
-
-	assert_string_equal(str(o, "type"), "go");
-	assert_string_equal(str(o, "version"), "go1.30.1");
-	assert_string_equal(str(o, "error"), "no layout for go1.30" FFFD);
-	assert_string_equal(str(o, "exe"), "");
-	assert_false(has(o, "layout"));
-	json_object_put(o);
-	/* Reasons and paths are longer than names: kept whole up to 256 bytes. */
-	r.go_error = "no runtime.allgs: allgadd's LEAQ/MOVQ pattern not found in 0x1000 bytes "
-		     "of runtime.allgadd (go1.30.1, stripped)";
-	o = write_and_parse(&r);
-	assert_string_equal(str(o, "error"), r.go_error);
-	json_object_put(o);
-}
-
-static void test_sample_goroutine_scan_interval(void **state)
-{
-	struct lw_report r = { .type = LW_RPT_SAMPLE, .ts = 1700000001.0, .pid = 9, .go = true,
-			       .goroutine_scan_interval_s = 4.0 };
-	json_object *o = write_and_parse(&r);
-
-	assert_float_equal(dbl(o, "goroutine_scan_interval_s"), 4.0, 1e-9);
-	json_object_put(o);
-	/* Not a Go process, or not read: no such field. */
-	r.go = false;
-	o = write_and_parse(&r);
-	assert_false(has(o, "goroutine_scan_interval_s"));
-	json_object_put(o);
-	r.go = true;
-	r.goroutine_scan_interval_s = 0;
-	o = write_and_parse(&r);
-	assert_false(has(o, "goroutine_scan_interval_s"));
-	json_object_put(o);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
