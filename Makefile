@@ -46,8 +46,10 @@ DAEMON_OBJS := $(DAEMON_SRCS:user/%.c=$(OUTPUT)/user/%.o)
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,%,$(wildcard tests/fixtures/*.c))
 # The Go fixtures (GO_FIXTURES): every Go version here x plain, stripped, PIE,
-# cgo.  Included before the rules that name them.
+# cgo.  Included before the rules that name them; its rules are not the
+# default goal.
 include tests/fixtures/go/fixtures.mk
+.DEFAULT_GOAL := all
 
 .PHONY: all clean test test-unit test-asan test-valgrind test-integration deps vmlinux
 all: $(OUTPUT)/leakwatch $(FIXTURES:%=$(OUTPUT)/fixtures/%) $(FIXTURES:%=$(OUTPUT)/fixtures/%-fp) \
