@@ -49,6 +49,11 @@ DAEMON_OBJS := $(DAEMON_SRCS:user/%.c=$(OUTPUT)/user/%.o)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,%,$(wildcard tests/fixtures/*.c))
+# The Go fixtures (GO_FIXTURES): every Go version here x plain, stripped, PIE,
+# cgo.  Included before the rules that name them; its rules are not the
+# default goal.
+include tests/fixtures/go/fixtures.mk
+.DEFAULT_GOAL := all
 
 .PHONY: all clean test test-unit test-asan test-valgrind test-integration deps vmlinux
 all: $(OUTPUT)/leakwatch $(FIXTURES:%=$(OUTPUT)/fixtures/%) $(FIXTURES:%=$(OUTPUT)/fixtures/%-fp) \
@@ -96,9 +101,6 @@ $(OUTPUT)/fixtures/%-fp: tests/fixtures/%.c | $(OUTPUT)/fixtures
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) -fomit-frame-pointer $< -o $@
-
-# The Go fixtures: every Go version here x plain, stripped, PIE, cgo.
-include tests/fixtures/go/fixtures.mk
 
 # Unit tests: cmocka, plain and under ASan+UBSan (valgrind runs the plain ones).
 # One gcc call compiles several sources, where -MMD would keep the last one's

@@ -128,8 +128,11 @@ gf_go_line() {
 }
 
 # gf_culprits MODE VERSION: the places where MODE's goroutines block, as a
-# JSON array of {func, file, line, creator, go_line, wait}: wait is Go's own
-# name for it on VERSION (checked by go_fixtures against the runtime's).
+# JSON array of {func, file, line, creator, go_line, wait, names_site}: wait
+# is Go's own name for it on VERSION (checked by go_fixtures against the
+# runtime's); names_site: the site is named after func (the first frame
+# outside runtime, sync and internal; for netio and httpget that is a frame
+# of net or net/http, above func).
 gf_culprits() {
 	local mode=$1 ver=$2 file func creator text wait k line out=() n=1
 	case $mode in
@@ -156,8 +159,9 @@ gf_culprits() {
 		out+=("$(jq -n -c --arg func "$func$([[ $mode == queryall ]] && echo "$k")" \
 			--arg file "$file" --argjson line "$line" --arg creator "$creator" \
 			--argjson go_line "$(gf_go_line "$file" "$line")" --arg wait "$wait" \
+			--argjson names "$([[ $mode == netio || $mode == httpget ]] && echo false || echo true)" \
 			'{func: $func, file: $file, line: $line, creator: $creator, go_line: $go_line,
-			  wait: $wait}')")
+			  wait: $wait, names_site: $names}')")
 	done
 	printf '%s\n' "${out[@]}" | jq -s -c .
 }
@@ -252,7 +256,7 @@ test_go_fixtures() {
 # fixtures each; -p takes 64 at most), the three side by side.  Each fixture
 # leaks from the SIGUSR1 sent once its leakwatch watches, 2 a second.
 test_go_leak() {
-	local v k m tag tags=() t_start i missing n
+	local v k m tag tags=() t_start i missing n t0=$SECONDS t_checks line
 	declare -A lw_pid lw_out lw_err lw_args lw_t0 pids
 	gf_check_built || return 1
 	for v in "${GO_VERSIONS[@]}"; do
@@ -278,68 +282,81 @@ test_go_leak() {
 		((n >= ${#tags[@]})) && break
 		sleep 1
 	done
-	echo "# go_leak: $n of ${#tags[@]} fixtures flagged $(printf %.1f "$(echo "$(now) - $t_start" | bc)") s after they started leaking"
+	echo "# go_leak: $n of ${#tags[@]} fixtures flagged $(printf %.1f "$(echo "$(now) - $t_start" | bc)") s after they started leaking ($((SECONDS - t0)) s since the test started)"
 	for v in "${GO_VERSIONS[@]}"; do
 		LW_PID=${lw_pid[$v]} OUT=${lw_out[$v]} ERR=${lw_err[$v]} LW_ARGS=${lw_args[$v]} T0=${lw_t0[$v]}
 		stop_lw || return 1
 		expect_rc 0 || return 1
 	done
-	for v in "${GO_VERSIONS[@]}"; do gf_split_by_pid "${lw_out[$v]}"; done
+	t_checks=$SECONDS
 	missing=()
-	for tag in "${tags[@]}"; do
-		OUT=$TMP/by-pid/${GF_PID[$tag]}.json DIAG=()
-		: >>"$OUT"
-		gf_leak_check "$tag" "$t_start" ||
-			missing+=("$tag (pid ${GF_PID[$tag]}): $FAIL" "$(printf '%s\n' "${DIAG[@]}" | head -c 400)")
+	for v in "${GO_VERSIONS[@]}"; do
+		while IFS= read -r line; do missing+=("$line"); done < <(gf_leak_verdicts "${lw_out[$v]}" \
+			"$t_start" $(printf '%s\n' "${tags[@]}" | grep "^$v-"))
 	done
 	FAIL="" DIAG=()
-	((${#missing[@]} == 0)) || fail "$((${#missing[@]} / 2)) of ${#tags[@]} fixtures not flagged as the tests expect" \
+	echo "# go_leak: the checks took $((SECONDS - t_checks)) s"
+	((${#missing[@]} == 0)) || fail "${#missing[@]} of ${#tags[@]} fixtures not flagged as the tests expect" \
 		"${missing[@]}"
 }
 
-# gf_split_by_pid FILE: FILE's records but samples, one file per pid:
-# $TMP/by-pid/PID.json (checking 84 fixtures in one big file is slow).
-gf_split_by_pid() {
-	mkdir -p "$TMP/by-pid"
-	jq -r 'select(.type != "sample" and .pid != null) | "\(.pid)\t\(tojson)"' "$1" |
-		awk -F'\t' -v dir="$TMP/by-pid" '{ f = dir "/" $1 ".json"; print $2 >> f }'
-}
+# The leak checks of one fixture, as jq: $r its records (not samples), $x
+# its culprits, $t0 when it started leaking.  Each check is [ok, what,
+# detail]; the first that fails is the verdict.
+GF_JQ_LEAK='
+def leak_checks($r; $x; $t0):
+	($r | map(select(.type == "leak") | . as $l
+		| ($x | map(select(. as $c | $l | in_stack($c)))) as $m
+		| select($m | length > 0) | {l: $l, c: $m[0]}) | first) as $f
+	| [[$f != null, "a leak record whose stack has the culprit: "
+		+ ($x | map("\(.func) (\(.file):\(.line))") | join(" or ")),
+	    ($r | map(select(.type == "leak") | del(.kstack)) | first)]]
+	+ if $f == null then [] else
+	  ($f.l as $l | $f.c as $c
+	  | [[$l.ts - $t0 <= $bound, "the leak within \($bound) s of the first leaked goroutine",
+		"\($l.ts - $t0) s"],
+	     [$l.wait == $c.wait and $l.pcomm == "gofix" and $l.stuck >= 3
+		and $l.growth_per_min > 0 and ($l.site | type == "string" and length > 0),
+		"leak record: wait \($c.wait) (as Go names it), stuck >= 3, growth_per_min > 0, site, pcomm gofix",
+		($l | del(.stack, .kstack))],
+	     [($l.where | type == "string") and ($l.where | startswith($c.wait + " in "))
+		and (($c.names_site | not) or $l.where
+			== "\($c.wait) in \($c.func) (\($c.file):\($c.line)), created by \($c.creator)"),
+		"leak record: where \"" + (if $c.names_site then
+			"\($c.wait) in \($c.func) (\($c.file):\($c.line)), created by \($c.creator)"
+			else "\($c.wait) in ..." end) + "\"", $l.where],
+	     ([$r[] | select(.type == "stuck" and .site == $l.site)] as $s
+	      | [($s | length) >= $l.stuck and ($s | map(.goid) | unique | length) == ($s | length)
+		and ($s | all((.goid | type == "number") and .wait == $c.wait
+			and (.since_exact | type == "boolean") and .blocked_s >= 2
+			and (.created_by | type == "string")
+			and (.created_by | startswith($c.creator + " ("))
+			and (.created_by | contains("/\($c.file):\($c.go_line))")))),
+		"stuck records at the leak'"'"'s site (as many as it counts): one per goid, wait, blocked_s >= 2, created_by \"\($c.creator) (.../\($c.file):\($c.go_line))\"",
+		$s[0:2]])])
+	  end
+	| map(select(.[0] | not)) | first // null;
+'
 
-# gf_leak_check TAG T_START: the checks of one fixture of test_go_leak.
-gf_leak_check() {
-	local tag=$1 t_start=$2 v=${1%%-*} m=${1##*-} lat
-	FX_PID=${GF_PID[$tag]}
-	CULPRITS=$(gf_culprits "$m" "$v") || fail "no culprit lines in $GO_SRC" || return 1
-	gf_jq "a leak record whose stack has the culprit: $(jq -r 'map("\(.func) (\(.file):\(.line))") | join(" or ")' <<<"$CULPRITS")" "$OUT" \
-		'any(.[]; .type == "leak" and .pid == $pid and (. as $l | any($c[]; . as $x | $l | in_stack($x))))' \
-		'[.[] | select(.type == "leak" and .pid == $pid) | del(.kstack)] | first' || return 1
-	lat=$(jq -s -r --argjson pid "$FX_PID" --argjson t "$t_start" --argjson c "$CULPRITS" "$GF_JQ_DEFS"'
-		first(.[] | select(.type == "leak" and .pid == $pid and (. as $l | any($c[]; . as $x | $l | in_stack($x)))))
-		| .ts - $t' "$OUT")
-	(($(echo "$lat <= $GO_LEAK_BOUND" | bc))) ||
-		fail "the leak came $lat s after the first leaked goroutine, more than $GO_LEAK_BOUND s" || return 1
-	# The first leak record at a culprit: Go's wait, a growing count.
-	gf_jq "leak record: wait as Go names it ($(jq -r '.[0].wait' <<<"$CULPRITS")), stuck >= 3, growth_per_min > 0, site, pcomm gofix" "$OUT" \
-		'first(.[] | select(.type == "leak" and .pid == $pid) | . as $l
-			| ($c | map(select(. as $x | $l | in_stack($x)))) as $m | select($m | length > 0)
-			| {l: $l, c: $m[0]})
-		| .l.wait == .c.wait and .l.pcomm == "gofix" and .l.stuck >= 3 and .l.growth_per_min > 0
-		  and (.l.site | type == "string" and length > 0)' \
-		'.[] | select(.type == "leak" and .pid == $pid) | del(.kstack)' || return 1
-	# Its goroutines' stuck records: goid, the wait, created_by the creator
-	# at the line of its go statement.
-	gf_jq "stuck records at the leak's site: goid, wait, since_exact, created_by \"$(jq -r '.[0] | "\(.creator) (...\(.file):\(.go_line))"' <<<"$CULPRITS")\"" "$OUT" \
-		'first(.[] | select(.type == "leak" and .pid == $pid) | . as $l
-			| ($c | map(select(. as $x | $l | in_stack($x)))) as $m | select($m | length > 0)
-			| {l: $l, c: $m[0]}) as $f
-		| [.[] | select(.type == "stuck" and .pid == $pid and .site == $f.l.site)]
-		| length >= $f.l.stuck and (map(.goid) | unique | length) == length
-		  and all((.goid | type == "number") and .wait == $f.c.wait and .since_exact == true
-			and .blocked_s >= 2 and (.created_by | type == "string")
-			and (.created_by | startswith($f.c.creator))
-			and (.created_by | contains($f.c.file + ":" + ($f.c.go_line | tostring))))' \
-		'first(.[] | select(.type == "leak" and .pid == $pid)) as $l
-			| [.[] | select(.type == "stuck" and .pid == $pid and .site == $l.site)] | .[0:2]' || return 1
+# gf_leak_verdicts FILE T_START TAG...: the leak checks of each TAG's
+# fixture over leakwatch's records in FILE, in one jq run (84 fixtures
+# checked one jq at a time took minutes).  Prints "TAG<TAB>what<TAB>detail"
+# per fixture that fails.
+gf_leak_verdicts() {
+	local file=$1 t_start=$2 tag expect=() key
+	declare -A culprits
+	shift 2
+	for tag in "$@"; do
+		key=${tag##*-}-${tag%%-*}
+		[[ ${culprits[$key]:-} ]] || culprits[$key]=$(gf_culprits "${tag##*-}" "${tag%%-*}")
+		expect+=("{\"tag\": \"$tag\", \"pid\": ${GF_PID[$tag]}, \"c\": ${culprits[$key]}}")
+	done
+	jq -s -r --slurpfile e <(printf '%s\n' "${expect[@]}") --argjson t0 "$t_start" \
+		--argjson bound "$GO_LEAK_BOUND" "$GF_JQ_DEFS $GF_JQ_LEAK"'
+		(reduce (.[] | select(.type != "sample" and .pid != null)) as $o ({};
+			.[$o.pid | tostring] += [$o])) as $by
+		| $e[] | . as $f | leak_checks($by[$f.pid | tostring] // []; $f.c; $t0)
+		| select(. != null) | "\($f.tag) (pid \($f.pid))\t\(.[1])\t\(.[2] | tojson | .[0:400])"' "$file"
 }
 
 # Healthy Go processes: a worker pool, churn, idle tickers and goroutines
@@ -569,12 +586,9 @@ test_go_hostwide() {
 	done
 	stop_lw || return 1
 	expect_rc 0 || return 1
-	gf_split_by_pid "$OUT"
-	for tag in "${tags[@]}"; do
-		OUT=$TMP/by-pid/${GF_PID[$tag]}.json
-		: >>"$OUT"
-		gf_leak_check "$tag" "$t_start" || { FAIL="$tag: $FAIL"; return 1; }
-	done
+	missing=$(gf_leak_verdicts "$OUT" "$t_start" "${tags[@]}")
+	[[ -z $missing ]] || fail "$(wc -l <<<"$missing") of ${#tags[@]} fixtures not flagged as the tests expect" \
+		"$missing"
 }
 
 # --no-goroutines: thread level only.  A leaking and a parked Go process:
