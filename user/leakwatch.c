@@ -222,6 +222,14 @@ static int on_tick(void *ctx)
 	if (err)
 		return err;
 	tracker_scan_begin(d->tracker, scan_start, &d->clock);
+	/* The goroutines of the Go processes first, in the same scan: a
+	 * spinning thread's report then names the goroutine on it now (a
+	 * process found by this scan is read from the next one on). */
+	if (d->go) {
+		go_start = clock_mono_ns();
+		go_watch_scan(d->go, d->cfg.interval_ns);
+		d->go_scan_seconds = (double)(clock_mono_ns() - go_start) / 1e9;
+	}
 	err = loader_consume(d->bpf);
 	while (err >= 0 && (err = scan_next(&d->scan, &off, &item)) > 0) {
 		tracker_scan_task(d->tracker, item.task, item.kstack);
@@ -236,12 +244,6 @@ static int on_tick(void *ctx)
 		/* What it did not reach is not gone. */
 		tracker_scan_abort(d->tracker);
 		return err;
-	}
-	/* Then the goroutines of the Go processes, in the same scan. */
-	if (d->go) {
-		go_start = clock_mono_ns();
-		go_watch_scan(d->go, d->cfg.interval_ns);
-		d->go_scan_seconds = (double)(clock_mono_ns() - go_start) / 1e9;
 	}
 	tracker_scan_end(d->tracker);
 	d->scan_seconds = (double)(clock_mono_ns() - scan_start) / 1e9;
