@@ -155,7 +155,35 @@ test-valgrind: $(UNIT_TESTS:%=$(OUTPUT)/unit/%)
 test-integration: all
 	$(Q)tests/integration/run.sh $(OUTPUT)
 
-test: test-unit test-asan test-valgrind test-integration
+# Fuzzing (clang libFuzzer + ASan + UBSan) of the parsers of untrusted Go
+# binaries; seeds: the sections (and whole files) of every test binary.
+# make fuzz: FUZZ_SECONDS (120) each; make fuzz-ci: 10 s each.
+FUZZERS := fuzz_go_buildinfo fuzz_go_pclntab fuzz_go_binary
+FUZZ_SECONDS ?= 120
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-std=gnu11 -D_GNU_SOURCE -Iuser -Iinclude
+FUZZ_DIR := $(OUTPUT)/fuzz
+$(FUZZ_DIR):
+	$(Q)mkdir -p $@
+$(FUZZ_DIR)/%: tests/fuzz/%.c $(GO_BINARY_SRCS) $(wildcard user/go_*.h) | $(FUZZ_DIR)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(GO_BINARY_SRCS) -o $@ -lelf -ldw
+$(FUZZ_DIR)/seeded: $(GO_TEST_BINS) | $(FUZZ_DIR)
+	$(call msg,SEEDS,$(FUZZ_DIR)/corpus)
+	$(Q)set -e; c=$(FUZZ_DIR)/corpus; mkdir -p $$c/fuzz_go_buildinfo $$c/fuzz_go_pclntab \
+		$$c/fuzz_go_binary; for b in $(GO_TEST_BINS); do n=$$(basename $$b); \
+		objcopy -O binary --only-section=.go.buildinfo $$b $$c/fuzz_go_buildinfo/$$n; \
+		for s in .gopclntab .data.rel.ro.gopclntab; do \
+		objcopy -O binary --only-section=$$s $$b $$c/fuzz_go_pclntab/$$n$$s; done; \
+		cp $$b $$c/fuzz_go_binary/$$n; done; \
+		find $$c -type f -empty -delete; touch $@
+.PHONY: fuzz fuzz-ci
+fuzz: $(FUZZERS:%=$(FUZZ_DIR)/%) $(FUZZ_DIR)/seeded
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_DIR) $(FUZZERS)
+fuzz-ci: $(FUZZERS:%=$(FUZZ_DIR)/%) $(FUZZ_DIR)/seeded
+	$(Q)tests/fuzz/run.sh 10 $(FUZZ_DIR) $(FUZZERS)
+
+test: test-unit test-asan test-valgrind fuzz-ci test-integration
 
 # Benchmarks (root, ~15 min): writes BENCHMARKS.md.
 .PHONY: bench
