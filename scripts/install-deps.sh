@@ -14,6 +14,8 @@ packages=(
 	tmux
 	# benchmarks
 	linux-perf bpftrace
+	# make fuzz, fuzz-ci: clang's libFuzzer runtime; objcopy cuts the seeds
+	libclang-rt-14-dev binutils
 )
 
 missing=()

@@ -22,6 +22,7 @@
 #define MAX_WAIT_REASONS 255 /* g.waitreason is a uint8 */
 #define MAX_WAIT_REASON_LEN 128
 #define MAX_CODE_SCAN 4096   /* bytes of one function's code searched */
+#define MAX_MODULEDATA_SCAN (16u << 20) /* data words tried as moduledata */
 
 /* Fields of runtime.moduledata that do not move: pcHeader, then the
  * funcnametab and cutab slices. */
@@ -431,7 +432,7 @@ static bool valid_wait_reasons(const struct reader *r, uint64_t addr, uint64_t n
 static int find_moduledata(const struct reader *r, const struct section *pcln,
 			   const struct go_pclntab *t, uint64_t sym, uint64_t *out)
 {
-	uint64_t pch = pcln->shdr.sh_addr;
+	uint64_t pch = pcln->shdr.sh_addr, tried = 0;
 
 	for (size_t i = 0; i <= r->nsections; i++) {
 		const struct section *s = i ? &r->sections[i - 1] : NULL;
@@ -448,6 +449,8 @@ static int find_moduledata(const struct reader *r, const struct section *pcln,
 		for (uint64_t a = start; a + 8 <= end; a += 8) {
 			uint64_t v, names, cutab;
 
+			if (++tried > MAX_MODULEDATA_SCAN)
+				return -ENOENT;
 			if (read_ptr(r, a + MD_PCHEADER, &v) || v != pch)
 				continue;
 			if (read_ptr(r, a + MD_FUNCNAMETAB, &names) || read_ptr(r, a + MD_CUTAB, &cutab))
