@@ -110,13 +110,14 @@ $(OUTPUT)/asan/%: tests/unit/%.c $(UNIT_DEPS) | $(OUTPUT)/asan
 		-fno-omit-frame-pointer $(UNIT_GO_CFLAGS) $< $(UNIT_SRCS) -o $@ $(UNIT_LIBS)
 
 # Go binaries test_go_binary reads (never runs): tests/unit/go built with
-# each Go version here, plain, stripped, stripped PIE and with cgo (external
-# linking).  A missing toolchain fails the build: it is not a skip.
+# each Go version here, plain, stripped, stripped PIE, with cgo (external
+# linking) and cgo as PIE (Go 1.19's external linker merges .gopclntab into
+# .data.rel.ro there).  A missing toolchain fails the build: it is not a skip.
 GO119 ?= /usr/lib/go-1.19/bin/go
 GO126 ?= /usr/local/go/bin/go
 GO127 ?= GOTOOLCHAIN=go1.27.3 /usr/local/go/bin/go
 GO_TEST_VERSIONS := 1.19 1.26 1.27
-GO_TEST_BINS := $(foreach v,$(GO_TEST_VERSIONS),$(foreach k,plain strip pie cgo,$(OUTPUT)/gotest/$(v)-$(k)))
+GO_TEST_BINS := $(foreach v,$(GO_TEST_VERSIONS),$(foreach k,plain strip pie cgo cgopie,$(OUTPUT)/gotest/$(v)-$(k)))
 GO_TEST_SRCS := $(wildcard tests/unit/go/*.go tests/unit/go/go.mod)
 go_for = env GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=$(2) \
 	$(if $(filter 1.19,$(1)),$(GO119),$(if $(filter 1.26,$(1)),$(GO126),$(GO127)))
@@ -137,6 +138,9 @@ $(OUTPUT)/gotest/%-pie: $(GO_TEST_SRCS) | $(OUTPUT)/gotest
 $(OUTPUT)/gotest/%-cgo: $(GO_TEST_SRCS) | $(OUTPUT)/gotest
 	$(call msg,GO,$@)
 	$(Q)$(call go_build,$*,-ldflags=-linkmode=external,1)
+$(OUTPUT)/gotest/%-cgopie: $(GO_TEST_SRCS) | $(OUTPUT)/gotest
+	$(call msg,GO,$@)
+	$(Q)$(call go_build,$*,-buildmode=pie -ldflags=-linkmode=external,1)
 $(OUTPUT)/unit/test_go_binary $(OUTPUT)/asan/test_go_binary: $(GO_TEST_BINS)
 
 test-unit: $(UNIT_TESTS:%=$(OUTPUT)/unit/%)
