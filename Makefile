@@ -117,13 +117,14 @@ $(OUTPUT)/asan/%: tests/unit/%.c $(UNIT_DEPS) | $(OUTPUT)/asan
 		-fno-omit-frame-pointer $(UNIT_GO_CFLAGS) $< $(UNIT_SRCS) -o $@ $(UNIT_LIBS)
 
 # Go binaries test_go_binary reads (never runs): tests/unit/go built with
-# each Go version here, plain, stripped, stripped PIE and with cgo (external
-# linking).  A missing toolchain fails the build: it is not a skip.
+# each Go version here, plain, stripped, stripped PIE, with cgo (external
+# linking) and cgo as PIE (Go 1.19's external linker merges .gopclntab into
+# .data.rel.ro there).  A missing toolchain fails the build: it is not a skip.
 GO119 ?= /usr/lib/go-1.19/bin/go
 GO126 ?= /usr/local/go/bin/go
 GO127 ?= GOTOOLCHAIN=go1.27.3 /usr/local/go/bin/go
 GO_TEST_VERSIONS := 1.19 1.26 1.27
-GO_TEST_BINS := $(foreach v,$(GO_TEST_VERSIONS),$(foreach k,plain strip pie cgo,$(OUTPUT)/gotest/$(v)-$(k)))
+GO_TEST_BINS := $(foreach v,$(GO_TEST_VERSIONS),$(foreach k,plain strip pie cgo cgopie,$(OUTPUT)/gotest/$(v)-$(k)))
 GO_TEST_SRCS := $(wildcard tests/unit/go/*.go tests/unit/go/go.mod)
 go_for = env GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=$(2) \
 	$(if $(filter 1.19,$(1)),$(GO119),$(if $(filter 1.26,$(1)),$(GO126),$(GO127)))
@@ -144,6 +145,9 @@ $(OUTPUT)/gotest/%-pie: $(GO_TEST_SRCS) | $(OUTPUT)/gotest
 $(OUTPUT)/gotest/%-cgo: $(GO_TEST_SRCS) | $(OUTPUT)/gotest
 	$(call msg,GO,$@)
 	$(Q)$(call go_build,$*,-ldflags=-linkmode=external,1)
+$(OUTPUT)/gotest/%-cgopie: $(GO_TEST_SRCS) | $(OUTPUT)/gotest
+	$(call msg,GO,$@)
+	$(Q)$(call go_build,$*,-buildmode=pie -ldflags=-linkmode=external,1)
 $(OUTPUT)/unit/test_go_binary $(OUTPUT)/asan/test_go_binary: $(GO_TEST_BINS)
 
 test-unit: $(UNIT_TESTS:%=$(OUTPUT)/unit/%)
@@ -162,7 +166,35 @@ test-valgrind: $(UNIT_TESTS:%=$(OUTPUT)/unit/%)
 test-integration: all
 	$(Q)tests/integration/run.sh $(OUTPUT)
 
-test: test-unit test-asan test-valgrind test-integration
+# Fuzzing (clang libFuzzer + ASan + UBSan) of the parsers of untrusted Go
+# binaries; seeds: the sections (and whole files) of every test binary.
+# make fuzz: FUZZ_SECONDS (120) each; make fuzz-ci: 10 s each.
+FUZZERS := fuzz_go_buildinfo fuzz_go_pclntab fuzz_go_binary
+FUZZ_SECONDS ?= 120
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-std=gnu11 -D_GNU_SOURCE -Iuser -Iinclude
+FUZZ_DIR := $(OUTPUT)/fuzz
+$(FUZZ_DIR):
+	$(Q)mkdir -p $@
+$(FUZZ_DIR)/%: tests/fuzz/%.c $(GO_BINARY_SRCS) $(wildcard user/go_*.h) | $(FUZZ_DIR)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(GO_BINARY_SRCS) -o $@ -lelf -ldw
+$(FUZZ_DIR)/seeded: $(GO_TEST_BINS) | $(FUZZ_DIR)
+	$(call msg,SEEDS,$(FUZZ_DIR)/corpus)
+	$(Q)set -e; c=$(FUZZ_DIR)/corpus; mkdir -p $$c/fuzz_go_buildinfo $$c/fuzz_go_pclntab \
+		$$c/fuzz_go_binary; for b in $(GO_TEST_BINS); do n=$$(basename $$b); \
+		objcopy -O binary --only-section=.go.buildinfo $$b $$c/fuzz_go_buildinfo/$$n; \
+		for s in .gopclntab .data.rel.ro.gopclntab; do \
+		objcopy -O binary --only-section=$$s $$b $$c/fuzz_go_pclntab/$$n$$s; done; \
+		cp $$b $$c/fuzz_go_binary/$$n; done; \
+		find $$c -type f -empty -delete; touch $@
+.PHONY: fuzz fuzz-ci
+fuzz: $(FUZZERS:%=$(FUZZ_DIR)/%) $(FUZZ_DIR)/seeded
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_DIR) $(FUZZERS)
+fuzz-ci: $(FUZZERS:%=$(FUZZ_DIR)/%) $(FUZZ_DIR)/seeded
+	$(Q)tests/fuzz/run.sh 10 $(FUZZ_DIR) $(FUZZERS)
+
+test: test-unit test-asan test-valgrind fuzz-ci test-integration
 
 # Benchmarks (root, ~15 min): writes BENCHMARKS.md.
 .PHONY: bench

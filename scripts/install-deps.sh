@@ -16,6 +16,8 @@ packages=(
 	linux-perf bpftrace
 	# the Go fixtures: Debian's Go 1.19 (/usr/lib/go-1.19/bin/go)
 	golang-1.19-go
+	# make fuzz, fuzz-ci: clang's libFuzzer runtime; objcopy cuts the seeds
+	libclang-rt-14-dev binutils
 )
 
 missing=()

@@ -22,6 +22,7 @@
 #define MAX_WAIT_REASONS 255 /* g.waitreason is a uint8 */
 #define MAX_WAIT_REASON_LEN 128
 #define MAX_CODE_SCAN 4096   /* bytes of one function's code searched */
+#define MAX_MODULEDATA_SCAN (16u << 20) /* data words tried as moduledata */
 
 /* Fields of runtime.moduledata that do not move: pcHeader, then the
  * funcnametab and cutab slices. */
@@ -63,6 +64,7 @@ struct reader {
 	size_t nsections;
 	struct reloc *relocs; /* R_X86_64_RELATIVE, sorted by offset */
 	size_t nrelocs;
+	unsigned int flags;
 	char *why;
 	size_t why_len;
 };
@@ -427,10 +429,10 @@ static bool valid_wait_reasons(const struct reader *r, uint64_t addr, uint64_t n
 
 /* runtime.moduledata: the symbol, else the data word that points at the
  * pcHeader, followed by the funcnametab and cutab slices that point into it. */
-static int find_moduledata(const struct reader *r, const struct section *pcln,
-			   const struct go_pclntab *t, uint64_t sym, uint64_t *out)
+static int find_moduledata(const struct reader *r, uint64_t pch, const struct go_pclntab *t,
+			   uint64_t sym, uint64_t *out)
 {
-	uint64_t pch = pcln->shdr.sh_addr;
+	uint64_t tried = 0;
 
 	for (size_t i = 0; i <= r->nsections; i++) {
 		const struct section *s = i ? &r->sections[i - 1] : NULL;
@@ -447,6 +449,8 @@ static int find_moduledata(const struct reader *r, const struct section *pcln,
 		for (uint64_t a = start; a + 8 <= end; a += 8) {
 			uint64_t v, names, cutab;
 
+			if (++tried > MAX_MODULEDATA_SCAN)
+				return -ENOENT;
 			if (read_ptr(r, a + MD_PCHEADER, &v) || v != pch)
 				continue;
 			if (read_ptr(r, a + MD_FUNCNAMETAB, &names) || read_ptr(r, a + MD_CUTAB, &cutab))
@@ -638,50 +642,80 @@ static bool layout_sane(const struct go_layout *l)
 	       l->g_tracking_seq < l->g_size && l->m_procid < 4096;
 }
 
-/* .gopclntab, .data.rel.ro.gopclntab in a PIE, else the header's magic in a
- * read-only data section (an external linker may have merged it). */
-static const struct section *find_pclntab(struct reader *r, struct go_pclntab *t)
+/* Where the pcHeader is: its link-time address and the bytes to the end of
+ * its section. */
+struct pclntab_at {
+	uint64_t addr;
+	const uint8_t *data;
+	size_t size;
+};
+
+static bool pclntab_here(const struct reader *r, const struct section *s, size_t off,
+			 struct pclntab_at *at)
+{
+	struct go_pclntab t;
+	uint64_t text = 0;
+
+	read_ptr(r, s->shdr.sh_addr + off + 24, &text);
+	if (go_pclntab_init(&t, s->data + off, s->size - off, text))
+		return false;
+	*at = (struct pclntab_at){ s->shdr.sh_addr + off, s->data + off, s->size - off };
+	return true;
+}
+
+/* .gopclntab, .data.rel.ro.gopclntab in a PIE, else the header's magic in
+ * read-only data (Go 1.19's external linker merges it into .data.rel.ro). */
+static int find_pclntab(const struct reader *r, struct pclntab_at *at)
 {
 	static const char *const names[] = { ".gopclntab", ".data.rel.ro.gopclntab" };
+	static const uint8_t magic[2][8] = { "\xf0\xff\xff\xff\0\0\x01\x08",
+					     "\xf1\xff\xff\xff\0\0\x01\x08" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const struct section *s = section_by_name(r, names[i]);
-		uint64_t text = 0;
 
-		if (!s || !s->data)
-			continue;
-		read_ptr(r, s->shdr.sh_addr + 24, &text);
-		if (!go_pclntab_init(t, s->data, s->size, text))
-			return s;
+		if (s && s->data && pclntab_here(r, s, 0, at))
+			return 0;
 	}
-	return NULL;
+	for (size_t i = 0; i < r->nsections; i++) {
+		const struct section *s = &r->sections[i];
+
+		if (!s->data || !(s->shdr.sh_flags & SHF_ALLOC) ||
+		    (s->shdr.sh_flags & SHF_EXECINSTR) || (s->shdr.sh_addr & 7))
+			continue;
+		for (size_t off = 0; off + 8 <= s->size; off += 8)
+			if ((!memcmp(s->data + off, magic[0], 8) || !memcmp(s->data + off, magic[1], 8)) &&
+			    pclntab_here(r, s, off, at))
+				return 0;
+	}
+	return -ENOENT;
 }
 
-static int load_pclntab(struct go_binary *b, struct reader *r, const struct section **pcln)
+static int load_pclntab(struct go_binary *b, struct reader *r, uint64_t *addr)
 {
-	struct go_pclntab t;
-	const struct section *s = find_pclntab(r, &t);
+	struct pclntab_at at;
 	uint64_t text = 0;
 
-	if (!s)
+	if (find_pclntab(r, &at))
 		return refuse(r, -ENOTSUP, "%s: no .gopclntab", b->version);
-	b->pclntab_copy = malloc(s->size);
+	b->pclntab_copy = malloc(at.size);
 	if (!b->pclntab_copy)
 		return -ENOMEM;
-	memcpy(b->pclntab_copy, s->data, s->size);
-	read_ptr(r, s->shdr.sh_addr + 24, &text);
-	if (go_pclntab_init(&b->pclntab, b->pclntab_copy, s->size, text))
+	memcpy(b->pclntab_copy, at.data, at.size);
+	read_ptr(r, at.addr + 24, &text);
+	if (go_pclntab_init(&b->pclntab, b->pclntab_copy, at.size, text))
 		return refuse(r, -ENOTSUP, "%s: .gopclntab does not parse", b->version);
 	if (b->major == 1 && (b->minor >= 20) != (b->pclntab.format == 120))
 		return refuse(r, -ENOTSUP, "%s: pclntab format %d does not match", b->version,
 			      b->pclntab.format);
-	*pcln = s;
+	*addr = at.addr;
 	return 0;
 }
 
 static int read_binary(struct go_binary *b, struct reader *r)
 {
-	const struct section *bi, *pcln = NULL;
+	const struct section *bi;
+	uint64_t pcln = 0;
 	struct symbols sy = { 0 };
 	struct go_func goexit;
 	uint32_t md_off[MD_N] = { 0 };
@@ -724,7 +758,8 @@ static int read_binary(struct go_binary *b, struct reader *r)
 		return err;
 
 	b->table = go_layout_table_find(b->major, b->minor);
-	if (layout_from_dwarf(r->elf, &b->layout, md_off) == 0 && layout_sane(&b->layout)) {
+	if (!(r->flags & GO_BINARY_NO_DWARF) && layout_from_dwarf(r->elf, &b->layout, md_off) == 0 &&
+	    layout_sane(&b->layout)) {
 		/* DWARF it is */
 	} else if (b->table) {
 		b->layout = b->table->layout;
@@ -741,7 +776,8 @@ static int read_binary(struct go_binary *b, struct reader *r)
 	if (b->table && !md_off[MD_GOFUNC])
 		md_off[MD_GOFUNC] = b->table->moduledata_gofunc;
 
-	read_symtab(r, &sy);
+	if (!(r->flags & GO_BINARY_NO_SYMTAB))
+		read_symtab(r, &sy);
 	/* Newer linkers leave pcHeader.textStart 0 even outside PIE: the
 	 * runtime uses moduledata.text, so do we. */
 	if (find_moduledata(r, pcln, &b->pclntab, sy.firstmoduledata, &md) == 0 &&
@@ -752,7 +788,7 @@ static int read_binary(struct go_binary *b, struct reader *r)
 		if (read_ptr(r, md + md_off[MD_TEXT], &text) == 0 && (s = section_at(r, text, 1)) &&
 		    (s->shdr.sh_flags & SHF_EXECINSTR) &&
 		    (!b->pclntab.text_start || b->pclntab.text_start == text) &&
-		    go_pclntab_init(&b->pclntab, b->pclntab_copy, pcln->size, text) == 0)
+		    go_pclntab_init(&b->pclntab, b->pclntab_copy, b->pclntab.len, text) == 0)
 			b->pclntab.text_start = text;
 		else
 			md = 0;
@@ -794,7 +830,13 @@ static int read_binary(struct go_binary *b, struct reader *r)
 
 int go_binary_open(const char *path, struct go_binary **out, char *why, size_t why_len)
 {
-	struct reader r = { .why = why, .why_len = why_len };
+	return go_binary_open_flags(path, 0, out, why, why_len);
+}
+
+int go_binary_open_flags(const char *path, unsigned int flags, struct go_binary **out, char *why,
+			 size_t why_len)
+{
+	struct reader r = { .flags = flags, .why = why, .why_len = why_len };
 	struct go_binary *b = NULL;
 	int fd, err;
 

@@ -385,7 +385,7 @@ int go_pclntab_frames(const struct go_pclntab *t, uint64_t pc, struct go_frame *
 			}
 			fr->inlined = true;
 			pc = fn.entry + parent_pc;
-			if (pc >= fn.end)
+			if (pc < fn.entry || pc >= fn.end)
 				break; /* a parent outside the function: stop here */
 			continue;
 		}
