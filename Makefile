@@ -202,5 +202,15 @@ GO_SCAN_SRCS := user/go_scan.c user/procfs.c
 $(OUTPUT)/unit/live_go_scan: tests/unit/live_go_scan.c $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) $(GO_SCAN_SRCS) -o $@ $(UNIT_LIBS)
+# test_go_scan_proc: the scan's reads on the test's own memory, with a test
+# double of the Go binary reader (so without go_binary.c).
+GO_SCAN_PROC_SRCS := $(CORE_SRCS) user/go_buildinfo.c $(GO_SCAN_SRCS)
+$(OUTPUT)/unit/test_go_scan_proc: tests/unit/test_go_scan_proc.c $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $< $(GO_SCAN_PROC_SRCS) -o $@ $(UNIT_LIBS)
+$(OUTPUT)/asan/test_go_scan_proc: tests/unit/test_go_scan_proc.c $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/asan
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer $< $(GO_SCAN_PROC_SRCS) -o $@ $(UNIT_LIBS)
 test-go-scan: $(OUTPUT)/unit/live_go_scan $(SCANPROBES)
 	$(Q)$< $(OUTPUT)/fixtures/go

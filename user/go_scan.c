@@ -73,8 +73,7 @@ struct go_process {
 	size_t gptrs_cap;
 	struct go_goroutine *gs;
 	size_t gs_cap, n_gs;
-	uint64_t *on_m;     /* per g in gs: its m when on a thread, else 0 */
-	size_t on_m_cap;
+	uint64_t *on_m;     /* per g in gs (gs_cap long): its m when on a thread, else 0 */
 	uint64_t procids[GO_IOV_MAX];
 	uint8_t *batch;     /* GO_BATCH_BYTES: one batch of runs of gs */
 	uint8_t *img;       /* one g, read alone */
@@ -377,11 +376,34 @@ static bool thread_of(struct go_process *p, uint64_t tid)
 	return true;
 }
 
-static void decode_one(struct go_process *p, const uint8_t *img, uint64_t g_addr)
+/* Room for one more goroutine in gs (and on_m): grown as live gs are
+ * found, not by allglen, which counts every dead g ever made. */
+static int grow_gs(struct go_process *p)
 {
-	struct go_goroutine *g = &p->gs[p->n_gs];
+	uint64_t *on_m;
+	size_t cap;
+
+	if (p->n_gs < p->gs_cap)
+		return 0;
+	cap = p->gs_cap;
+	if (reserve((void **)&p->gs, &cap, p->n_gs + 1, sizeof(*p->gs)))
+		return -ENOMEM;
+	p->gs_cap = cap;
+	on_m = realloc(p->on_m, cap * sizeof(*on_m));
+	if (!on_m)
+		return -ENOMEM;
+	p->on_m = on_m;
+	return 0;
+}
+
+static int decode_one(struct go_process *p, const uint8_t *img, uint64_t g_addr)
+{
+	struct go_goroutine *g;
 	struct go_g_raw raw;
 
+	if (grow_gs(p))
+		return -ENOMEM;
+	g = &p->gs[p->n_gs];
 	switch (go_g_decode(&p->layout, img, p->segs.span, g_addr, &raw, g)) {
 	case GO_G_LIVE:
 		g->system = is_system(p, g->startpc);
@@ -395,6 +417,7 @@ static void decode_one(struct go_process *p, const uint8_t *img, uint64_t g_addr
 		p->stats.gs_invalid++;
 		break;
 	}
+	return 0;
 }
 
 /* Reads one g alone (the rest of a run that did not read). */
@@ -484,8 +507,9 @@ static int read_gs(struct go_process *p, size_t from, size_t to)
 				int err;
 
 				if (at + span <= (uint64_t)got) {
-					decode_one(p, p->batch + at, p->gptrs[k]);
 					p->stats.gs_read++;
+					if (decode_one(p, p->batch + at, p->gptrs[k]))
+						return -ENOMEM;
 					continue;
 				}
 				err = read_g(p, p->gptrs[k]);
@@ -495,8 +519,9 @@ static int read_gs(struct go_process *p, size_t from, size_t to)
 					p->stats.gs_unread++;
 					continue;
 				}
-				decode_one(p, p->img, p->gptrs[k]);
 				p->stats.gs_read++;
+				if (decode_one(p, p->img, p->gptrs[k]))
+					return -ENOMEM;
 			}
 			if (!whole) {
 				next = p->run_end[r];
@@ -562,16 +587,6 @@ int go_process_scan(struct go_process *p, const struct go_goroutine **gs, size_t
 	}
 	if (err)
 		return err == -ESRCH || err == -EPERM || err == -ENOMEM ? err : -EIO;
-	if (reserve((void **)&p->gs, &p->gs_cap, len, sizeof(*p->gs)))
-		return -ENOMEM;
-	if (p->on_m_cap < p->gs_cap) {
-		uint64_t *on_m = realloc(p->on_m, p->gs_cap * sizeof(*on_m));
-
-		if (!on_m)
-			return -ENOMEM;
-		p->on_m = on_m;
-		p->on_m_cap = p->gs_cap;
-	}
 	p->stats.scans++;
 	p->stats.gs_unread += total - len;
 	p->n_gs = 0;
