@@ -617,12 +617,28 @@ int go_process_scan(struct go_process *p, const struct go_goroutine **gs, size_t
 	return 0;
 }
 
-/* Reads g again: the same wait as the scan saw? */
-static int reread_g(struct go_process *p, const struct go_goroutine *g, struct go_g_raw *raw)
+/* Is the g as decoded now in the same wait as the scan saw? */
+static bool same_wait(const struct go_goroutine *now, const struct go_goroutine *g)
+{
+	return now->goid == g->goid && now->status == g->status &&
+	       now->wait_reason == g->wait_reason && now->tracking_seq == g->tracking_seq &&
+	       now->sp_depth == g->sp_depth && now->stack_hi == g->stack_hi;
+}
+
+/*
+ * Reads g again and, in the same call, the first window of its stack from
+ * where the scan saw its sp (the kernel copies in order: the g before the
+ * stack).  *len: the bytes of stack in p->stack.  -EAGAIN: not the same
+ * wait; -EIO: unread.
+ */
+static int read_g_and_stack(struct go_process *p, const struct go_goroutine *g,
+			    struct go_g_raw *raw, size_t with_stack, size_t *len)
 {
 	const struct go_g_segs *s = &p->segs;
-	struct iovec local[GO_G_MAX_SEGS], remote[GO_G_MAX_SEGS];
+	struct iovec local[GO_G_MAX_SEGS + 1], remote[GO_G_MAX_SEGS + 1];
+	uint64_t sp = g->stack_hi - g->sp_depth;
 	struct go_goroutine now;
+	uint32_t n = s->n;
 	ssize_t got;
 
 	for (uint32_t j = 0; j < s->n; j++) {
@@ -631,22 +647,32 @@ static int reread_g(struct go_process *p, const struct go_goroutine *g, struct g
 		remote[j].iov_base = (void *)(uintptr_t)(g->g_addr + s->off[j]);
 		remote[j].iov_len = s->len[j];
 	}
-	got = process_vm_readv((pid_t)p->pid, local, s->n, remote, s->n, 0);
+	*len = 0;
+	if (with_stack) {
+		*len = g->sp_depth < GO_STACK_WINDOW ? g->sp_depth : GO_STACK_WINDOW;
+		local[n].iov_base = p->stack;
+		local[n].iov_len = *len;
+		remote[n].iov_base = (void *)(uintptr_t)sp;
+		remote[n].iov_len = *len;
+		n++;
+	}
+	got = process_vm_readv((pid_t)p->pid, local, n, remote, n, 0);
 	if (got < 0 && errno == ESRCH)
 		return -ESRCH;
 	if (got > 0)
 		p->stats.bytes_read += (uint64_t)got;
-	if (got != (ssize_t)s->bytes)
+	if (got < (ssize_t)s->bytes)
 		return -EIO;
 	if (go_g_decode(&p->layout, p->img, s->span, g->g_addr, raw, &now) != GO_G_LIVE ||
-	    now.goid != g->goid || now.status != g->status || now.wait_reason != g->wait_reason ||
-	    now.tracking_seq != g->tracking_seq || now.sp_depth != g->sp_depth)
+	    !same_wait(&now, g))
 		return -EAGAIN;
-	return 0;
+	return got == (ssize_t)(s->bytes + *len) ? 0 : -EIO;
 }
 
-static int walk(struct go_process *p, const struct go_g_raw *raw, uint64_t pc, uint64_t sp,
-		uint64_t *pcs, int max, int *n)
+/* Walks from g.sched over the stack: the first window is in p->stack
+ * (len bytes from sp), the next ones are read where the walk asks. */
+static int walk(struct go_process *p, const struct go_g_raw *raw, size_t len, uint64_t *pcs,
+		int max, int *n)
 {
 	struct go_stack_walk w = {
 		.stack_lo = raw->stack_lo,
@@ -656,20 +682,20 @@ static int walk(struct go_process *p, const struct go_g_raw *raw, uint64_t pc, u
 		.pcs = pcs,
 		.max = max,
 	};
-	uint64_t base = sp, len;
+	uint64_t base = raw->sched_sp;
 	int err;
 
-	if (sp < raw->stack_lo || sp >= raw->stack_hi)
-		return -EAGAIN;
-	go_stack_walk_init(&w, pc, sp, raw->sched_bp);
+	go_stack_walk_init(&w, raw->sched_pc, raw->sched_sp, raw->sched_bp);
 	for (int windows = 0; windows < GO_STACK_MAX_WINDOWS; windows++) {
-		if (base < raw->stack_lo || base >= raw->stack_hi)
-			return -EAGAIN;
-		len = raw->stack_hi - base < GO_STACK_WINDOW ? raw->stack_hi - base
-							      : GO_STACK_WINDOW;
-		err = read_mem(p, base, p->stack, len);
-		if (err)
-			return err == -ESRCH ? err : -EIO;
+		if (windows) {
+			if (base < raw->stack_lo || base >= raw->stack_hi)
+				return -EAGAIN;
+			len = raw->stack_hi - base < GO_STACK_WINDOW ? raw->stack_hi - base
+								      : GO_STACK_WINDOW;
+			err = read_mem(p, base, p->stack, len);
+			if (err)
+				return err == -ESRCH ? err : -EIO;
+		}
 		err = go_stack_walk(&w, base, p->stack, len);
 		if (err != -ENODATA) {
 			*n = w.n;
@@ -682,34 +708,37 @@ static int walk(struct go_process *p, const struct go_g_raw *raw, uint64_t pc, u
 
 int go_process_stack(struct go_process *p, const struct go_goroutine *g, uint64_t *pcs, int max)
 {
-	struct go_g_raw raw;
-	uint64_t pc, sp;
+	struct go_g_raw raw, after;
 	int err, n = 0;
+	size_t len;
 
 	if (!g || !g->g_addr || max <= 0)
 		return -EINVAL;
-	err = reread_g(p, g, &raw);
-	if (err)
+	if (g->status == GO_G_SYSCALL && !p->syscall_bp) {
+		/* Before Go 1.23 entersyscall leaves g.sched.bp stale: no
+		 * walk from there. */
+		err = -EIO;
 		goto cleanup;
-	pc = raw.sched_pc;
-	sp = raw.sched_sp;
-	if (g->status == GO_G_SYSCALL) {
-		/* Go 1.23+ saves pc, sp and bp at entersyscall; older ones
-		 * leave bp stale: no walk from there. */
-		if (!p->syscall_bp || raw.sched_sp != raw.syscallsp) {
-			err = -EIO;
-			goto cleanup;
-		}
-	} else if (!go_g_parked(g->status)) {
+	}
+	if (g->status != GO_G_SYSCALL && !go_g_parked(g->status)) {
 		err = -EAGAIN; /* running, or its stack being copied */
 		goto cleanup;
 	}
-	err = walk(p, &raw, pc, sp, pcs, max, &n);
+	err = read_g_and_stack(p, g, &raw, g->sp_depth, &len);
+	if (err)
+		goto cleanup;
+	/* 1.23+ saves sched.{pc,sp,bp} at entersyscall; sp says it did. */
+	if (g->status == GO_G_SYSCALL && raw.sched_sp != raw.syscallsp) {
+		err = -EIO;
+		goto cleanup;
+	}
+	err = walk(p, &raw, len, pcs, max, &n);
 	if (err)
 		goto cleanup;
 	/* Did it stay parked while its stack was read? */
-	err = reread_g(p, g, &raw);
-	if (!err && (raw.sched_pc != pc || raw.sched_sp != sp))
+	err = read_g_and_stack(p, g, &after, 0, &len);
+	if (!err && (after.sched_pc != raw.sched_pc || after.sched_sp != raw.sched_sp ||
+		     after.sched_bp != raw.sched_bp))
 		err = -EAGAIN;
 cleanup:
 	if (err == -EAGAIN)
