@@ -155,7 +155,7 @@ test-valgrind: $(UNIT_TESTS:%=$(OUTPUT)/unit/%)
 test-integration: all
 	$(Q)tests/integration/run.sh $(OUTPUT)
 
-test: test-unit test-asan test-valgrind test-integration
+test: test-unit test-asan test-valgrind test-go-scan test-integration
 
 # Benchmarks (root, ~15 min): writes BENCHMARKS.md.
 .PHONY: bench
@@ -214,3 +214,24 @@ $(OUTPUT)/asan/test_go_scan_proc: tests/unit/test_go_scan_proc.c $(UNIT_DEPS) $(
 		-fno-omit-frame-pointer $< $(GO_SCAN_PROC_SRCS) -o $@ $(UNIT_LIBS)
 test-go-scan: $(OUTPUT)/unit/live_go_scan $(SCANPROBES)
 	$(Q)$< $(OUTPUT)/fixtures/go
+
+# libFuzzer harness of the goroutine decoder, walker and maps parser: make
+# fuzz-go-g runs it for FUZZ_TIME seconds, fuzz-go-g-ci for FUZZ_CI_TIME.
+# New inputs go to build/fuzz/corpus/go_g; the seeds (tests/fuzz/corpus/go_g,
+# from live scanprobes: live_go_scan --seeds) are only read.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 300
+FUZZ_CI_TIME ?= 30
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+.PHONY: fuzz-go-g fuzz-go-g-ci
+$(OUTPUT)/fuzz/fuzz_go_g: tests/fuzz/fuzz_go_g.c user/go_g.c $(wildcard user/go_*.h)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D) $(OUTPUT)/fuzz/corpus/go_g
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) tests/fuzz/fuzz_go_g.c user/go_g.c -o $@
+fuzz-go-g: $(OUTPUT)/fuzz/fuzz_go_g
+	$(Q)$< -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=10 \
+		$(OUTPUT)/fuzz/corpus/go_g tests/fuzz/corpus/go_g
+fuzz-go-g-ci: $(OUTPUT)/fuzz/fuzz_go_g
+	$(Q)$< -max_total_time=$(FUZZ_CI_TIME) -max_len=8192 -timeout=10 \
+		$(OUTPUT)/fuzz/corpus/go_g tests/fuzz/corpus/go_g

@@ -14,6 +14,8 @@ packages=(
 	tmux
 	# benchmarks
 	linux-perf bpftrace
+	# fuzzing (make fuzz-go-g): libFuzzer and the sanitizer runtimes for clang
+	libclang-rt-14-dev
 )
 
 missing=()

@@ -11,6 +11,7 @@
  *   live_go_scan DIR                     the tests, DIR/VERSION/VARIANT/scanprobe
  *   live_go_scan --bench BINARY COUNT    scan cost with COUNT more parked goroutines
  *   live_go_scan --dump BINARY           every goroutine of one, its wait and stack
+ *   live_go_scan --seeds DIR BINARY TAG  fuzz seeds (gs, stacks, maps) from one
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -435,6 +437,139 @@ cleanup:
 	return err ? 1 : 0;
 }
 
+static void put(uint8_t **at, uint64_t v, size_t size)
+{
+	memcpy(*at, &v, size);
+	*at += size;
+}
+
+static int write_seed(const char *dir, const char *name, const uint8_t *data, size_t len)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fwrite(data, 1, len, f);
+	return fclose(f) ? -EIO : 0;
+}
+
+/*
+ * Seeds for tests/fuzz/fuzz_go_g.c from a live scanprobe, in its input
+ * format: 0, the layout and a real g; 1, a real parked stack moved to the
+ * harness's stack at 0x10000 (its frame pointers with it); 2, its maps.
+ */
+static int seeds(const char *dir, const char *binary, const char *tag)
+{
+	struct probe pr = { .pid = -1, .out = -1 };
+	struct go_binary *b = NULL;
+	struct go_process *p = NULL;
+	const struct go_goroutine *gs;
+	static uint8_t buf[70000], img[1024], stack[4096];
+	char why[256] = "", exe[64], name[128];
+	struct go_func goexit;
+	size_t n = 0, maps_len;
+	int err, written = 0;
+
+	err = probe_start(binary, "0", &pr);
+	if (err)
+		goto cleanup;
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pr.pid);
+	err = go_binary_open(exe, &b, why, sizeof(why));
+	if (!err)
+		err = go_process_open((uint32_t)pr.pid, b, &p);
+	if (!err)
+		err = go_process_scan(p, &gs, &n);
+	if (!err)
+		err = go_pclntab_find_func(go_binary_pclntab(b), go_binary_goexit(b), &goexit);
+	if (err)
+		goto cleanup;
+	for (size_t i = 0; i < n && written < 4; i++) {
+		const struct go_layout *l = go_binary_layout(b);
+		const uint32_t fields[] = {
+			l->g_size, l->g_stack_lo, l->g_stack_hi, l->g_m, l->g_sched_sp,
+			l->g_sched_pc, l->g_sched_bp, l->g_syscallsp, l->g_syscallpc,
+			l->g_atomicstatus, l->g_goid, l->g_waitreason, l->g_tracking_seq,
+			l->g_gopc, l->g_startpc,
+		};
+		uint64_t bias = go_process_load_bias(p), sp = gs[i].stack_hi - gs[i].sp_depth;
+		uint64_t pc, bp, base = 0x10000;
+		struct iovec local = { img, l->g_size }, remote = { (void *)gs[i].g_addr, l->g_size };
+		uint8_t *at = buf;
+
+		if (gs[i].status != GO_G_WAITING || l->g_size > sizeof(img) ||
+		    gs[i].sp_depth > sizeof(stack) ||
+		    process_vm_readv(pr.pid, &local, 1, &remote, 1, 0) != (ssize_t)l->g_size)
+			continue;
+		put(&at, 0, 1);
+		for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++)
+			put(&at, fields[k], 2);
+		put(&at, UINT16_MAX, 2);
+		memcpy(at, img, l->g_size);
+		at += l->g_size;
+		snprintf(name, sizeof(name), "g-%s-%zu", tag, i);
+		err = write_seed(dir, name, buf, (size_t)(at - buf));
+		if (err)
+			goto cleanup;
+		/* The stack [sp, hi) at 0x10000, frame pointers relocated. */
+		local = (struct iovec){ stack, gs[i].sp_depth };
+		remote = (struct iovec){ (void *)sp, gs[i].sp_depth };
+		if (process_vm_readv(pr.pid, &local, 1, &remote, 1, 0) != (ssize_t)gs[i].sp_depth)
+			continue;
+		for (size_t w = 0; w + 8 <= gs[i].sp_depth; w += 8) {
+			uint64_t v;
+
+			memcpy(&v, stack + w, 8);
+			if (v >= sp && v < gs[i].stack_hi) {
+				v = v - sp + base;
+				memcpy(stack + w, &v, 8);
+			}
+		}
+		memcpy(&pc, img + l->g_sched_pc, 8);
+		memcpy(&bp, img + l->g_sched_bp, 8);
+		at = buf;
+		put(&at, 1, 1);
+		put(&at, 0, 2);                                   /* lo = 0x10000 */
+		put(&at, gs[i].sp_depth & ~7ull, 2);              /* hi - lo */
+		put(&at, goexit.entry + bias, 8);
+		put(&at, goexit.end - goexit.entry, 2);
+		put(&at, pc, 8);
+		put(&at, base, 8);                                /* sp */
+		put(&at, bp - sp + base, 8);
+		put(&at, 64, 2);                                  /* window */
+		memcpy(at, stack, gs[i].sp_depth);
+		at += gs[i].sp_depth;
+		snprintf(name, sizeof(name), "stack-%s-%zu", tag, i);
+		err = write_seed(dir, name, buf, (size_t)(at - buf));
+		if (err)
+			goto cleanup;
+		written++;
+	}
+	snprintf(exe, sizeof(exe), "/proc/%d/maps", pr.pid);
+	{
+		FILE *f = fopen(exe, "re");
+
+		if (!f) {
+			err = -errno;
+			goto cleanup;
+		}
+		buf[0] = 2;
+		maps_len = fread(buf + 1, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		snprintf(name, sizeof(name), "maps-%s", tag);
+		err = write_seed(dir, name, buf, maps_len + 1);
+	}
+cleanup:
+	if (err)
+		fprintf(stderr, "seeds: %s %s\n", strerror(-err), why);
+	go_process_free(p);
+	go_binary_free(b);
+	probe_stop(&pr);
+	return err ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const versions[] = { "1.19", "1.26", "1.27" };
@@ -448,6 +583,8 @@ int main(int argc, char **argv)
 		return bench(argv[2], argv[3]);
 	if (argc == 3 && strcmp(argv[1], "--dump") == 0)
 		return dump(argv[2]);
+	if (argc == 5 && strcmp(argv[1], "--seeds") == 0)
+		return seeds(argv[2], argv[3], argv[4]);
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s DIR | --bench BINARY COUNT | --dump BINARY\n", argv[0]);
 		return 2;
