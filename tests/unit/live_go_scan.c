@@ -61,7 +61,8 @@ static int64_t now_ms(void)
 }
 
 /* Starts binary with args, waits for its "ready" line.  0 or -errno. */
-static int probe_start(const char *binary, const char *many, struct probe *pr)
+static int probe_start_with(const char *binary, const char *many, const char *churn,
+			    struct probe *pr)
 {
 	char line[256], *nl;
 	size_t len = 0;
@@ -76,7 +77,8 @@ static int probe_start(const char *binary, const char *many, struct probe *pr)
 	if (pr->pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(fds[1], STDOUT_FILENO);
-		execl(binary, binary, "-n", "3", "-many", many, "-exit-after", "300", (char *)NULL);
+		execl(binary, binary, "-n", "3", "-many", many, "-exit-after", "300", churn,
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -98,6 +100,11 @@ static int probe_start(const char *binary, const char *many, struct probe *pr)
 	    got_pid != pr->pid)
 		return -EPROTO;
 	return 0;
+}
+
+static int probe_start(const char *binary, const char *many, struct probe *pr)
+{
+	return probe_start_with(binary, many, NULL, pr);
 }
 
 static void probe_stop(struct probe *pr)
@@ -309,6 +316,71 @@ static void test_probe(void **state)
 	pr.pid = -1;
 	pr.out = -1;
 	assert_int_equal(go_process_scan(p, &gs, &n), -ESRCH);
+	go_process_free(p);
+	go_binary_free(b);
+}
+
+/*
+ * A process whose gs change under the scan: goroutines come and go, grow
+ * and shrink their stacks, GCs move them.  Every scan must answer, and
+ * every stack either reach goexit or be refused and counted.
+ */
+static void test_churn(void **state)
+{
+	const char *binary = *state;
+	struct probe pr = { .pid = -1, .out = -1 };
+	struct go_binary *b = NULL;
+	struct go_process *p = NULL;
+	const struct go_goroutine *gs;
+	struct go_scan_stats st;
+	char why[256] = "", exe[64];
+	uint64_t asked = 0, good = 0, refused = 0;
+	size_t n;
+
+	assert_int_equal(probe_start_with(binary, "0", "-churn", &pr), 0);
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pr.pid);
+	if (go_binary_open(exe, &b, why, sizeof(why)))
+		fail_msg("%s: %s", binary, why);
+	assert_int_equal(go_process_open((uint32_t)pr.pid, b, &p), 0);
+	for (int scan = 0; scan < 100; scan++) {
+		int err = go_process_scan(p, &gs, &n);
+
+		/* -EIO: allgs grew twice between its two reads: not a scan. */
+		assert_true(err == 0 || err == -EIO);
+		if (err)
+			continue;
+		for (size_t i = 0; i < n; i += 7) {
+			uint64_t pcs[MAX_PCS];
+			struct go_frame f[4];
+			int np = go_process_stack(p, &gs[i], pcs, MAX_PCS), nf;
+
+			asked++;
+			if (np < 0) {
+				assert_true(np == -EAGAIN || np == -EIO);
+				refused++;
+				continue;
+			}
+			good++;
+			assert_true(np >= 2);
+			nf = go_process_frames(p, pcs[np < MAX_PCS ? np - 1 : 0], false, f, 4);
+			if (np < MAX_PCS) {
+				assert_true(nf >= 1);
+				assert_string_equal(f[nf - 1].func, "runtime.goexit");
+			}
+		}
+		usleep(2000);
+	}
+	go_process_stats(p, &st);
+	assert_true(st.scans >= 50);
+	assert_int_equal(st.stacks_read, good);
+	assert_int_equal(st.stacks_moved + st.stacks_unreadable, refused);
+	assert_int_equal(good + refused, asked);
+	assert_true(good > 0);
+	print_message("%s: %lu scans, %lu stacks read, %lu moved, %lu unreadable, %lu gs invalid\n",
+		      binary, (unsigned long)st.scans, (unsigned long)st.stacks_read,
+		      (unsigned long)st.stacks_moved, (unsigned long)st.stacks_unreadable,
+		      (unsigned long)st.gs_invalid);
+	probe_stop(&pr);
 	go_process_free(p);
 	go_binary_free(b);
 }
@@ -575,8 +647,8 @@ int main(int argc, char **argv)
 	static const char *const versions[] = { "1.19", "1.26", "1.27" };
 	static const char *const variants[] = { "plain", "stripped", "pie", "cgo" };
 	enum { NV = 3, NK = 4 };
-	struct CMUnitTest tests[NV * NK];
-	static char paths[NV * NK][512], names[NV * NK][64];
+	struct CMUnitTest tests[NV * NK + NV];
+	static char paths[NV * NK][512], names[NV * NK + NV][64];
 	int t = 0;
 
 	if (argc == 4 && strcmp(argv[1], "--bench") == 0)
@@ -599,5 +671,11 @@ int main(int argc, char **argv)
 							.initial_state = paths[t] };
 		}
 	}
-	return _cmocka_run_group_tests("live_go_scan", tests, NV * NK, NULL, NULL);
+	/* Churn: once per Go version, plain. */
+	for (int v = 0; v < NV; v++, t++) {
+		snprintf(names[t], sizeof(names[t]), "scanprobe go%s churn", versions[v]);
+		tests[t] = (struct CMUnitTest){ .name = names[t], .test_func = test_churn,
+						.initial_state = paths[v * NK] };
+	}
+	return _cmocka_run_group_tests("live_go_scan", tests, NV * NK + NV, NULL, NULL);
 }
