@@ -155,7 +155,35 @@ test-valgrind: $(UNIT_TESTS:%=$(OUTPUT)/unit/%)
 test-integration: all
 	$(Q)tests/integration/run.sh $(OUTPUT)
 
-test: test-unit test-asan test-valgrind test-go-scan test-integration
+# Fuzzing (clang libFuzzer + ASan + UBSan) of the parsers of untrusted Go
+# binaries; seeds: the sections (and whole files) of every test binary.
+# make fuzz: FUZZ_SECONDS (120) each; make fuzz-ci: 10 s each.
+FUZZERS := fuzz_go_buildinfo fuzz_go_pclntab fuzz_go_binary
+FUZZ_SECONDS ?= 120
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-std=gnu11 -D_GNU_SOURCE -Iuser -Iinclude
+FUZZ_DIR := $(OUTPUT)/fuzz
+$(FUZZ_DIR):
+	$(Q)mkdir -p $@
+$(FUZZ_DIR)/%: tests/fuzz/%.c $(GO_BINARY_SRCS) $(wildcard user/go_*.h) | $(FUZZ_DIR)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(GO_BINARY_SRCS) -o $@ -lelf -ldw
+$(FUZZ_DIR)/seeded: $(GO_TEST_BINS) | $(FUZZ_DIR)
+	$(call msg,SEEDS,$(FUZZ_DIR)/corpus)
+	$(Q)set -e; c=$(FUZZ_DIR)/corpus; mkdir -p $$c/fuzz_go_buildinfo $$c/fuzz_go_pclntab \
+		$$c/fuzz_go_binary; for b in $(GO_TEST_BINS); do n=$$(basename $$b); \
+		objcopy -O binary --only-section=.go.buildinfo $$b $$c/fuzz_go_buildinfo/$$n; \
+		for s in .gopclntab .data.rel.ro.gopclntab; do \
+		objcopy -O binary --only-section=$$s $$b $$c/fuzz_go_pclntab/$$n$$s; done; \
+		cp $$b $$c/fuzz_go_binary/$$n; done; \
+		find $$c -type f -empty -delete; touch $@
+.PHONY: fuzz fuzz-ci
+fuzz: $(FUZZERS:%=$(FUZZ_DIR)/%) $(FUZZ_DIR)/seeded
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_DIR) $(FUZZERS)
+fuzz-ci: $(FUZZERS:%=$(FUZZ_DIR)/%) $(FUZZ_DIR)/seeded
+	$(Q)tests/fuzz/run.sh 10 $(FUZZ_DIR) $(FUZZERS)
+
+test: test-unit test-asan test-valgrind fuzz-ci test-go-scan test-integration
 
 # Benchmarks (root, ~15 min): writes BENCHMARKS.md.
 .PHONY: bench
@@ -215,23 +243,15 @@ $(OUTPUT)/asan/test_go_scan_proc: tests/unit/test_go_scan_proc.c $(UNIT_DEPS) $(
 test-go-scan: $(OUTPUT)/unit/live_go_scan $(SCANPROBES)
 	$(Q)$< $(OUTPUT)/fixtures/go
 
-# libFuzzer harness of the goroutine decoder, walker and maps parser: make
-# fuzz-go-g runs it for FUZZ_TIME seconds, fuzz-go-g-ci for FUZZ_CI_TIME.
-# New inputs go to build/fuzz/corpus/go_g; the seeds (tests/fuzz/corpus/go_g,
-# from live scanprobes: live_go_scan --seeds) are only read.
-FUZZ_CC ?= clang
-FUZZ_TIME ?= 300
-FUZZ_CI_TIME ?= 30
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-.PHONY: fuzz-go-g fuzz-go-g-ci
-$(OUTPUT)/fuzz/fuzz_go_g: tests/fuzz/fuzz_go_g.c user/go_g.c $(wildcard user/go_*.h)
+# fuzz_go_g (make fuzz, fuzz-ci): the goroutine decoder, walker and maps
+# parser, pure (user/go_g.c); seeds from live scanprobes of every Go version
+# (tests/fuzz/corpus/fuzz_go_g, made by live_go_scan --seeds).
+FUZZERS += fuzz_go_g
+$(FUZZ_DIR)/fuzz_go_g: tests/fuzz/fuzz_go_g.c user/go_g.c $(wildcard user/go_*.h) | $(FUZZ_DIR)
 	$(call msg,FUZZ-CC,$@)
-	$(Q)mkdir -p $(@D) $(OUTPUT)/fuzz/corpus/go_g
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) tests/fuzz/fuzz_go_g.c user/go_g.c -o $@
-fuzz-go-g: $(OUTPUT)/fuzz/fuzz_go_g
-	$(Q)$< -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=10 \
-		$(OUTPUT)/fuzz/corpus/go_g tests/fuzz/corpus/go_g
-fuzz-go-g-ci: $(OUTPUT)/fuzz/fuzz_go_g
-	$(Q)$< -max_total_time=$(FUZZ_CI_TIME) -max_len=8192 -timeout=10 \
-		$(OUTPUT)/fuzz/corpus/go_g tests/fuzz/corpus/go_g
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< user/go_g.c -o $@
+$(FUZZ_DIR)/seeded-go-g: $(wildcard tests/fuzz/corpus/fuzz_go_g/*) | $(FUZZ_DIR)
+	$(Q)mkdir -p $(FUZZ_DIR)/corpus/fuzz_go_g
+	$(Q)cp tests/fuzz/corpus/fuzz_go_g/* $(FUZZ_DIR)/corpus/fuzz_go_g/
+	$(Q)touch $@
+fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_go_g $(FUZZ_DIR)/seeded-go-g

@@ -14,7 +14,7 @@ packages=(
 	tmux
 	# benchmarks
 	linux-perf bpftrace
-	# fuzzing (make fuzz-go-g): libFuzzer and the sanitizer runtimes for clang
+	# fuzzing (make fuzz): libFuzzer and the sanitizer runtimes for clang
 	libclang-rt-14-dev
 )
 

@@ -63,6 +63,7 @@ struct reader {
 	size_t nsections;
 	struct reloc *relocs; /* R_X86_64_RELATIVE, sorted by offset */
 	size_t nrelocs;
+	unsigned int flags;
 	char *why;
 	size_t why_len;
 };
@@ -724,7 +725,8 @@ static int read_binary(struct go_binary *b, struct reader *r)
 		return err;
 
 	b->table = go_layout_table_find(b->major, b->minor);
-	if (layout_from_dwarf(r->elf, &b->layout, md_off) == 0 && layout_sane(&b->layout)) {
+	if (!(r->flags & GO_BINARY_NO_DWARF) && layout_from_dwarf(r->elf, &b->layout, md_off) == 0 &&
+	    layout_sane(&b->layout)) {
 		/* DWARF it is */
 	} else if (b->table) {
 		b->layout = b->table->layout;
@@ -741,7 +743,8 @@ static int read_binary(struct go_binary *b, struct reader *r)
 	if (b->table && !md_off[MD_GOFUNC])
 		md_off[MD_GOFUNC] = b->table->moduledata_gofunc;
 
-	read_symtab(r, &sy);
+	if (!(r->flags & GO_BINARY_NO_SYMTAB))
+		read_symtab(r, &sy);
 	/* Newer linkers leave pcHeader.textStart 0 even outside PIE: the
 	 * runtime uses moduledata.text, so do we. */
 	if (find_moduledata(r, pcln, &b->pclntab, sy.firstmoduledata, &md) == 0 &&
@@ -794,7 +797,13 @@ static int read_binary(struct go_binary *b, struct reader *r)
 
 int go_binary_open(const char *path, struct go_binary **out, char *why, size_t why_len)
 {
-	struct reader r = { .why = why, .why_len = why_len };
+	return go_binary_open_flags(path, 0, out, why, why_len);
+}
+
+int go_binary_open_flags(const char *path, unsigned int flags, struct go_binary **out, char *why,
+			 size_t why_len)
+{
+	struct reader r = { .flags = flags, .why = why, .why_len = why_len };
 	struct go_binary *b = NULL;
 	int fd, err;
 

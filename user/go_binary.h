@@ -59,6 +59,13 @@ struct go_binary;
 int go_binary_open(const char *path, struct go_binary **out, char *why, size_t why_len);
 void go_binary_free(struct go_binary *b);
 
+/* go_binary_open, ignoring what the file offers: a plain binary read as if
+ * stripped checks the derivations against its own symbols and DWARF. */
+#define GO_BINARY_NO_SYMTAB 0x1u
+#define GO_BINARY_NO_DWARF 0x2u
+int go_binary_open_flags(const char *path, unsigned int flags, struct go_binary **out, char *why,
+			 size_t why_len);
+
 const char *go_binary_version(const struct go_binary *b);   /* "go1.19.8" */
 const struct go_layout *go_binary_layout(const struct go_binary *b);
 const struct go_runtime_vars *go_binary_vars(const struct go_binary *b);
