@@ -194,7 +194,7 @@ fuzz: $(FUZZERS:%=$(FUZZ_DIR)/%) $(FUZZ_DIR)/seeded
 fuzz-ci: $(FUZZERS:%=$(FUZZ_DIR)/%) $(FUZZ_DIR)/seeded
 	$(Q)tests/fuzz/run.sh 10 $(FUZZ_DIR) $(FUZZERS)
 
-test: test-unit test-asan test-valgrind fuzz-ci test-integration
+test: test-unit test-asan test-valgrind fuzz-ci test-go-scan test-integration
 
 # Benchmarks (root, ~15 min): writes BENCHMARKS.md.
 .PHONY: bench
@@ -241,5 +241,28 @@ GO_SCAN_SRCS := user/go_scan.c user/procfs.c
 $(OUTPUT)/unit/live_go_scan: tests/unit/live_go_scan.c $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) $(GO_SCAN_SRCS) -o $@ $(UNIT_LIBS)
+# test_go_scan_proc: the scan's reads on the test's own memory, with a test
+# double of the Go binary reader (so without go_binary.c).
+GO_SCAN_PROC_SRCS := $(CORE_SRCS) user/go_buildinfo.c $(GO_SCAN_SRCS)
+$(OUTPUT)/unit/test_go_scan_proc: tests/unit/test_go_scan_proc.c $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $< $(GO_SCAN_PROC_SRCS) -o $@ $(UNIT_LIBS)
+$(OUTPUT)/asan/test_go_scan_proc: tests/unit/test_go_scan_proc.c $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/asan
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer $< $(GO_SCAN_PROC_SRCS) -o $@ $(UNIT_LIBS)
 test-go-scan: $(OUTPUT)/unit/live_go_scan $(SCANPROBES)
 	$(Q)$< $(OUTPUT)/fixtures/go
+
+# fuzz_go_g (make fuzz, fuzz-ci): the goroutine decoder, walker and maps
+# parser, pure (user/go_g.c); seeds from live scanprobes of every Go version
+# (tests/fuzz/corpus/fuzz_go_g, made by live_go_scan --seeds).
+FUZZERS += fuzz_go_g
+$(FUZZ_DIR)/fuzz_go_g: tests/fuzz/fuzz_go_g.c user/go_g.c $(wildcard user/go_*.h) | $(FUZZ_DIR)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< user/go_g.c -o $@
+$(FUZZ_DIR)/seeded-go-g: $(wildcard tests/fuzz/corpus/fuzz_go_g/*) | $(FUZZ_DIR)
+	$(Q)mkdir -p $(FUZZ_DIR)/corpus/fuzz_go_g
+	$(Q)cp tests/fuzz/corpus/fuzz_go_g/* $(FUZZ_DIR)/corpus/fuzz_go_g/
+	$(Q)touch $@
+fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_go_g $(FUZZ_DIR)/seeded-go-g

@@ -161,6 +161,7 @@ enum go_g_verdict go_g_decode(const struct go_layout *l, const uint8_t *img, siz
 	out->tracking_seq = r.tracking_seq;
 	if (in_stack(r.sched_sp, r.stack_lo, r.stack_hi))
 		out->sp_depth = r.stack_hi - r.sched_sp;
+	out->stack_hi = r.stack_hi;
 	out->gopc = r.gopc;
 	out->startpc = r.startpc;
 	out->g_addr = g_addr;

@@ -21,9 +21,10 @@
 /*
  * An iovec costs more than the bytes it reads (a page walk and pin in the
  * kernel each): 100,000 gs of Go 1.26 read as 7 ranges each took 466 ms, as
- * 2 ranges 130 ms, as one 89 ms.  So a g is read as one range, from its
- * first field used to its last, and gs next to each other in memory (allgs
- * keeps allocation order: 94% of them are) as one run.
+ * 2 ranges 130 ms, as one 89 ms, and as runs 24-41 ms.  So a g is read as
+ * one range, from its start to its last field used, and gs next to each
+ * other in memory (allgs keeps allocation order: 94% of them are) as one
+ * run: twice the bytes of the fields alone, a quarter of the time.
  */
 #define GO_G_MERGE_GAP UINT32_MAX
 /* Gs in one run: each starts at most this far past the last one's end... */
@@ -73,8 +74,7 @@ struct go_process {
 	size_t gptrs_cap;
 	struct go_goroutine *gs;
 	size_t gs_cap, n_gs;
-	uint64_t *on_m;     /* per g in gs: its m when on a thread, else 0 */
-	size_t on_m_cap;
+	uint64_t *on_m;     /* per g in gs (gs_cap long): its m when on a thread, else 0 */
 	uint64_t procids[GO_IOV_MAX];
 	uint8_t *batch;     /* GO_BATCH_BYTES: one batch of runs of gs */
 	uint8_t *img;       /* one g, read alone */
@@ -88,9 +88,8 @@ struct go_process {
 	struct go_scan_stats stats;
 };
 
-/* Reads remote [addr, addr + len) of the process.  Returns the bytes read
- * (all of them) or -errno: -ESRCH gone, -EPERM, -EFAULT unmapped, -EIO
- * short. */
+/* Reads remote [addr, addr + len) of the process.  Returns 0 (all of it
+ * read) or -errno: -ESRCH gone, -EPERM, -EFAULT unmapped, -EIO short. */
 static int read_mem(struct go_process *p, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec local = { .iov_base = buf, .iov_len = len };
@@ -310,7 +309,6 @@ static int reserve(void **buf, size_t *cap, size_t n, size_t size)
 static int read_allgs(struct go_process *p, size_t *n, uint64_t *total)
 {
 	uint64_t len, array, slice[2];
-	size_t cap_unused;
 	int err;
 
 	err = read_u64(p, p->allglen, &len);
@@ -332,11 +330,9 @@ static int read_allgs(struct go_process *p, size_t *n, uint64_t *total)
 	*n = len > GO_MAX_GOROUTINES ? GO_MAX_GOROUTINES : (size_t)len;
 	if (*n == 0)
 		return 0;
-	cap_unused = p->gptrs_cap;
-	err = reserve((void **)&p->gptrs, &cap_unused, *n, sizeof(*p->gptrs));
+	err = reserve((void **)&p->gptrs, &p->gptrs_cap, *n, sizeof(*p->gptrs));
 	if (err)
 		return err;
-	p->gptrs_cap = cap_unused;
 	return read_mem(p, array, p->gptrs, *n * sizeof(*p->gptrs));
 }
 
@@ -377,11 +373,34 @@ static bool thread_of(struct go_process *p, uint64_t tid)
 	return true;
 }
 
-static void decode_one(struct go_process *p, const uint8_t *img, uint64_t g_addr)
+/* Room for one more goroutine in gs (and on_m): grown as live gs are
+ * found, not by allglen, which counts every dead g ever made. */
+static int grow_gs(struct go_process *p)
 {
-	struct go_goroutine *g = &p->gs[p->n_gs];
+	uint64_t *on_m;
+	size_t cap;
+
+	if (p->n_gs < p->gs_cap)
+		return 0;
+	cap = p->gs_cap;
+	if (reserve((void **)&p->gs, &cap, p->n_gs + 1, sizeof(*p->gs)))
+		return -ENOMEM;
+	on_m = realloc(p->on_m, cap * sizeof(*on_m));
+	if (!on_m)
+		return -ENOMEM;
+	p->on_m = on_m;
+	p->gs_cap = cap; /* both as long: only now */
+	return 0;
+}
+
+static int decode_one(struct go_process *p, const uint8_t *img, uint64_t g_addr)
+{
+	struct go_goroutine *g;
 	struct go_g_raw raw;
 
+	if (grow_gs(p))
+		return -ENOMEM;
+	g = &p->gs[p->n_gs];
 	switch (go_g_decode(&p->layout, img, p->segs.span, g_addr, &raw, g)) {
 	case GO_G_LIVE:
 		g->system = is_system(p, g->startpc);
@@ -395,6 +414,7 @@ static void decode_one(struct go_process *p, const uint8_t *img, uint64_t g_addr
 		p->stats.gs_invalid++;
 		break;
 	}
+	return 0;
 }
 
 /* Reads one g alone (the rest of a run that did not read). */
@@ -484,8 +504,9 @@ static int read_gs(struct go_process *p, size_t from, size_t to)
 				int err;
 
 				if (at + span <= (uint64_t)got) {
-					decode_one(p, p->batch + at, p->gptrs[k]);
 					p->stats.gs_read++;
+					if (decode_one(p, p->batch + at, p->gptrs[k]))
+						return -ENOMEM;
 					continue;
 				}
 				err = read_g(p, p->gptrs[k]);
@@ -495,8 +516,9 @@ static int read_gs(struct go_process *p, size_t from, size_t to)
 					p->stats.gs_unread++;
 					continue;
 				}
-				decode_one(p, p->img, p->gptrs[k]);
 				p->stats.gs_read++;
+				if (decode_one(p, p->img, p->gptrs[k]))
+					return -ENOMEM;
 			}
 			if (!whole) {
 				next = p->run_end[r];
@@ -562,16 +584,6 @@ int go_process_scan(struct go_process *p, const struct go_goroutine **gs, size_t
 	}
 	if (err)
 		return err == -ESRCH || err == -EPERM || err == -ENOMEM ? err : -EIO;
-	if (reserve((void **)&p->gs, &p->gs_cap, len, sizeof(*p->gs)))
-		return -ENOMEM;
-	if (p->on_m_cap < p->gs_cap) {
-		uint64_t *on_m = realloc(p->on_m, p->gs_cap * sizeof(*on_m));
-
-		if (!on_m)
-			return -ENOMEM;
-		p->on_m = on_m;
-		p->on_m_cap = p->gs_cap;
-	}
 	p->stats.scans++;
 	p->stats.gs_unread += total - len;
 	p->n_gs = 0;
@@ -602,12 +614,28 @@ int go_process_scan(struct go_process *p, const struct go_goroutine **gs, size_t
 	return 0;
 }
 
-/* Reads g again: the same wait as the scan saw? */
-static int reread_g(struct go_process *p, const struct go_goroutine *g, struct go_g_raw *raw)
+/* Is the g as decoded now in the same wait as the scan saw? */
+static bool same_wait(const struct go_goroutine *now, const struct go_goroutine *g)
+{
+	return now->goid == g->goid && now->status == g->status &&
+	       now->wait_reason == g->wait_reason && now->tracking_seq == g->tracking_seq &&
+	       now->sp_depth == g->sp_depth && now->stack_hi == g->stack_hi;
+}
+
+/*
+ * Reads g again and, in the same call, the first window of its stack from
+ * where the scan saw its sp (the kernel copies in order: the g before the
+ * stack).  *len: the bytes of stack in p->stack.  -EAGAIN: not the same
+ * wait; -EIO: unread.
+ */
+static int read_g_and_stack(struct go_process *p, const struct go_goroutine *g,
+			    struct go_g_raw *raw, size_t with_stack, size_t *len)
 {
 	const struct go_g_segs *s = &p->segs;
-	struct iovec local[GO_G_MAX_SEGS], remote[GO_G_MAX_SEGS];
+	struct iovec local[GO_G_MAX_SEGS + 1], remote[GO_G_MAX_SEGS + 1];
+	uint64_t sp = g->stack_hi - g->sp_depth;
 	struct go_goroutine now;
+	uint32_t n = s->n;
 	ssize_t got;
 
 	for (uint32_t j = 0; j < s->n; j++) {
@@ -616,22 +644,32 @@ static int reread_g(struct go_process *p, const struct go_goroutine *g, struct g
 		remote[j].iov_base = (void *)(uintptr_t)(g->g_addr + s->off[j]);
 		remote[j].iov_len = s->len[j];
 	}
-	got = process_vm_readv((pid_t)p->pid, local, s->n, remote, s->n, 0);
+	*len = 0;
+	if (with_stack) {
+		*len = g->sp_depth < GO_STACK_WINDOW ? g->sp_depth : GO_STACK_WINDOW;
+		local[n].iov_base = p->stack;
+		local[n].iov_len = *len;
+		remote[n].iov_base = (void *)(uintptr_t)sp;
+		remote[n].iov_len = *len;
+		n++;
+	}
+	got = process_vm_readv((pid_t)p->pid, local, n, remote, n, 0);
 	if (got < 0 && errno == ESRCH)
 		return -ESRCH;
 	if (got > 0)
 		p->stats.bytes_read += (uint64_t)got;
-	if (got != (ssize_t)s->bytes)
+	if (got < (ssize_t)s->bytes)
 		return -EIO;
 	if (go_g_decode(&p->layout, p->img, s->span, g->g_addr, raw, &now) != GO_G_LIVE ||
-	    now.goid != g->goid || now.status != g->status || now.wait_reason != g->wait_reason ||
-	    now.tracking_seq != g->tracking_seq || now.sp_depth != g->sp_depth)
+	    !same_wait(&now, g))
 		return -EAGAIN;
-	return 0;
+	return got == (ssize_t)(s->bytes + *len) ? 0 : -EIO;
 }
 
-static int walk(struct go_process *p, const struct go_g_raw *raw, uint64_t pc, uint64_t sp,
-		uint64_t *pcs, int max, int *n)
+/* Walks from g.sched over the stack: the first window is in p->stack
+ * (len bytes from sp), the next ones are read where the walk asks. */
+static int walk(struct go_process *p, const struct go_g_raw *raw, size_t len, uint64_t *pcs,
+		int max, int *n)
 {
 	struct go_stack_walk w = {
 		.stack_lo = raw->stack_lo,
@@ -641,20 +679,20 @@ static int walk(struct go_process *p, const struct go_g_raw *raw, uint64_t pc, u
 		.pcs = pcs,
 		.max = max,
 	};
-	uint64_t base = sp, len;
+	uint64_t base = raw->sched_sp;
 	int err;
 
-	if (sp < raw->stack_lo || sp >= raw->stack_hi)
-		return -EAGAIN;
-	go_stack_walk_init(&w, pc, sp, raw->sched_bp);
+	go_stack_walk_init(&w, raw->sched_pc, raw->sched_sp, raw->sched_bp);
 	for (int windows = 0; windows < GO_STACK_MAX_WINDOWS; windows++) {
-		if (base < raw->stack_lo || base >= raw->stack_hi)
-			return -EAGAIN;
-		len = raw->stack_hi - base < GO_STACK_WINDOW ? raw->stack_hi - base
-							      : GO_STACK_WINDOW;
-		err = read_mem(p, base, p->stack, len);
-		if (err)
-			return err == -ESRCH ? err : -EIO;
+		if (windows) {
+			if (base < raw->stack_lo || base >= raw->stack_hi)
+				return -EAGAIN;
+			len = raw->stack_hi - base < GO_STACK_WINDOW ? raw->stack_hi - base
+								      : GO_STACK_WINDOW;
+			err = read_mem(p, base, p->stack, len);
+			if (err)
+				return err == -ESRCH ? err : -EIO;
+		}
 		err = go_stack_walk(&w, base, p->stack, len);
 		if (err != -ENODATA) {
 			*n = w.n;
@@ -667,34 +705,37 @@ static int walk(struct go_process *p, const struct go_g_raw *raw, uint64_t pc, u
 
 int go_process_stack(struct go_process *p, const struct go_goroutine *g, uint64_t *pcs, int max)
 {
-	struct go_g_raw raw;
-	uint64_t pc, sp;
+	struct go_g_raw raw, after;
 	int err, n = 0;
+	size_t len;
 
 	if (!g || !g->g_addr || max <= 0)
 		return -EINVAL;
-	err = reread_g(p, g, &raw);
-	if (err)
+	if (g->status == GO_G_SYSCALL && !p->syscall_bp) {
+		/* Before Go 1.23 entersyscall leaves g.sched.bp stale: no
+		 * walk from there. */
+		err = -EIO;
 		goto cleanup;
-	pc = raw.sched_pc;
-	sp = raw.sched_sp;
-	if (g->status == GO_G_SYSCALL) {
-		/* Go 1.23+ saves pc, sp and bp at entersyscall; older ones
-		 * leave bp stale: no walk from there. */
-		if (!p->syscall_bp || raw.sched_sp != raw.syscallsp) {
-			err = -EIO;
-			goto cleanup;
-		}
-	} else if (!go_g_parked(g->status)) {
+	}
+	if (g->status != GO_G_SYSCALL && !go_g_parked(g->status)) {
 		err = -EAGAIN; /* running, or its stack being copied */
 		goto cleanup;
 	}
-	err = walk(p, &raw, pc, sp, pcs, max, &n);
+	err = read_g_and_stack(p, g, &raw, g->sp_depth, &len);
+	if (err)
+		goto cleanup;
+	/* 1.23+ saves sched.{pc,sp,bp} at entersyscall; sp says it did. */
+	if (g->status == GO_G_SYSCALL && raw.sched_sp != raw.syscallsp) {
+		err = -EIO;
+		goto cleanup;
+	}
+	err = walk(p, &raw, len, pcs, max, &n);
 	if (err)
 		goto cleanup;
 	/* Did it stay parked while its stack was read? */
-	err = reread_g(p, g, &raw);
-	if (!err && (raw.sched_pc != pc || raw.sched_sp != sp))
+	err = read_g_and_stack(p, g, &after, 0, &len);
+	if (!err && (after.sched_pc != raw.sched_pc || after.sched_sp != raw.sched_sp ||
+		     after.sched_bp != raw.sched_bp))
 		err = -EAGAIN;
 cleanup:
 	if (err == -EAGAIN)

@@ -46,6 +46,7 @@ struct go_goroutine {
 	 * unlike sched.sp.  With goid, tracking_seq and wait_reason it names
 	 * one wait: a goroutine that woke and parked again differs in one. */
 	uint64_t sp_depth;
+	uint64_t stack_hi;      /* g.stack.hi: its stack is read from stack_hi - sp_depth */
 	uint64_t gopc, startpc; /* where it was created, the function it runs (runtime addresses) */
 	uint32_t tid;           /* GO_G_RUNNING, GO_G_SYSCALL: its thread (m.procid), else 0 */
 	bool system;            /* the runtime's own (not counted by runtime.NumGoroutine) */

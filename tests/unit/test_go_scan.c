@@ -130,6 +130,7 @@ static void test_decode_every_status(void **state)
 		assert_int_equal(g.goid, 42);
 		assert_int_equal(g.tracking_seq, 7);
 		assert_int_equal(g.sp_depth, 0x200);
+		assert_int_equal(g.stack_hi, STACK_HI);
 		assert_int_equal(g.gopc, 0x48f123);
 		assert_int_equal(g.startpc, 0x48f200);
 		assert_int_equal(g.g_addr, 0xc000007000);
