@@ -1104,6 +1104,7 @@ static struct lw_site *find_goroutine_site(struct lw_tracker *t, struct lw_proce
 			.type = LW_RPT_SITE,
 			.ts = unix_ts(t, t->now_ns),
 			.pid = p->pid,
+			.goid = w->id.id, /* the goroutine that found it */
 			.pcomm = p->pcomm,
 			.site = s,
 			.go = true,

@@ -2015,6 +2015,7 @@ static void test_goroutine_parked_past_threshold_is_stuck(void **state)
 	/* The site came first, with the Go stack named by pclntab. */
 	site = nth_cap(f, LW_RPT_SITE, 0);
 	assert_string_equal(site->site, c->site);
+	assert_int_equal(site->r.goid, 7);
 	assert_int_equal(site->site_user_n, 4);
 	assert_int_equal(site->site_kernel_n, 0);
 	assert_string_equal(site->site_frames[0], "runtime.gopark+0x100 (/go/src/runtime/proc.go:381)");
