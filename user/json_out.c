@@ -171,6 +171,8 @@ int json_write_report(FILE *f, const struct lw_report *r)
 	case LW_RPT_SITE:
 		add_uint(o, "pid", r->pid);
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		if (r->goid) /* a goroutine site: the goroutine that found it */
+			add_uint(o, "goid", r->goid);
 		if (r->site)
 			add_site(o, r->site);
 		break;

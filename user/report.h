@@ -55,7 +55,8 @@ struct lw_report {
 	uint32_t pid;
 	uint32_t tid;      /* a goroutine's: only when it is on a thread now; else 0 */
 	/* stuck, unstuck: the goroutine (0: the report is about a thread);
-	 * spin: the goroutine running on the spinning thread, 0 if none known */
+	 * spin: the goroutine running on the spinning thread, 0 if none known;
+	 * site: the goroutine that found a goroutine site (leak: none) */
 	uint64_t goid;
 	const char *func;       /* goid: the function it started in, NULL if unknown */
 	const char *created_by; /* goid: "main.queryAll (/src/main.go:19)", NULL if unknown */

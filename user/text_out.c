@@ -113,7 +113,8 @@ static bool counts_changed(struct text_out *o, const struct lw_report *r)
 			return true;
 		}
 	} else if (c->threads == r->threads && c->blocked == r->blocked && c->stuck == r->stuck &&
-		   c->goroutines == r->goroutines && c->goroutines_blocked == r->goroutines_blocked &&
+		   c->goroutines == r->goroutines &&
+		   c->goroutines_blocked == r->goroutines_blocked &&
 		   c->goroutines_stuck == r->goroutines_stuck) {
 		return false;
 	}
@@ -461,8 +462,8 @@ static int collect_procs(struct rows *out, const struct lw_tracker *t, size_t ma
 	for (i = 0; i < n && i < max && !err; i++) {
 		text_clean_name(procs[i].pcomm, name);
 		if (procs[i].go)
-			err = rows_add(out, "%8u %-16s %8u %8u %8u %10u %7u %7u", procs[i].pid, name,
-				       procs[i].threads, procs[i].blocked, procs[i].stuck,
+			err = rows_add(out, "%8u %-16s %8u %8u %8u %10u %7u %7u", procs[i].pid,
+				       name, procs[i].threads, procs[i].blocked, procs[i].stuck,
 				       procs[i].goroutines, procs[i].goroutines_blocked,
 				       procs[i].goroutines_stuck);
 		else

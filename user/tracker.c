@@ -132,6 +132,7 @@ struct lw_tracker {
 	uint64_t stacks_unreadable, kstacks_unreadable, sites_untracked;
 	uint64_t processes_untracked, threads_untracked, goroutines_untracked;
 	size_t n_goroutines;       /* goroutine waiters in the table */
+	size_t n_end_pending;      /* waiters with end_pending: most scans have none */
 	struct trend_scratch *trend_scratch; /* shared by every trend */
 	struct trend_opts threads_trend;     /* of the per-process thread counts */
 	uint32_t last_site_id;
@@ -238,9 +239,18 @@ static void waiter_free(struct lw_waiter *w)
 	free(w);
 }
 
+/* Counted, so that a scan need not walk every waiter to find them. */
+static void set_end_pending(struct lw_tracker *t, struct lw_waiter *w, bool pending)
+{
+	if (w->end_pending != pending)
+		pending ? t->n_end_pending++ : t->n_end_pending--;
+	w->end_pending = pending;
+}
+
 /* Out of the table and freed. */
 static void waiter_remove(struct lw_tracker *t, struct lw_waiter *w)
 {
+	set_end_pending(t, w, false);
 	waiter_map_del(&t->waiters, w->id);
 	if (w->id.kind == LW_WAITER_GOROUTINE)
 		t->n_goroutines--;
@@ -381,7 +391,7 @@ static void report_unstuck(struct lw_tracker *t, struct lw_waiter *w, uint64_t e
 	if (w->stuck && p && p->stuck_waiters)
 		p->stuck_waiters--;
 	w->stuck = false;
-	w->end_pending = false;
+	set_end_pending(t, w, false);
 	set_site(w, NULL);
 }
 
@@ -931,7 +941,7 @@ static void catch_up(struct lw_tracker *t)
 		return;
 	t->caught_up = true;
 	apply_queued(t, t->now_ns);
-	while (waiter_map_next(&t->waiters, &i, &id, &value))
+	while (t->n_end_pending && waiter_map_next(&t->waiters, &i, &id, &value))
 		if (((struct lw_waiter *)value)->end_pending)
 			ptr_list_push(&ended, value);
 	for (i = 0; i < ended.n; i++)
@@ -967,7 +977,7 @@ static void scan_running(struct lw_tracker *t, struct lw_waiter *w, struct lw_pr
 		 * next scan. */
 		w->gen = t->gen;
 		if (w->stuck)
-			w->end_pending = true;
+			set_end_pending(t, w, true);
 	}
 	if (!(r->flags & LW_TF_RUNNABLE) || (r->flags & LW_TF_KTHREAD)) {
 		if (w)
@@ -1013,7 +1023,7 @@ void tracker_scan_task(struct lw_tracker *t, const struct lw_task_rec *r,
 		end_inexact(t, w);
 		w->since_ns = r->blocked_since_ns;
 		w->since_exact = !(r->flags & LW_TF_SINCE_INEXACT);
-		w->end_pending = false;
+		set_end_pending(t, w, false);
 	}
 	w->seen_ns = r->now_ns;
 	w->state = (r->flags & LW_TF_UNINTERRUPTIBLE) ? 'D' : 'S';
@@ -1094,6 +1104,7 @@ static struct lw_site *find_goroutine_site(struct lw_tracker *t, struct lw_proce
 			.type = LW_RPT_SITE,
 			.ts = unix_ts(t, t->now_ns),
 			.pid = p->pid,
+			.goid = w->id.id, /* the goroutine that found it */
 			.pcomm = p->pcomm,
 			.site = s,
 			.go = true,
@@ -1178,7 +1189,6 @@ static bool scan_blocked_goroutine(struct lw_tracker *t, struct lw_process *p,
 	if (fresh) {
 		w->since_ns = t->now_ns; /* first seen: a lower bound */
 		w->since_exact = false;
-		w->end_pending = false;
 		w->go.sp_depth = g->sp_depth;
 		w->go.tracking_seq = g->tracking_seq;
 		w->go.wait_reason = g->wait_reason;
@@ -1350,7 +1360,8 @@ static bool goroutine_gone(const struct lw_tracker *t, const struct lw_waiter *w
 }
 
 /* Waiters the scan did not see are gone (exited; their records, if any, were
- * lost): a stuck one's wait ended.  Then the stuck count per site. */
+ * lost): a stuck one's wait ended.  The others count at their sites.  One
+ * walk: a Go process may have hundreds of thousands of waiters. */
 static void sweep_waiters(struct lw_tracker *t)
 {
 	struct ptr_list gone = {};
@@ -1361,19 +1372,6 @@ static void sweep_waiters(struct lw_tracker *t)
 	size_t i = 0;
 	void *value;
 
-	while (waiter_map_next(&t->waiters, &i, &id, &value)) {
-		w = value;
-		if (w->gen != t->gen && (!is_goroutine(w) || goroutine_gone(t, w)))
-			ptr_list_push(&gone, w);
-	}
-	for (i = 0; i < gone.n; i++) {
-		w = gone.v[i];
-		end_inexact(t, w);
-		waiter_remove(t, w);
-	}
-	free(gone.v);
-
-	i = 0;
 	while (id_map_next(&t->processes, &i, &key, &value)) {
 		p = value;
 		for (size_t j = 0; j < p->sites.n; j++)
@@ -1382,9 +1380,17 @@ static void sweep_waiters(struct lw_tracker *t)
 	i = 0;
 	while (waiter_map_next(&t->waiters, &i, &id, &value)) {
 		w = value;
-		if (w->stuck && !w->end_pending && w->site)
+		if (w->gen != t->gen && (!is_goroutine(w) || goroutine_gone(t, w)))
+			ptr_list_push(&gone, w);
+		else if (w->stuck && !w->end_pending && w->site)
 			w->site->stuck++;
 	}
+	for (i = 0; i < gone.n; i++) {
+		w = gone.v[i];
+		end_inexact(t, w);
+		waiter_remove(t, w);
+	}
+	free(gone.v);
 }
 
 /* The scan is over: the records after its last task record go now. */

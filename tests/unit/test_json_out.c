@@ -875,11 +875,13 @@ static void test_goroutine_site_and_leak_records(void **state)
 	};
 	struct lw_site *site = make_go_site();
 	struct lw_report r = {
-		.type = LW_RPT_SITE, .ts = 1.0, .pid = 4242, .pcomm = "server", .site = site,
+		.type = LW_RPT_SITE, .ts = 1.0, .pid = 4242, .goid = 31, .pcomm = "server",
+		.site = site,
 	};
 	json_object *o = write_and_parse(&r);
 
 	assert_string_equal(str(o, "type"), "site");
+	assert_int_equal(num(o, "goid"), 31);
 	assert_string_equal(str(o, "wait"), "chan send");
 	assert_string_equal(str(o, "waiter"), "goroutine");
 	assert_string_equal(str(o, "where"),
@@ -887,7 +889,6 @@ static void test_goroutine_site_and_leak_records(void **state)
 	assert_string_equal(str(o, "created_by"), site->created_by);
 	assert_string_array(o, "stack", 2, stack);
 	assert_string_array(o, "kstack", 0, NULL);
-	assert_false(has(o, "goid"));
 	json_object_put(o);
 
 	r = (struct lw_report){

@@ -295,7 +295,8 @@ static int fake_go_frames(void *ctx, uint32_t pid, uint64_t pc, bool first, stru
 	case PC_GOPARK:
 		return go_frame(out, "runtime.gopark", "/go/src/runtime/proc.go", 381, 0xf00, 0);
 	case PC_CHANSEND:
-		return go_frame(out, "runtime.chansend1", "/go/src/runtime/chan.go", 145, 0x10f0, 0);
+		return go_frame(out, "runtime.chansend1", "/go/src/runtime/chan.go", 145, 0x10f0,
+				0);
 	case PC_SEMACQUIRE:
 		return go_frame(out, "sync.runtime_SemacquireMutex", "/go/src/runtime/sema.go", 77,
 				0x11f0, 0);
@@ -303,7 +304,8 @@ static int fake_go_frames(void *ctx, uint32_t pid, uint64_t pc, bool first, stru
 		return go_frame(out, "sync.(*Mutex).lockSlow", "/go/src/sync/mutex.go", 171, 0x12f0,
 				0);
 	case PC_GOEXIT:
-		return go_frame(out, "runtime.goexit", "/go/src/runtime/asm_amd64.s", 1598, 0x1ef0, 0);
+		return go_frame(out, "runtime.goexit", "/go/src/runtime/asm_amd64.s", 1598, 0x1ef0,
+				0);
 	case PC_QUERY_FUNC1:
 		return go_frame(out, "main.queryAll.func1", "/src/main.go", 20, PC_QUERY_FUNC1, 0);
 	case PC_QUERY_SEND:
@@ -2015,6 +2017,7 @@ static void test_goroutine_parked_past_threshold_is_stuck(void **state)
 	/* The site came first, with the Go stack named by pclntab. */
 	site = nth_cap(f, LW_RPT_SITE, 0);
 	assert_string_equal(site->site, c->site);
+	assert_int_equal(site->r.goid, 7);
 	assert_int_equal(site->site_user_n, 4);
 	assert_int_equal(site->site_kernel_n, 0);
 	assert_string_equal(site->site_frames[0], "runtime.gopark+0x100 (/go/src/runtime/proc.go:381)");
@@ -2484,8 +2487,8 @@ int main(void)
 		G(test_system_goroutines_not_counted),
 		G(test_goroutine_stack_that_moved_is_read_again),
 		G(test_goroutine_unreadable_stack_counted_reported_without),
-		cmocka_unit_test_setup_teardown(test_goroutines_past_the_cap_counted, setup_go_cap_2,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_goroutines_past_the_cap_counted,
+						setup_go_cap_2, teardown),
 		G(test_spin_joined_to_its_goroutine),
 		G(test_spin_of_other_process_has_no_goroutine),
 		G(test_goroutine_and_thread_of_same_id_are_two_waiters),
