@@ -495,7 +495,8 @@ gf_dump_groups() {
 			| select(.f != "runtime.goexit")] as $fr
 		| ([$fr | to_entries[] | select(.value.f | startswith("runtime.") | not) | .key]
 			| first // 0) as $i
-		| "\(.count)\t\($fr[$i:] | map("\(.f) \(.l)") | join(" < "))"' "$1" |
+		| "\(.count)\t\(if .stack_unreadable then "(stack unreadable, wait \(.wait))"
+			else $fr[$i:] | map("\(.f) \(.l)") | join(" < ") end)"' "$1" |
 		awk -F'\t' '{ n[$2] += $1 } END { for (k in n) print n[k] "\t" k }'
 }
 
@@ -538,7 +539,11 @@ test_go_dump() {
 	done
 	sleep 1 # the last senders parked
 	gf_profile "${tags[@]}" || return 1
-	run_lw go_dump --dump "${pids[@]}" -j || return 1
+	# One scan and out: no "watching" line to wait for.
+	OUT=$TMP/go_dump.out ERR=$TMP/go_dump.err T0=$(now) LW_ARGS="--dump ${pids[*]} -j"
+	spawn go_dump "$LW" --dump "${pids[@]}" -j
+	LW_PID=$SPAWNED
+	wait_lw 60 || return 1
 	expect_rc 0 || return 1
 	for tag in "${tags[@]}"; do
 		gf_pprof_groups "$TMP/gf-$tag.pprof" >"$TMP/gf-$tag.pgroups"
