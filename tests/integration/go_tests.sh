@@ -351,12 +351,14 @@ gf_leak_verdicts() {
 		[[ ${culprits[$key]:-} ]] || culprits[$key]=$(gf_culprits "${tag##*-}" "${tag%%-*}")
 		expect+=("{\"tag\": \"$tag\", \"pid\": ${GF_PID[$tag]}, \"c\": ${culprits[$key]}}")
 	done
+	# The fixtures' records (a host-wide run has many others), by pid.
+	jq -c --argjson pids "[$(IFS=,; for tag in "$@"; do echo -n "${GF_PID[$tag]},"; done)0]" \
+		'select(.type != "sample" and (.pid | IN($pids[])))' "$file" >"$file.fx"
 	jq -s -r --slurpfile e <(printf '%s\n' "${expect[@]}") --argjson t0 "$t_start" \
 		--argjson bound "$GO_LEAK_BOUND" "$GF_JQ_DEFS $GF_JQ_LEAK"'
-		(reduce (.[] | select(.type != "sample" and .pid != null)) as $o ({};
-			.[$o.pid | tostring] += [$o])) as $by
+		(group_by(.pid) | map({key: (.[0].pid | tostring), value: .}) | from_entries) as $by
 		| $e[] | . as $f | leak_checks($by[$f.pid | tostring] // []; $f.c; $t0)
-		| select(. != null) | "\($f.tag) (pid \($f.pid))\t\(.[1])\t\(.[2] | tojson | .[0:400])"' "$file"
+		| select(. != null) | "\($f.tag) (pid \($f.pid))\t\(.[1])\t\(.[2] | tojson | .[0:400])"' "$file.fx"
 }
 
 # Healthy Go processes: a worker pool, churn, idle tickers and goroutines
