@@ -11,9 +11,12 @@
 #include "utf8.h"
 
 #define NAME_BUF (3 * LW_COMM_LEN + 1)
+/* A goroutine site's name, a Go function's: cleaned for the terminal. */
+#define WHERE_BUF (3 * (LW_FRAME_TEXT + 64) + 1)
 
 struct counts {
 	uint32_t threads, blocked, stuck;
+	uint32_t goroutines, goroutines_blocked, goroutines_stuck;
 };
 
 void text_out_init(struct text_out *o, FILE *f, bool table, uint64_t threshold_ns,
@@ -63,6 +66,11 @@ void text_clean_name(const char *in, char *out)
 	clean_text(in, LW_COMM_LEN, out);
 }
 
+void text_clean(const char *in, size_t max, char *out)
+{
+	clean_text(in, max, out);
+}
+
 static const char *clock_str(double unix_s, char *buf, size_t len)
 {
 	time_t secs = (time_t)unix_s;
@@ -104,12 +112,17 @@ static bool counts_changed(struct text_out *o, const struct lw_report *r)
 			free(c);
 			return true;
 		}
-	} else if (c->threads == r->threads && c->blocked == r->blocked && c->stuck == r->stuck) {
+	} else if (c->threads == r->threads && c->blocked == r->blocked && c->stuck == r->stuck &&
+		   c->goroutines == r->goroutines && c->goroutines_blocked == r->goroutines_blocked &&
+		   c->goroutines_stuck == r->goroutines_stuck) {
 		return false;
 	}
 	c->threads = r->threads;
 	c->blocked = r->blocked;
 	c->stuck = r->stuck;
+	c->goroutines = r->goroutines;
+	c->goroutines_blocked = r->goroutines_blocked;
+	c->goroutines_stuck = r->goroutines_stuck;
 	return true;
 }
 
@@ -166,6 +179,18 @@ static void print_leak(FILE *f, const char *when, const char *pcomm, const struc
 
 	char span[32];
 
+	if (s && s->goroutine) {
+		/* pprof's "N goroutines @ where", then the Go stack */
+		char where[WHERE_BUF];
+
+		clean_text(s->where, sizeof(s->where), where);
+		fprintf(f, "%s LEAK    pid %u (%s): %u goroutines @ %s, parked >%s (site %s), "
+			   "%+.1f/min over the last %s\n", when, r->pid, pcomm, r->stuck, where,
+			duration_format(threshold_ns, thr, sizeof(thr)), s->name, r->growth_per_min,
+			duration_format((uint64_t)(s->leak.window_s * 1e9), span, sizeof(span)));
+		print_stack(f, &s->user);
+		return;
+	}
 	if (s && !strcmp(s->kind, "threads")) {
 		/* The thread count itself: no site, no stack. */
 		fprintf(f, "%s LEAK    pid %u (%s): %u threads and growing, at no single site, "
@@ -183,6 +208,45 @@ static void print_leak(FILE *f, const char *when, const char *pcomm, const struc
 	if (s) {
 		print_stack(f, &s->user);
 		print_kstack(f, &s->kernel);
+	}
+}
+
+/* " (main.queryAll.func1, created by main.queryAll (/src/main.go:19))" */
+static void print_goroutine_origin(FILE *f, const struct lw_report *r)
+{
+	char func[WHERE_BUF], created[WHERE_BUF];
+
+	if (!r->func && !r->created_by)
+		return;
+	clean_text(r->func ? r->func : "?", LW_FRAME_TEXT, func);
+	clean_text(r->created_by ? r->created_by : "", LW_FRAME_TEXT, created);
+	fprintf(f, " (%s%s%s)", func, created[0] ? ", created by " : "", created);
+}
+
+/* The goroutine records of line mode. */
+static void emit_goroutine(struct text_out *o, const struct lw_report *r, const char *when,
+			   const char *pcomm)
+{
+	char dur[32], wait[128];
+
+	switch (r->type) {
+	case LW_RPT_STUCK:
+		fprintf(o->f, "%s STUCK   pid %u (%s) goroutine %llu blocked %s%s in %s", when,
+			r->pid, pcomm, (unsigned long long)r->goid, r->since_exact ? "" : ">=",
+			duration_format((uint64_t)(r->blocked_s * 1e9), dur, sizeof(dur)),
+			wait_str(r->wait, wait, sizeof(wait)));
+		if (r->site)
+			fprintf(o->f, " at site %s", r->site->name);
+		print_goroutine_origin(o->f, r);
+		fputc('\n', o->f);
+		break;
+	case LW_RPT_UNSTUCK:
+		fprintf(o->f, "%s UNSTUCK pid %u (%s) goroutine %llu ran again after %s%s\n", when,
+			r->pid, pcomm, (unsigned long long)r->goid, r->end_exact ? "" : "~",
+			duration_format((uint64_t)(r->blocked_s * 1e9), dur, sizeof(dur)));
+		break;
+	default:
+		break;
 	}
 }
 
@@ -209,6 +273,11 @@ void text_emit(void *ctx, const struct lw_report *r)
 	clock_str(r->ts, when, sizeof(when));
 	text_clean_name(r->comm ? r->comm : "", comm);
 	text_clean_name(r->pcomm ? r->pcomm : "", pcomm);
+	if (r->goid && (r->type == LW_RPT_STUCK || r->type == LW_RPT_UNSTUCK)) {
+		emit_goroutine(o, r, when, pcomm);
+		fflush(o->f);
+		return;
+	}
 	switch (r->type) {
 	case LW_RPT_STUCK:
 		fprintf(o->f, "%s STUCK   pid %u (%s) tid %u (%s) %c blocked %s%s in %s", when,
@@ -224,9 +293,14 @@ void text_emit(void *ctx, const struct lw_report *r)
 		print_leak(o->f, when, pcomm, r, o->threshold_ns);
 		break;
 	case LW_RPT_SPIN:
-		fprintf(o->f, "%s SPIN    pid %u (%s) tid %u (%s) ran %s without blocking\n", when,
+		fprintf(o->f, "%s SPIN    pid %u (%s) tid %u (%s) ran %s without blocking", when,
 			r->pid, pcomm, r->tid, comm,
 			duration_format((uint64_t)(r->running_s * 1e9), dur, sizeof(dur)));
+		if (r->goid) {
+			fprintf(o->f, ", goroutine %llu", (unsigned long long)r->goid);
+			print_goroutine_origin(o->f, r);
+		}
+		fputc('\n', o->f);
 		print_stack(o->f, r->stack);
 		break;
 	case LW_RPT_SITE:
@@ -236,12 +310,36 @@ void text_emit(void *ctx, const struct lw_report *r)
 			duration_format((uint64_t)(r->blocked_s * 1e9), dur, sizeof(dur)));
 		break;
 	case LW_RPT_SAMPLE:
-		fprintf(o->f, "%s SAMPLE  pid %u (%s) threads %u blocked %u stuck %u\n", when,
+		fprintf(o->f, "%s SAMPLE  pid %u (%s) threads %u blocked %u stuck %u", when,
 			r->pid, pcomm, r->threads, r->blocked, r->stuck);
+		if (r->go)
+			fprintf(o->f, " goroutines %u blocked %u stuck %u", r->goroutines,
+				r->goroutines_blocked, r->goroutines_stuck);
+		/* Its goroutine scans cost too much: read less often. */
+		if (r->go && r->goroutine_scan_interval_s * 1e9 > 1.5 * (double)o->interval_ns)
+			fprintf(o->f, " (goroutines read every %s)",
+				duration_format((uint64_t)(r->goroutine_scan_interval_s * 1e9), dur,
+						sizeof(dur)));
+		fputc('\n', o->f);
 		break;
 	case LW_RPT_EXIT:
 		fprintf(o->f, "%s EXIT    pid %u (%s)\n", when, r->pid, pcomm);
 		break;
+	case LW_RPT_GO: {
+		/* The version and the reason come from the binary: cleaned */
+		char version[WHERE_BUF], why[3 * 256 + 1];
+
+		clean_text(r->go_version ? r->go_version : "?", 64, version);
+		clean_text(r->go_error ? r->go_error : r->go_layout ? r->go_layout : "?", 256,
+			   why);
+		if (r->go_error)
+			fprintf(o->f, "%s GO      pid %u (%s) %s: goroutines not read: %s\n", when,
+				r->pid, pcomm, version, why);
+		else
+			fprintf(o->f, "%s GO      pid %u (%s) %s, layout from %s\n", when, r->pid,
+				pcomm, version, why);
+		break;
+	}
 	case LW_RPT_SUMMARY:
 		break;
 	}
@@ -305,9 +403,11 @@ static void rows_free(struct rows *r)
 static int by_stuck(const void *a, const void *b)
 {
 	const struct lw_process_view *x = a, *y = b;
+	uint64_t sx = (uint64_t)x->stuck + x->goroutines_stuck;
+	uint64_t sy = (uint64_t)y->stuck + y->goroutines_stuck;
 
-	if (x->stuck != y->stuck)
-		return x->stuck > y->stuck ? -1 : 1;
+	if (sx != sy)
+		return sx > sy ? -1 : 1;
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
@@ -345,7 +445,8 @@ static int by_site_stuck(const void *a, const void *b)
 		err_;                                                               \
 	})
 
-/* The processes shown (watched, or with stuck threads), most stuck first. */
+/* The processes shown (watched, or with stuck threads or goroutines), most
+ * stuck first; a Go process's goroutine counts beside its thread counts. */
 static int collect_procs(struct rows *out, const struct lw_tracker *t, size_t max)
 {
 	struct lw_process_view *procs;
@@ -359,14 +460,22 @@ static int collect_procs(struct rows *out, const struct lw_tracker *t, size_t ma
 	out->total = n;
 	for (i = 0; i < n && i < max && !err; i++) {
 		text_clean_name(procs[i].pcomm, name);
-		err = rows_add(out, "%8u %-16s %8u %8u %8u", procs[i].pid, name, procs[i].threads,
-			       procs[i].blocked, procs[i].stuck);
+		if (procs[i].go)
+			err = rows_add(out, "%8u %-16s %8u %8u %8u %10u %7u %7u", procs[i].pid, name,
+				       procs[i].threads, procs[i].blocked, procs[i].stuck,
+				       procs[i].goroutines, procs[i].goroutines_blocked,
+				       procs[i].goroutines_stuck);
+		else
+			err = rows_add(out, "%8u %-16s %8u %8u %8u", procs[i].pid, name,
+				       procs[i].threads, procs[i].blocked, procs[i].stuck);
 	}
 	free(procs);
 	return err;
 }
 
-/* pprof-like: the sites with stuck threads, most first, with their stacks. */
+/* pprof-like: the sites with stuck threads or goroutines, most first, with
+ * their stacks; a goroutine site as pprof's debug=1 groups them: "N
+ * goroutines @ where". */
 static int collect_sites(struct table *tb, const struct lw_tracker *t)
 {
 	char clean[3 * LW_FRAME_TEXT + 1];
@@ -384,8 +493,17 @@ static int collect_sites(struct table *tb, const struct lw_tracker *t)
 
 		if (leak_series_leaked(&s->leak))
 			snprintf(leak, sizeof(leak), " LEAK %+.1f/min", s->leak.growth_per_min);
-		err = rows_add(&tb->sites, "%8u %8u %5s  %-12s%s", s->stuck, s->pid, s->name,
-			       s->kind, leak);
+		if (s->goroutine) {
+			char where[WHERE_BUF];
+
+			clean_text(s->where, sizeof(s->where), where);
+			err = rows_add(&tb->sites, "%8u %8u %5s  %u goroutine%s @ %s%s", s->stuck,
+				       s->pid, s->name, s->stuck, s->stuck == 1 ? "" : "s", where,
+				       leak);
+		} else {
+			err = rows_add(&tb->sites, "%8u %8u %5s  %-12s%s", s->stuck, s->pid,
+				       s->name, s->kind, leak);
+		}
 		for (j = 0; j < (size_t)s->user.n && j < TABLE_SITE_FRAMES && !err; j++) {
 			clean_text(s->user.frames[j], LW_FRAME_TEXT, clean);
 			err = rows_add(&tb->sites, "%25s#%zu %s", "", j, clean);
@@ -413,7 +531,8 @@ static int collect_spins(struct rows *out, const struct lw_tracker *t, size_t ma
 	return err;
 }
 
-/* The stuck threads, longest first: max rows at most, all of them counted. */
+/* The stuck threads, longest first: max rows at most, all of them counted.
+ * Stuck goroutines are shown by site, not one by one. */
 static int collect_threads(struct rows *out, const struct lw_tracker *t, size_t max)
 {
 	struct lw_tracker_stats stats;
@@ -428,7 +547,7 @@ static int collect_threads(struct rows *out, const struct lw_tracker *t, size_t 
 	stuck = calloc(max + 1, sizeof(*stuck));
 	if (!stuck)
 		return -ENOMEM;
-	out->total = tracker_stuck_waiters(t, stuck, max);
+	out->total = tracker_stuck_waiters_of(t, LW_WAITER_THREAD, stuck, max);
 	for (i = 0; i < out->total && i < max && !err; i++) {
 		const struct lw_waiter_view *w = &stuck[i];
 
@@ -587,7 +706,8 @@ static void print_table(struct text_out *o, const struct table *tb,
 		    duration_format(o->threshold_ns, thr, sizeof(thr)),
 		    duration_format(o->interval_ns, ivl, sizeof(ivl)));
 	screen_line(&sc, "%s", "");
-	screen_line(&sc, "%8s %-16s %8s %8s %8s", "PID", "PROCESS", "THREADS", "BLOCKED", "STUCK");
+	screen_line(&sc, "%8s %-16s %8s %8s %8s %10s %7s %7s", "PID", "PROCESS", "THREADS",
+		    "BLOCKED", "STUCK", "GOROUTINES", "BLOCKED", "STUCK");
 	screen_rows(&sc, &tb->procs, p->procs, p->procs_more);
 	if (!tb->procs.total)
 		screen_line(&sc, "%8s (no process with stuck threads)", "");
@@ -701,15 +821,24 @@ void text_log_line(FILE *f, const struct lw_report *r)
 	char pcomm[NAME_BUF], frame[3 * LW_FRAME_TEXT + 1];
 
 	text_clean_name(r->pcomm ? r->pcomm : "", pcomm);
-	if (r->type == LW_RPT_LEAK && r->site) {
+	if (r->type == LW_RPT_LEAK && r->site && r->site->goroutine) {
+		char at[WHERE_BUF];
+
+		clean_text(r->site->where, sizeof(r->site->where), at);
+		fprintf(f, "leakwatch: LEAK pid %u (%s): %u goroutines @ %s (site %s), %+.1f/min\n",
+			r->pid, pcomm, r->stuck, at, r->site->name, r->growth_per_min);
+	} else if (r->type == LW_RPT_LEAK && r->site) {
 		clean_text(where(&r->site->user), LW_FRAME_TEXT, frame);
 		fprintf(f, "leakwatch: LEAK pid %u (%s): %u threads stuck in %s at site %s, "
 			   "%+.1f/min, at %s\n", r->pid, pcomm, r->stuck, r->site->kind,
 			r->site->name, r->growth_per_min, frame);
 	} else if (r->type == LW_RPT_SPIN) {
 		clean_text(where(r->stack), LW_FRAME_TEXT, frame);
-		fprintf(f, "leakwatch: SPIN pid %u (%s) tid %u ran %.1fs without blocking, at %s\n",
+		fprintf(f, "leakwatch: SPIN pid %u (%s) tid %u ran %.1fs without blocking, at %s",
 			r->pid, pcomm, r->tid, r->running_s, frame);
+		if (r->goid)
+			fprintf(f, ", goroutine %llu", (unsigned long long)r->goid);
+		fputc('\n', f);
 	}
 	fflush(f);
 }

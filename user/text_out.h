@@ -76,5 +76,8 @@ void text_leak_report(FILE *f, const struct lw_tracker *t, uint64_t threshold_ns
 
 /* Thread names for a terminal: valid UTF-8, control bytes as '?'. */
 void text_clean_name(const char *in, char *out);
+/* The same for longer text (paths, reasons): at most max bytes of in; out
+ * holds 3 * max + 1. */
+void text_clean(const char *in, size_t max, char *out);
 
 #endif

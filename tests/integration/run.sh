@@ -546,12 +546,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/kernel_tests.sh" || exit 1
 source "$(dirname "${BASH_SOURCE[0]}")/view_tests.sh" || exit 1
 # Goroutines of Go programs: every Go version x variant (issue 9).
 source "$(dirname "${BASH_SOURCE[0]}")/go_tests.sh" || exit 1
+# shellcheck source=gowire_tests.sh
+source "$(dirname "${BASH_SOURCE[0]}")/gowire_tests.sh" || exit 1
 
 # --------------------------------------------------------------- harness --
 
 ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck stopped hostwide text sigint badinput
 	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" "${RUNMODE_TESTS[@]}" "${KERNEL_TESTS[@]}"
-	"${VIEW_TESTS[@]}" "${GO_TESTS[@]}" summary)
+	"${VIEW_TESTS[@]}" "${GO_TESTS[@]}" "${GOWIRE_TESTS[@]}" summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")
 

@@ -976,6 +976,335 @@ static void test_threads_leak_line(void **state)
 	free(site);
 }
 
+/* ---- Goroutines ---- */
+
+static struct lw_site *make_go_site(void)
+{
+	struct lw_site *site = calloc(1, sizeof(*site));
+
+	assert_non_null(site);
+	site->id = 9;
+	snprintf(site->name, sizeof(site->name), "9");
+	snprintf(site->kind, sizeof(site->kind), "chan send");
+	site->goroutine = true;
+	snprintf(site->where, sizeof(site->where),
+		 "chan send in main.queryAll.func1 (main.go:21), created by main.queryAll");
+	site->user.n = 2;
+	snprintf(site->user.frames[0], LW_FRAME_TEXT, "runtime.gopark+0xce (/go/src/runtime/proc.go:381)");
+	snprintf(site->user.frames[1], LW_FRAME_TEXT, "main.queryAll.func1+0x50 (/src/main.go:21)");
+	return site;
+}
+
+static void test_goroutine_stuck_and_unstuck_lines(void **state)
+{
+	struct cap *c = *state;
+	struct lw_wait w = { .kind = "chan send" };
+	struct lw_site *site = make_go_site();
+	struct lw_report r = {
+		.type = LW_RPT_STUCK, .ts = 1700000000.0, .pid = 1234, .goid = 77, .comm = "",
+		.pcomm = "server", .state = 'S', .blocked_s = 12.5, .wait = &w, .site = site,
+		.func = "main.queryAll.func1", .created_by = "main.queryAll (/src/main.go:19)",
+	};
+	char *s;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_int_equal(count_lines(s), 1);
+	assert_contains(s, "STUCK   pid 1234 (server) goroutine 77 blocked >=12.5s in chan send "
+			   "at site 9 (main.queryAll.func1, created by main.queryAll "
+			   "(/src/main.go:19))\n");
+	assert_null(strstr(s, "tid"));
+	free(s);
+
+	r.type = LW_RPT_UNSTUCK;
+	r.blocked_s = 20;
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "UNSTUCK pid 1234 (server) goroutine 77 ran again after ~20.0s\n");
+	free(s);
+	free(site);
+}
+
+/* A Go process read less often than the interval (1 s here) says so. */
+static void test_sample_line_goroutine_scan_interval(void **state)
+{
+	struct cap *c = *state;
+	struct lw_report r = sample(5, 8, 6, 0);
+	char *s;
+
+	r.go = true;
+	r.goroutines = 100000;
+	r.goroutine_scan_interval_s = 1.0; /* every interval: nothing said */
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_null(strstr(s, "read every"));
+	free(s);
+	r.goroutine_scan_interval_s = 3.0;
+	r.goroutines = 100001;
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "goroutines 100001 blocked 0 stuck 0 (goroutines read every 3.0s)\n");
+	free(s);
+}
+
+static void test_sample_line_of_go_process(void **state)
+{
+	struct cap *c = *state;
+	struct lw_report r = sample(5, 8, 6, 0);
+	char *s;
+
+	r.go = true;
+	r.goroutines = 1003;
+	r.goroutines_blocked = 1000;
+	r.goroutines_stuck = 990;
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "threads 8 blocked 6 stuck 0 goroutines 1003 blocked 1000 stuck 990\n");
+	free(s);
+	/* A change in the goroutines alone is a new line. */
+	text_emit(&c->o, &r);
+	r.goroutines_stuck = 991;
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_int_equal(count_lines(s), 1);
+	assert_contains(s, "stuck 991");
+	free(s);
+}
+
+static void test_goroutine_leak_line_and_log_line(void **state)
+{
+	struct cap *c = *state;
+	struct lw_site *site = make_go_site();
+	struct lw_report r = {
+		.type = LW_RPT_LEAK, .ts = 1700000000.0, .pid = 1234, .pcomm = "server",
+		.site = site, .stuck = 300, .threads = 9, .go = true, .goroutines = 305,
+		.growth_per_min = 60.0,
+	};
+	char *s, *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "LEAK    pid 1234 (server): 300 goroutines @ chan send in "
+			   "main.queryAll.func1 (main.go:21), created by main.queryAll, parked "
+			   ">10.0s (site 9), +60.0/min");
+	assert_contains(s, "#0  runtime.gopark+0xce (/go/src/runtime/proc.go:381)\n");
+	assert_contains(s, "#1  main.queryAll.func1+0x50 (/src/main.go:21)\n");
+	assert_null(strstr(s, "kernel:"));
+	free(s);
+
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	text_log_line(f, &r);
+	fclose(f);
+	assert_string_equal(buf, "leakwatch: LEAK pid 1234 (server): 300 goroutines @ chan send in "
+				 "main.queryAll.func1 (main.go:21), created by main.queryAll "
+				 "(site 9), +60.0/min\n");
+	free(buf);
+	free(site);
+}
+
+static void test_spin_line_names_its_goroutine(void **state)
+{
+	struct cap *c = *state;
+	struct lw_report r = {
+		.type = LW_RPT_SPIN, .ts = 1700000000.0, .pid = 10, .tid = 11, .comm = "server",
+		.pcomm = "server", .running_s = 12.5, .goid = 42, .func = "main.spin",
+		.created_by = "main.main (/src/main.go:9)",
+	};
+	char *s;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "tid 11 (server) ran 12.5s without blocking, goroutine 42 (main.spin, "
+			   "created by main.main (/src/main.go:9))\n");
+	free(s);
+}
+
+/* A fake Go process for the table: pid 300, goroutines parked at a chan
+ * send (startpc 0x2000) or a select (0x6000). */
+static int go_unwind(void *ctx, uint32_t pid, const struct go_goroutine *g, uint64_t *pcs, int max)
+{
+	pcs[0] = 0x1000;
+	pcs[1] = g->startpc + 0x50;
+	pcs[2] = 0x1f00;
+	return 3;
+}
+
+static int go_frames(void *ctx, uint32_t pid, uint64_t pc, bool first, struct go_frame *out,
+		     int max)
+{
+	static const struct {
+		uint64_t pc;
+		const char *func, *file;
+		int line;
+	} fns[] = {
+		{ 0x1000, "runtime.gopark", "/go/src/runtime/proc.go", 381 },
+		{ 0x1f00, "runtime.goexit", "/go/src/runtime/asm_amd64.s", 1598 },
+		{ 0x2000, "main.queryAll.func1", "/src/main.go", 20 },
+		{ 0x2050, "main.queryAll.func1", "/src/main.go", 21 },
+		{ 0x3000, "main.queryAll", "/src/main.go", 19 },
+		{ 0x6000, "main.waiter", "/src/wait.go", 5 },
+		{ 0x6050, "main.waiter", "/src/wait.go", 7 },
+	};
+	size_t i;
+
+	if (pid != 300)
+		return 0;
+	for (i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		if (fns[i].pc != pc)
+			continue;
+		out[0] = (struct go_frame){ .func = fns[i].func, .file = fns[i].file,
+					    .line = fns[i].line, .entry = pc & ~0xfffULL };
+		return 1;
+	}
+	return 0;
+}
+
+static const char *go_reason(void *ctx, uint32_t pid, uint8_t reason)
+{
+	return reason == 15 ? "chan send" : reason == 9 ? "select" : "";
+}
+
+static int setup_go_tracker(void **state)
+{
+	struct table_fx *fx = calloc(1, sizeof(*fx));
+	struct lw_tracker_opts opts = {
+		.threshold_ns = 10 * SEC,
+		.stacks = { .unwind = one_frame_unwind, .symbolize_user = evil_symbolize,
+			    .unwind_goroutine = go_unwind, .go_frames = go_frames,
+			    .go_wait_reason = go_reason },
+	};
+
+	if (!fx || !(fx->cap.f = open_memstream(&fx->cap.buf, &fx->cap.len)))
+		return -1;
+	text_out_init(&fx->cap.o, fx->cap.f, true, 10 * SEC, 500 * MS);
+	opts.sink.emit = text_emit;
+	opts.sink.ctx = &fx->cap.o;
+	if (tracker_new(&opts, &fx->t))
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static struct go_goroutine go_parked(uint64_t goid, uint64_t startpc, uint8_t reason)
+{
+	return (struct go_goroutine){ .goid = goid, .status = GO_G_WAITING, .wait_reason = reason,
+				      .tracking_seq = 1, .sp_depth = 0x100, .startpc = startpc,
+				      .gopc = 0x3000 };
+}
+
+static void feed_go(struct lw_tracker *t, uint64_t now_s, const struct lw_task_rec *recs,
+		    size_t n, const struct go_goroutine *gs, size_t n_gs)
+{
+	size_t i;
+
+	tracker_scan_begin(t, now_s * SEC, &(struct lw_clock){ 0 });
+	for (i = 0; i < n; i++)
+		tracker_scan_task(t, &recs[i], NULL);
+	tracker_scan_goroutines(t, 300, gs, n_gs);
+	tracker_scan_end(t);
+}
+
+/* Stuck goroutines grouped by site, most first, pprof debug=1 style; the
+ * Go process's goroutine counts beside its threads; threads as ever. */
+static void test_table_groups_stuck_goroutines_by_site(void **state)
+{
+	struct table_fx *fx = *state;
+	const struct go_goroutine gs[] = {
+		go_parked(1, 0x6000, 9),  go_parked(2, 0x2000, 15), go_parked(3, 0x2000, 15),
+		go_parked(4, 0x2000, 15), { .goid = 5, .status = GO_G_RUNNING, .tid = 301 },
+	};
+	const char *procs, *sites, *send, *sel, *threads;
+	char *s;
+
+	tracker_add_target(fx->t, 300);
+	{
+		const struct lw_task_rec recs[] = { rec(300, 300, "gomain", 0, 100),
+						    rec(300, 301, "gothread", 50, 100) };
+
+		feed_go(fx->t, 100, recs, 2, gs, 5);
+	}
+	{
+		const struct lw_task_rec recs[] = { rec(300, 300, "gomain", 0, 111),
+						    rec(300, 301, "gothread", 50, 111) };
+
+		feed_go(fx->t, 111, recs, 2, gs, 5);
+	}
+	text_render(&fx->cap.o, fx->t, 1700000000.0);
+	s = take(&fx->cap);
+	assert_no_control_bytes(s, true);
+	if (getenv("SHOW_TABLE"))
+		print_message("%s\n", s);
+	procs = after(s, "GOROUTINES");
+	/* threads 2, blocked 1, stuck 1; goroutines 5, blocked 4, stuck 4 */
+	assert_contains(procs, "     300 proc300                 2        1        1          5       4       4");
+	sites = after(s, "SITE");
+	send = after(sites, "3 goroutines @ chan send in main.queryAll.func1 (main.go:21), "
+			    "created by main.queryAll");
+	sel = after(sites, "1 goroutine @ select in main.waiter (wait.go:7), created by main.queryAll");
+	assert_true(send < sel);
+	assert_contains(send, "#0 runtime.gopark+0x0 (/go/src/runtime/proc.go:381)");
+	assert_contains(send, "#1 main.queryAll.func1+0x50 (/src/main.go:21)");
+	/* The stuck thread is listed; no goroutine is. */
+	threads = after(s, "THREAD ");
+	assert_contains(threads, "gothread");
+	assert_null(strstr(threads, "goroutine"));
+	free(s);
+}
+
+/* At the end of a run: a goroutine leak named by its site. */
+static void test_leak_report_names_goroutine_leaks(void **state)
+{
+	struct table_fx *fx = *state;
+	struct go_goroutine gs[41];
+	const struct lw_task_rec main_rec = rec(300, 300, "gomain", 0, 100);
+	char *buf = NULL;
+	size_t len = 0, i, k;
+	FILE *f;
+
+	tracker_add_target(fx->t, 300);
+	for (i = 0; i < 40; i++) {
+		struct lw_task_rec r = main_rec;
+
+		r.now_ns = (100 + 5 * i) * SEC;
+		for (k = 0; k < i; k++)
+			gs[k] = go_parked(10 + k, 0x2000, 15);
+		feed_go(fx->t, 100 + 5 * i, &r, 1, gs, i);
+	}
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	text_leak_report(f, fx->t, 10 * SEC);
+	fclose(f);
+	if (getenv("SHOW_TABLE"))
+		print_message("%s\n", buf);
+	assert_contains(buf, "leakwatch: 1 leak found:\n");
+	assert_contains(buf, "goroutines @ chan send in main.queryAll.func1 (main.go:21), created "
+			     "by main.queryAll");
+	assert_contains(buf, "#1  main.queryAll.func1+0x50 (/src/main.go:21)");
+	free(buf);
+}
+
+/* The go record: the Go version and the reason come from the binary. */
+static void test_go_line_cleans_the_binary_s_strings(void **state)
+{
+	struct cap *c = *state;
+	struct lw_report r = {
+		.type = LW_RPT_GO, .ts = 1700000000.0, .pid = 5, .pcomm = "server",
+		.go_version = "go1.30\x1b[2J", .go_error = "no layout for go1.30\n\x1b]0;pwned\a",
+	};
+	char *s;
+
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_int_equal(count_lines(s), 1);
+	assert_no_control_bytes(s, false);
+	assert_contains(s, "GO      pid 5 (server) go1.30?[2J: goroutines not read: no layout for "
+			   "go1.30??]0;pwned?\n");
+	free(s);
+}
+
 int main(void)
 {
 #define L(name) cmocka_unit_test_setup_teardown(name, setup_lines, teardown)
@@ -1014,6 +1343,16 @@ int main(void)
 		L(test_spin_line_with_stack),
 		TR(test_table_shows_sites_and_spins),
 		TR(test_leak_report_counts_sites_not_reports),
+		L(test_goroutine_stuck_and_unstuck_lines),
+		L(test_sample_line_of_go_process),
+		L(test_sample_line_goroutine_scan_interval),
+		L(test_goroutine_leak_line_and_log_line),
+		L(test_spin_line_names_its_goroutine),
+		L(test_go_line_cleans_the_binary_s_strings),
+		cmocka_unit_test_setup_teardown(test_table_groups_stuck_goroutines_by_site,
+						setup_go_tracker, teardown_tracker),
+		cmocka_unit_test_setup_teardown(test_leak_report_names_goroutine_leaks,
+						setup_go_tracker, teardown_tracker),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
