@@ -351,12 +351,14 @@ gf_leak_verdicts() {
 		[[ ${culprits[$key]:-} ]] || culprits[$key]=$(gf_culprits "${tag##*-}" "${tag%%-*}")
 		expect+=("{\"tag\": \"$tag\", \"pid\": ${GF_PID[$tag]}, \"c\": ${culprits[$key]}}")
 	done
+	# The fixtures' records (a host-wide run has many others), by pid.
+	jq -c --argjson pids "[$(IFS=,; for tag in "$@"; do echo -n "${GF_PID[$tag]},"; done)0]" \
+		'select(.type != "sample" and (.pid | IN($pids[])))' "$file" >"$file.fx"
 	jq -s -r --slurpfile e <(printf '%s\n' "${expect[@]}") --argjson t0 "$t_start" \
 		--argjson bound "$GO_LEAK_BOUND" "$GF_JQ_DEFS $GF_JQ_LEAK"'
-		(reduce (.[] | select(.type != "sample" and .pid != null)) as $o ({};
-			.[$o.pid | tostring] += [$o])) as $by
+		(group_by(.pid) | map({key: (.[0].pid | tostring), value: .}) | from_entries) as $by
 		| $e[] | . as $f | leak_checks($by[$f.pid | tostring] // []; $f.c; $t0)
-		| select(. != null) | "\($f.tag) (pid \($f.pid))\t\(.[1])\t\(.[2] | tojson | .[0:400])"' "$file"
+		| select(. != null) | "\($f.tag) (pid \($f.pid))\t\(.[1])\t\(.[2] | tojson | .[0:400])"' "$file.fx"
 }
 
 # Healthy Go processes: a worker pool, churn, idle tickers and goroutines
@@ -495,7 +497,8 @@ gf_dump_groups() {
 			| select(.f != "runtime.goexit")] as $fr
 		| ([$fr | to_entries[] | select(.value.f | startswith("runtime.") | not) | .key]
 			| first // 0) as $i
-		| "\(.count)\t\($fr[$i:] | map("\(.f) \(.l)") | join(" < "))"' "$1" |
+		| "\(.count)\t\(if .stack_unreadable then "(stack unreadable, wait \(.wait))"
+			else $fr[$i:] | map("\(.f) \(.l)") | join(" < ") end)"' "$1" |
 		awk -F'\t' '{ n[$2] += $1 } END { for (k in n) print n[k] "\t" k }'
 }
 
@@ -538,7 +541,11 @@ test_go_dump() {
 	done
 	sleep 1 # the last senders parked
 	gf_profile "${tags[@]}" || return 1
-	run_lw go_dump --dump "${pids[@]}" -j || return 1
+	# One scan and out: no "watching" line to wait for.
+	OUT=$TMP/go_dump.out ERR=$TMP/go_dump.err T0=$(now) LW_ARGS="--dump ${pids[*]} -j"
+	spawn go_dump "$LW" --dump "${pids[@]}" -j
+	LW_PID=$SPAWNED
+	wait_lw 60 || return 1
 	expect_rc 0 || return 1
 	for tag in "${tags[@]}"; do
 		gf_pprof_groups "$TMP/gf-$tag.pprof" >"$TMP/gf-$tag.pgroups"
