@@ -42,6 +42,7 @@ struct gw_proc {
 	uint32_t every;      /* scanned every this many ticks */
 	uint32_t waited;     /* ticks since the last scan */
 	uint64_t cost_ns;    /* smoothed scan time */
+	bool scanned;        /* go_watch_scan looked at it since it was opened */
 };
 
 struct go_watch {
@@ -304,6 +305,7 @@ static void probe(struct go_watch *w, struct gw_proc *p)
 	p->every = 1;
 	p->waited = 0;
 	p->cost_ns = 0;
+	p->scanned = false;
 	say_found(w, p, exe, bin->version, go_binary_layout(bin->b)->source, NULL, 0, false);
 }
 
@@ -361,6 +363,7 @@ static void scan_one(struct go_watch *w, struct gw_proc *p, uint64_t interval_ns
 	size_t n = 0;
 	int err;
 
+	p->scanned = true;
 	if (++p->waited < p->every) {
 		if (w->ops.unread)
 			w->ops.unread(w->ops.ctx, p->pid, 0);
@@ -393,7 +396,7 @@ static void scan_one(struct go_watch *w, struct gw_proc *p, uint64_t interval_ns
 	}
 }
 
-void go_watch_scan(struct go_watch *w, uint64_t interval_ns)
+void go_watch_scan(struct go_watch *w, uint64_t interval_ns, bool only_new)
 {
 	uint32_t pid;
 	size_t i = 0;
@@ -403,7 +406,7 @@ void go_watch_scan(struct go_watch *w, uint64_t interval_ns)
 	while (id_map_next(&w->procs, &i, &pid, &value)) {
 		struct gw_proc *p = value;
 
-		if (p->gp)
+		if (p->gp && (!only_new || !p->scanned))
 			scan_one(w, p, interval_ns);
 	}
 }

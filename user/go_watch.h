@@ -86,8 +86,10 @@ void go_watch_see(struct go_watch *w, uint32_t pid, const char *pcomm);
 void go_watch_forget(struct go_watch *w, uint32_t pid);
 
 /* One tick: scans the Go processes whose turn it is (the ops say what
- * came of each).  interval_ns: the tick's period, for the cost budget. */
-void go_watch_scan(struct go_watch *w, uint64_t interval_ns);
+ * came of each).  interval_ns: the tick's period, for the cost budget.
+ * only_new: only those opened since the last call (found by this tick's
+ * go_watch_see calls), so that a process's first sample has its goroutines. */
+void go_watch_scan(struct go_watch *w, uint64_t interval_ns, bool only_new);
 
 /* pid's go_process, or NULL (not Go, not readable, gone). */
 struct go_process *go_watch_process(const struct go_watch *w, uint32_t pid);

@@ -223,11 +223,10 @@ static int on_tick(void *ctx)
 		return err;
 	tracker_scan_begin(d->tracker, scan_start, &d->clock);
 	/* The goroutines of the Go processes first, in the same scan: a
-	 * spinning thread's report then names the goroutine on it now (a
-	 * process found by this scan is read from the next one on). */
+	 * spinning thread's report then names the goroutine on it now. */
 	if (d->go) {
 		go_start = clock_mono_ns();
-		go_watch_scan(d->go, d->cfg.interval_ns);
+		go_watch_scan(d->go, d->cfg.interval_ns, false);
 		d->go_scan_seconds = (double)(clock_mono_ns() - go_start) / 1e9;
 	}
 	err = loader_consume(d->bpf);
@@ -244,6 +243,13 @@ static int on_tick(void *ctx)
 		/* What it did not reach is not gone. */
 		tracker_scan_abort(d->tracker);
 		return err;
+	}
+	/* The Go processes this scan found: read now, their first sample has
+	 * their goroutines. */
+	if (d->go) {
+		go_start = clock_mono_ns();
+		go_watch_scan(d->go, d->cfg.interval_ns, true);
+		d->go_scan_seconds += (double)(clock_mono_ns() - go_start) / 1e9;
 	}
 	tracker_scan_end(d->tracker);
 	d->scan_seconds = (double)(clock_mono_ns() - scan_start) / 1e9;
