@@ -321,9 +321,11 @@ int dump_write_text(FILE *f, const struct dump_process *p, const struct dump_gro
 	else
 		pcomm[0] = '\0';
 	fprintf(f, "# leakwatch --dump pid %u (%s)", p->pid, pcomm);
-	if (p->go_version)
+	if (p->go_version && !p->go_error)
 		fprintf(f, " %s: %zu goroutines (%zu system goroutines not shown)", p->go_version,
 			p->goroutines, p->system_goroutines);
+	else if (p->go_version)
+		fprintf(f, " %s", p->go_version);
 	fprintf(f, ", %zu threads", p->threads);
 	if (p->stacks_unreadable)
 		fprintf(f, ", %zu stacks unreadable", p->stacks_unreadable);
@@ -332,7 +334,8 @@ int dump_write_text(FILE *f, const struct dump_process *p, const struct dump_gro
 	fputc('\n', f);
 	if (p->go_error)
 		fprintf(f, "# goroutines not read: %s\n", p->go_error);
-	if (p->go_version) {
+	/* Goroutines not read: no profile of them, rather than an empty one. */
+	if (p->go_version && !p->go_error) {
 		fprintf(f, "goroutine profile: total %zu\n", count_kind(g, n, DUMP_GOROUTINE));
 		for (i = 0; i < n; i++)
 			if (g[i].kind == DUMP_GOROUTINE)

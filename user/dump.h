@@ -122,7 +122,8 @@ struct dump_process {
 	const char *pcomm;
 	double ts;               /* Unix seconds of the scan */
 	const char *go_version;  /* NULL: not a Go process (or --no-goroutines) */
-	const char *go_error;    /* why its goroutines were not read, or NULL */
+	const char *go_error;    /* why its goroutines were not read (then no goroutine
+				  * profile is written), or NULL */
 	size_t goroutines;       /* dumped: runtime.NumGoroutine's count */
 	size_t system_goroutines; /* the runtime's own: left out */
 	size_t stacks_unreadable; /* goroutines and threads whose stack did not read */

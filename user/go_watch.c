@@ -223,8 +223,13 @@ static struct gw_binary *open_binary(struct go_watch *w, const char *path,
 		 * go_binary's own words; keep it apart when it does. */
 		if (!bin->why[0])
 			snprintf(bin->why, sizeof(bin->why), "%s", strerror(-bin->err));
-		if (!strncmp(bin->why, "go1.", 4))
-			sscanf(bin->why, "%31[^ :,]", bin->version);
+		if (!strncmp(bin->why, "go1.", 4) && sscanf(bin->why, "%31[^ :,]", bin->version) == 1) {
+			size_t v = strlen(bin->version);
+
+			/* "go1.30.1: no layout": the version is said apart. */
+			if (!strncmp(bin->why + v, ": ", 2))
+				memmove(bin->why, bin->why + v + 2, strlen(bin->why + v + 2) + 1);
+		}
 	}
 	w->bins[w->n_bins++] = bin;
 	return bin;

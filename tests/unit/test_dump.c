@@ -322,6 +322,28 @@ static void test_text_not_go(void **state)
 	dump_free(&d);
 }
 
+/* A Go binary whose goroutines cannot be read: said, and no empty profile. */
+static void test_text_go_unreadable(void **state)
+{
+	struct dump_process p = { .pid = 7, .pcomm = "srv", .go_version = "go1.30.1",
+				  .go_error = "no DWARF and no layout table entry for go1.30",
+				  .threads = 1 };
+	struct dump d;
+	int calls = 0;
+	char *out;
+
+	dump_init(&d);
+	add_t(&d, 7, true, 1000000000ULL, futex, 2);
+	out = write_dump(false, &p, &d, &calls);
+	assert_non_null(strstr(out, "# goroutines not read: no DWARF and no layout table entry "
+				    "for go1.30\n"));
+	assert_null(strstr(out, "goroutine profile"));
+	assert_non_null(strstr(out, "# leakwatch --dump pid 7 (srv) go1.30.1, 1 threads\n"));
+	assert_non_null(strstr(out, "thread profile: total 1\n"));
+	free(out);
+	dump_free(&d);
+}
+
 static json_object *line_json(char **cursor)
 {
 	char *nl = strchr(*cursor, '\n');
@@ -438,6 +460,7 @@ int main(void)
 		cmocka_unit_test(test_text_like_pprof_debug1),
 		cmocka_unit_test(test_text_all_runtime_shown),
 		cmocka_unit_test(test_text_not_go),
+		cmocka_unit_test(test_text_go_unreadable),
 		cmocka_unit_test(test_json_one_record_per_group),
 		cmocka_unit_test(test_json_valid_with_bad_bytes),
 	};
