@@ -1,0 +1,191 @@
+#!/bin/bash
+# Goroutine scan cost, side by side with the thread scan: a Go program with N
+# parked goroutines (`gobench park -n N`: a quarter each in chan receive,
+# select, sync.Mutex.Lock and time.Sleep, 5 frames deep) for N in
+# GOSCAN_GOROUTINES (1,000 10,000 100,000 300,000), and `blocker cond
+# --threads N` for N in GOSCAN_THREADS (1,000 10,000: 100,000 threads in one
+# process is not something this 2-CPU host can hold), each watched alone by
+#   leakwatch -p PID -t 1s -i 1s -j -v --metrics 127.0.0.1:PORT -d GOSCAN_DURATION
+# Measured, after GOSCAN_SETTLE s (past the threshold: every goroutine or
+# thread is stuck and its stack was read once; the window is the steady state):
+#   - time per scan: the daemon's own gauges, scraped every 0.25 s from a
+#     loop of their own (successive distinct values: one per scan):
+#     leakwatch_scan_duration_seconds (the iter/task thread scan and the
+#     tracker's pass) and the goroutine scan's gauge of the process;
+#   - bytes read per goroutine scan (the daemon's counter of bytes read by
+#     process_vm_readv, delta over scans);
+#   - the daemon's CPU per second (schedstat of all its threads: an upper
+#     bound of what a scan costs, everything else it does included);
+#   - how often the goroutines were read (sample's goroutine_scan_interval_s:
+#     the daemon stretches it for a process with very many goroutines);
+#   - goroutines counted (sample) against the program's NumGoroutine;
+#   - peak RSS (VmHWM).
+#
+#   usage: bench/go_scan.sh [BUILD_DIR]   (root; markdown on stdout)
+#   env:   GOSCAN_GOROUTINES ("1000 10000 100000 300000"), GOSCAN_THREADS
+#          ("1000 10000"), GOSCAN_DURATION (12), GOSCAN_SETTLE (4), GO, BENCH_RESULTS
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+bench_setup
+BUILD=$(resolve_build "${1:-build}")
+LW=$BUILD/leakwatch
+GOB=$(gobench_bin)
+BLOCKER=$BUILD/fixtures/blocker
+[ -x "$BLOCKER" ] || die "no $BLOCKER: run make first"
+GNS=${GOSCAN_GOROUTINES:-1000 10000 100000 300000}
+TNS=${GOSCAN_THREADS:-1000 10000}
+DURATION=${GOSCAN_DURATION:-12}
+SETTLE=${GOSCAN_SETTLE:-4}
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+NOTES=()
+
+# Room for the threads (as scale.sh): pid_max, threads-max, map count.
+tmax=0
+for n in $TNS; do [ "$n" -gt "$tmax" ] && tmax=$n; done
+need=$(($(awk '{ split($4, a, "/"); print a[2] }' /proc/loadavg) + tmax + 2000))
+[ "$(sysctl -n kernel.pid_max)" -lt "$need" ] && set_sysctl kernel.pid_max "$need"
+[ "$(sysctl -n kernel.threads-max)" -lt "$need" ] && set_sysctl kernel.threads-max "$need"
+[ "$(sysctl -n vm.max_map_count)" -lt $((2 * tmax + 1000)) ] && set_sysctl vm.max_map_count $((2 * tmax + 1000))
+ulimit -u "$(ulimit -H -u)" 2>/dev/null || true
+
+# The scan metrics worth keeping from a scrape (names as the daemon gives them).
+SCRAPE_RE='^leakwatch_(scan_duration_seconds|go[a-z_]*(scan|bytes|read)[a-z_]*)[ {]'
+
+# watch KIND N: start the target, watch it, append one JSON line to runs.jsonl.
+watch() {
+	local kind=$1 n=$2 tpid port out=$WORK/lw.out err=$WORK/lw.err scrapes=$WORK/scrapes spid
+	local n0 n1 t0 t1 hwm=0 h ng=null i t_ready t_start
+	: >"$WORK/target.out"
+	t_start=$(now)
+	if [ "$kind" = goroutines ]; then
+		"$GOB" park -n "$n" -exit-after 600s >"$WORK/target.out" 2>"$WORK/target.err" &
+		tpid=$!
+		bg_track "$tpid"
+		wait_for "$WORK/target.out" '^ready' "$tpid" 120 || die "gobench park -n $n: $(cat "$WORK/target.err")"
+		ng=$(awk '$1 == "goroutines" { print $2 }' "$WORK/target.out")
+	else
+		"$BLOCKER" cond --threads "$n" --exit-after 600 >"$WORK/target.out" 2>"$WORK/target.err" &
+		tpid=$!
+		bg_track "$tpid"
+		for ((i = 0; i < 1200; i++)); do
+			[ "$(grep -c '^tid' "$WORK/target.out" || true)" -ge "$n" ] && break
+			mine "$tpid" || die "blocker --threads $n: $(cat "$WORK/target.err")"
+			sleep 0.05
+		done
+	fi
+	t_ready=$(now)
+	port=$((20000 + ($$ + n) % 20000))
+	: >"$scrapes"
+	"$LW" -p "$tpid" -t 1s -i 1s -j -v --metrics "127.0.0.1:$port" -d "${DURATION}s" >"$out" 2>"$err" &
+	LPID=$!
+	bg_track "$LPID"
+	wait_for "$err" 'leakwatch: watching' "$LPID" 60 || die "leakwatch did not start: $(tail -3 "$err")"
+	(while :; do
+		curl -s --max-time 2 "http://127.0.0.1:$port/metrics" 2>/dev/null |
+			awk -v t="$(now)" -v re="$SCRAPE_RE" '$0 ~ re { print t, $1, $2 }' >>"$scrapes" || true
+		sleep 0.25
+	done) &
+	spid=$!
+	bg_track "$spid"
+	sleep "$SETTLE"
+	n0=$(cpu_ns "$LPID") t0=$(now)
+	while mine "$LPID"; do
+		h=$(hwm_kb "$LPID" || true)
+		[ -n "$h" ] && [ "$h" -gt "$hwm" ] && hwm=$h
+		n1=$(cpu_ns "$LPID" || true)
+		[ -n "$n1" ] && [ "$n1" -gt 0 ] && t1=$(now) && echo "$n1 $t1" >"$WORK/cpu_last"
+		sleep 0.25
+	done
+	wait "$LPID" || true
+	bg_untrack "$LPID"
+	stop_pid "$spid" 2 TERM
+	stop_pid "$tpid" 5 TERM
+	read -r n1 t1 <"$WORK/cpu_last"
+
+	# Per metric series (name with labels): successive distinct values after
+	# the settle time; counters as (last - first) per scan.
+	awk -v t0="$t0" '$1 >= t0 && $3 != prev[$2] { prev[$2] = $3; print $2, $3 }' "$scrapes" >"$WORK/series"
+	jq -n -c --arg kind "$kind" --argjson n "$n" --argjson ng "$ng" \
+		--argjson cpu_ms_per_s "$(awk -v a="$n0" -v b="$n1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e6 / (e - s) }')" \
+		--argjson hwm "$hwm" \
+		--argjson start_s "$(awk -v a="$t_start" -v b="$t_ready" 'BEGIN { printf "%.2f", b - a }')" \
+		--slurpfile samples <(jq -c 'select(.type == "sample")' "$out") \
+		--slurpfile summary <(jq -c 'select(.type == "summary")' "$out") \
+		--argjson stuck "$(grep -c '"type":"stuck"' "$out" || true)" \
+		--arg series "$(cat "$WORK/series")" \
+		'{ kind: $kind, n: $n, numgoroutine: $ng, target_start_s: $start_s, cpu_ms_per_s: $cpu_ms_per_s,
+		   hwm_kb: $hwm, stuck: $stuck, last_sample: ($samples | last), summary: ($summary | last),
+		   series: ($series | split("\n") | map(select(length > 0) | split(" ")
+			| { key: .[0], v: (.[1] | tonumber) }) | group_by(.key)
+			| map({ key: .[0].key, value: map(.v) }) | from_entries) }' >>"$WORK/runs.jsonl"
+	log "go_scan: $kind $n: daemon $(jq -r .cpu_ms_per_s <(tail -1 "$WORK/runs.jsonl")) ms CPU per s, VmHWM $hwm KiB"
+}
+
+: >"$WORK/runs.jsonl"
+for n in $GNS; do
+	log "go_scan: $n parked goroutines"
+	watch goroutines "$n"
+done
+for n in $TNS; do
+	log "go_scan: $n blocked threads"
+	watch threads "$n"
+done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# col KIND N JQ: one value of one run.
+col() { jq -r --arg k "$1" --argjson n "$2" "select(.kind == \$k and .n == \$n) | $3 // empty" "$WORK/runs.jsonl"; }
+# series KIND N REGEX: the values of the gauges whose name matches, one per line.
+series() { jq -r --arg k "$1" --argjson n "$2" --arg re "$3" \
+	'select(.kind == $k and .n == $n) | .series | to_entries[] | select(.key | test($re)) | .value[]' "$WORK/runs.jsonl"; }
+ms() { awk '{ printf "%.2f\n", $1 * 1000 }'; }
+smax() { sort -g | tail -1; }
+f() { case ${1:-} in '' | nan) echo "n/a" ;; *) printf "%.${2:-1}f" "$1" ;; esac; }
+GO_DUR_RE='^leakwatch_go[a-z_]*scan[a-z_]*seconds'
+GO_BYTES_RE='^leakwatch_go[a-z_]*bytes'
+# bytes per scan: counter delta over the goroutine scans seen in the same window.
+bytes_per_scan() {
+	local b s
+	b=$(series "$1" "$2" "$GO_BYTES_RE" | awk 'NR == 1 { f = $1 } { l = $1 } END { if (NR > 1) print l - f }')
+	s=$(series "$1" "$2" "$GO_DUR_RE" | wc -l)
+	if [ -n "$b" ] && [ "$s" -gt 1 ]; then
+		awk -v b="$b" -v s="$s" 'BEGIN { printf "%.0f", b / (s - 1) }'
+	fi
+}
+
+echo "Each target alone, watched by \`leakwatch -p PID -t 1s -i 1s -j -v --metrics 127.0.0.1:PORT -d ${DURATION}s\`;"
+echo "measured from ${SETTLE} s after the start (past the threshold: all stuck, their stacks read once) to the end."
+echo "Goroutines: \`gobench park -n N\` (bench/go, $("$GOB" version)); threads: \`blocker cond --threads N\`."
+echo "Load average at start $load_start, at end $load_end (other helpers' builds and tests share the 2 CPUs)."
+for n in "${NOTES[@]}"; do echo "Note: $n."; done
+echo
+echo "| target | goroutine scan, median ms (max) | scans seen | bytes read per goroutine scan | goroutines read every (sample) | thread scan (leakwatch_scan_duration_seconds), median ms (max) | daemon CPU, ms per s | VmHWM MiB | counted (last sample) vs the program's | stuck records |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for kind in goroutines threads; do
+	[ "$kind" = goroutines ] && ns=$GNS || ns=$TNS
+	for n in $ns; do
+		gd=$(series "$kind" "$n" "$GO_DUR_RE" | ms)
+		td=$(series "$kind" "$n" '^leakwatch_scan_duration_seconds' | ms)
+		gmed=$(median <<<"$gd") tmed=$(median <<<"$td")
+		[ -z "$gd" ] && gmed=
+		[ -z "$td" ] && tmed=
+		if [ "$kind" = goroutines ]; then
+			counted="$(f "$(col "$kind" "$n" '.last_sample.goroutines')" 0) vs $(f "$(col "$kind" "$n" .numgoroutine)" 0)"
+		else
+			counted="$(f "$(col "$kind" "$n" '.last_sample.stuck')" 0) stuck threads vs $n"
+		fi
+		echo "| $n $kind | $(f "$gmed" 2) ($(f "$(smax <<<"$gd")" 2)) | $(grep -c . <<<"$gd" || true) | $(f "$(bytes_per_scan "$kind" "$n")" 0) | $(f "$(col "$kind" "$n" '.last_sample.goroutine_scan_interval_s')" 1) s | $(f "$tmed" 2) ($(f "$(smax <<<"$td")" 2)) | $(f "$(col "$kind" "$n" .cpu_ms_per_s)" 1) | $(f "$(col "$kind" "$n" '.hwm_kb / 1024')" 1) | $counted | $(col "$kind" "$n" .stuck) |"
+		result "gos_${kind}_${n}_scan_ms" "$gmed"
+		result "gos_${kind}_${n}_thread_scan_ms" "$tmed"
+		result "gos_${kind}_${n}_bytes" "$(bytes_per_scan "$kind" "$n")"
+		result "gos_${kind}_${n}_cpu_ms_per_s" "$(col "$kind" "$n" .cpu_ms_per_s)"
+		result "gos_${kind}_${n}_hwm_kb" "$(col "$kind" "$n" .hwm_kb)"
+	done
+done
+echo
+echo "Metrics the daemon exposed about its scans (the names this table reads):"
+echo "\`$(jq -r '.series | keys[]' "$WORK/runs.jsonl" | sed 's/{.*//' | sort -u | paste -sd' ' -)\`."
+echo "Last summary of each run:"
+echo
+echo '```'
+jq -c '{ kind, n, summary }' "$WORK/runs.jsonl"
+echo '```'
