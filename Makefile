@@ -123,7 +123,7 @@ test-integration: all
 
 test: test-unit test-asan test-valgrind test-integration
 
-# Benchmarks (root, ~15 min): writes BENCHMARKS.md.
+# Benchmarks (root, ~20 min): writes BENCHMARKS.md.
 .PHONY: bench
 bench: all
 	$(Q)bench/run.sh $(OUTPUT)

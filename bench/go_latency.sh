@@ -22,12 +22,15 @@
 # (LAT_RATE overrides).  Ratios are against bare of the same round, median over
 # rounds.  leakwatch and the poller are not pinned: on 2 CPUs they share
 # them with the server and the load, as a daemon on a small host would.
+# Every process of the benchmark (server, load, leakwatch, poller) runs at
+# nice LAT_NICE (-5): other jobs on a shared host then take less of these
+# CPUs, and the benchmark's own processes weigh the same among themselves.
 #
 #   usage: bench/go_latency.sh [BUILD_DIR]   (root; markdown on stdout)
 #   env:   LAT_GOROUTINES (100000), LAT_ROUNDS (3), LAT_OPEN_S (6), LAT_CLOSED_S (4),
 #          LAT_OPEN_CONNS (64), LAT_CLOSED_CONNS (8), LAT_RATE (calibrated),
 #          LAT_THRESHOLD (1s), LAT_LW_SETTLE (3), LAT_SERVER_CPU (1), LAT_LOAD_CPU (0),
-#          GO, BENCH_RESULTS
+#          LAT_NICE (-5), GO, BENCH_RESULTS
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_setup
@@ -42,13 +45,14 @@ OPEN_CONNS=${LAT_OPEN_CONNS:-64}
 CLOSED_CONNS=${LAT_CLOSED_CONNS:-8}
 THRESHOLD=${LAT_THRESHOLD:-1s}
 LW_SETTLE=${LAT_LW_SETTLE:-3}
+NICE=${LAT_NICE:--5}
 SCPU=${LAT_SERVER_CPU:-1}
 LCPU=${LAT_LOAD_CPU:-0}
 VARIANTS=(bare lw pprof1 pprof2)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 log "go_latency: server with $N parked goroutines on CPU $SCPU"
-taskset -c "$SCPU" "$GOB" park -n "$N" -http 127.0.0.1:0 -exit-after 3600s \
+taskset -c "$SCPU" nice -n "$NICE" "$GOB" park -n "$N" -http 127.0.0.1:0 -exit-after 3600s \
 	>"$WORK/server.out" 2>"$WORK/server.err" &
 SPID=$!
 bg_track "$SPID"
@@ -61,7 +65,7 @@ server_rss=$(awk '/^VmRSS:/ { print $2 }' /proc/"$SPID"/status)
 load() {
 	local out=$1
 	shift
-	taskset -c "$LCPU" "$GOB" load -addr "$ADDR" "$@" >"$out" 2>>"$WORK/load.err" ||
+	taskset -c "$LCPU" nice -n "$NICE" "$GOB" load -addr "$ADDR" "$@" >"$out" 2>>"$WORK/load.err" ||
 		die "load generator failed: $(tail -3 "$WORK/load.err")"
 }
 
@@ -96,14 +100,14 @@ start_variant() {
 	case $1 in
 	bare) return 0 ;;
 	lw)
-		"$LW" -p "$SPID" -i 1s -t "$THRESHOLD" -j >"$WORK/v.out" 2>"$WORK/v.err" &
+		nice -n "$NICE" "$LW" -p "$SPID" -i 1s -t "$THRESHOLD" -j >"$WORK/v.out" 2>"$WORK/v.err" &
 		VPID=$!
 		bg_track "$VPID"
 		wait_for "$WORK/v.err" 'leakwatch: watching' "$VPID" 60 || die "leakwatch did not start: $(tail -3 "$WORK/v.err")"
 		sleep "$LW_SETTLE"
 		;;
 	pprof1 | pprof2)
-		"$GOB" poll -url "http://$ADDR/debug/pprof/goroutine?debug=${1#pprof}" -every 1s \
+		nice -n "$NICE" "$GOB" poll -url "http://$ADDR/debug/pprof/goroutine?debug=${1#pprof}" -every 1s \
 			>"$WORK/v.out" 2>"$WORK/v.err" &
 		VPID=$!
 		bg_track "$VPID"
@@ -187,7 +191,8 @@ name() {
 echo "\`taskset -c $SCPU gobench park -n $N -http 127.0.0.1:0\` (bench/go: $("$GOB" version),"
 echo "NumGoroutine $server_goroutines, RSS $((server_rss / 1024)) MiB), load from \`taskset -c $LCPU gobench load\`:"
 echo "open loop at $RATE req/s for $OPEN_S s ($OPEN_CONNS connections at most in flight; $rate_note),"
-echo "then closed loop, $CLOSED_CONNS connections, $CLOSED_S s; each after 1 s of warm-up.  $ROUNDS rounds, order rotating."
+echo "then closed loop, $CLOSED_CONNS connections, $CLOSED_S s; each after 1 s of warm-up.  $ROUNDS rounds, order rotating;"
+echo "server, load, leakwatch and poller at nice $NICE."
 echo "Load average at start $load_start, at end $load_end (other helpers' builds and tests share the 2 CPUs)."
 echo
 echo "Medians over the rounds:"
