@@ -10,13 +10,16 @@
 # thread is stuck and its stack was read once; the window is the steady state):
 #   - time per scan: the daemon's own gauges, scraped every 0.25 s from a
 #     loop of their own (successive distinct values: one per scan):
-#     leakwatch_scan_duration_seconds (the iter/task thread scan and the
-#     tracker's pass) and the goroutine scan's gauge of the process;
-#   - bytes read per goroutine scan (the daemon's counter of bytes read by
-#     process_vm_readv, delta over scans);
+#     leakwatch_goroutine_scan_last_seconds{pid} (one read of the process's
+#     gs: go_process_scan), leakwatch_goroutine_scan_duration_seconds (the
+#     tick's whole goroutine part: scans, stacks read, the tracker's pass) and
+#     leakwatch_scan_duration_seconds (the iter/task thread scan and its pass);
+#   - bytes read per goroutine scan and stacks read per scan: deltas of
+#     leakwatch_goroutine_scan_bytes_total, _stacks_read_total over
+#     leakwatch_goroutine_scans_total, in the window;
 #   - the daemon's CPU per second (schedstat of all its threads: an upper
 #     bound of what a scan costs, everything else it does included);
-#   - how often the goroutines were read (sample's goroutine_scan_interval_s:
+#   - how often the goroutines were read (leakwatch_goroutine_scan_interval_seconds:
 #     the daemon stretches it for a process with very many goroutines);
 #   - goroutines counted (sample) against the program's NumGoroutine;
 #   - peak RSS (VmHWM).
@@ -140,15 +143,25 @@ series() { jq -r --arg k "$1" --argjson n "$2" --arg re "$3" \
 ms() { awk '{ printf "%.2f\n", $1 * 1000 }'; }
 smax() { sort -g | tail -1; }
 f() { case ${1:-} in '' | nan) echo "n/a" ;; *) printf "%.${2:-1}f" "$1" ;; esac; }
-GO_DUR_RE='^leakwatch_go[a-z_]*scan[a-z_]*seconds'
-GO_BYTES_RE='^leakwatch_go[a-z_]*bytes'
-# bytes per scan: counter delta over the goroutine scans seen in the same window.
-bytes_per_scan() {
-	local b s
-	b=$(series "$1" "$2" "$GO_BYTES_RE" | awk 'NR == 1 { f = $1 } { l = $1 } END { if (NR > 1) print l - f }')
-	s=$(series "$1" "$2" "$GO_DUR_RE" | wc -l)
-	if [ -n "$b" ] && [ "$s" -gt 1 ]; then
-		awk -v b="$b" -v s="$s" 'BEGIN { printf "%.0f", b / (s - 1) }'
+# counter_per_scan KIND N REGEX: the counter's delta over the scans' delta in the window.
+counter_per_scan() {
+	local c s
+	c=$(series "$1" "$2" "$3" | awk 'NR == 1 { f = $1 } { l = $1 } END { if (NR > 1) print l - f }')
+	s=$(series "$1" "$2" '^leakwatch_goroutine_scans_total' | awk 'NR == 1 { f = $1 } { l = $1 } END { if (NR > 1) print l - f }')
+	if [ -n "$c" ] && [ -n "$s" ] && [ "$s" -gt 0 ]; then
+		awk -v c="$c" -v s="$s" 'BEGIN { printf "%.0f", c / s }'
+	fi
+}
+# gauge KIND N REGEX: "median (max)" in ms of a scan gauge's values; sets G_MED.
+gauge() {
+	local v
+	v=$(series "$1" "$2" "$3" | ms)
+	G_MED=
+	if [ -n "$v" ]; then
+		G_MED=$(median <<<"$v")
+		echo "$(f "$G_MED" 2) ($(f "$(smax <<<"$v")" 2))"
+	else
+		echo "n/a"
 	fi
 }
 
@@ -158,25 +171,28 @@ echo "Goroutines: \`gobench park -n N\` (bench/go, $("$GOB" version)); threads: 
 echo "Load average at start $load_start, at end $load_end (other helpers' builds and tests share the 2 CPUs)."
 for n in "${NOTES[@]}"; do echo "Note: $n."; done
 echo
-echo "| target | goroutine scan, median ms (max) | scans seen | bytes read per goroutine scan | goroutines read every (sample) | thread scan (leakwatch_scan_duration_seconds), median ms (max) | daemon CPU, ms per s | VmHWM MiB | counted (last sample) vs the program's | stuck records |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| target | one goroutine scan (scan_last), median ms (max) | the tick's goroutine part, median ms (max) | scans in the window | bytes read per goroutine scan | stacks read per scan | goroutines read every | thread scan, median ms (max) | daemon CPU, ms per s | VmHWM MiB | counted (last sample) vs the program's | stuck records |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for kind in goroutines threads; do
 	[ "$kind" = goroutines ] && ns=$GNS || ns=$TNS
 	for n in $ns; do
-		gd=$(series "$kind" "$n" "$GO_DUR_RE" | ms)
-		td=$(series "$kind" "$n" '^leakwatch_scan_duration_seconds' | ms)
-		gmed=$(median <<<"$gd") tmed=$(median <<<"$td")
-		[ -z "$gd" ] && gmed=
-		[ -z "$td" ] && tmed=
+		g1=$(gauge "$kind" "$n" '^leakwatch_goroutine_scan_last_seconds') g1med=$G_MED
+		g2=$(gauge "$kind" "$n" '^leakwatch_goroutine_scan_duration_seconds') g2med=$G_MED
+		t1=$(gauge "$kind" "$n" '^leakwatch_scan_duration_seconds') t1med=$G_MED
+		scans=$(series "$kind" "$n" '^leakwatch_goroutine_scans_total' | awk 'NR == 1 { f = $1 } { l = $1 } END { print (NR > 1) ? l - f : "n/a" }')
+		bytes=$(counter_per_scan "$kind" "$n" '^leakwatch_goroutine_scan_bytes_total')
+		stacks=$(counter_per_scan "$kind" "$n" '^leakwatch_goroutine_stacks_read_total')
+		every=$(series "$kind" "$n" '^leakwatch_goroutine_scan_interval_seconds' | tail -1)
 		if [ "$kind" = goroutines ]; then
 			counted="$(f "$(col "$kind" "$n" '.last_sample.goroutines')" 0) vs $(f "$(col "$kind" "$n" .numgoroutine)" 0)"
 		else
 			counted="$(f "$(col "$kind" "$n" '.last_sample.stuck')" 0) stuck threads vs $n"
 		fi
-		echo "| $n $kind | $(f "$gmed" 2) ($(f "$(smax <<<"$gd")" 2)) | $(grep -c . <<<"$gd" || true) | $(f "$(bytes_per_scan "$kind" "$n")" 0) | $(f "$(col "$kind" "$n" '.last_sample.goroutine_scan_interval_s')" 1) s | $(f "$tmed" 2) ($(f "$(smax <<<"$td")" 2)) | $(f "$(col "$kind" "$n" .cpu_ms_per_s)" 1) | $(f "$(col "$kind" "$n" '.hwm_kb / 1024')" 1) | $counted | $(col "$kind" "$n" .stuck) |"
-		result "gos_${kind}_${n}_scan_ms" "$gmed"
-		result "gos_${kind}_${n}_thread_scan_ms" "$tmed"
-		result "gos_${kind}_${n}_bytes" "$(bytes_per_scan "$kind" "$n")"
+		echo "| $n $kind | $g1 | $g2 | $scans | $(f "$bytes" 0) | $(f "$stacks" 0) | $(f "$every" 1) s | $t1 | $(f "$(col "$kind" "$n" .cpu_ms_per_s)" 1) | $(f "$(col "$kind" "$n" '.hwm_kb / 1024')" 1) | $counted | $(col "$kind" "$n" .stuck) |"
+		result "gos_${kind}_${n}_scan_ms" "$g1med"
+		result "gos_${kind}_${n}_tick_ms" "$g2med"
+		result "gos_${kind}_${n}_thread_scan_ms" "$t1med"
+		result "gos_${kind}_${n}_bytes" "$bytes"
 		result "gos_${kind}_${n}_cpu_ms_per_s" "$(col "$kind" "$n" .cpu_ms_per_s)"
 		result "gos_${kind}_${n}_hwm_kb" "$(col "$kind" "$n" .hwm_kb)"
 	done
