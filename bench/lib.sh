@@ -144,8 +144,11 @@ storm_bin() {
 # BUILD/bench/gobench with the machine's Go (GO, default /usr/local/go/bin/go,
 # else the go on PATH), standard library only.
 gobench_bin() {
-	local go=${GO:-/usr/local/go/bin/go} src=$BENCH_DIR/go out=$BUILD/bench/gobench f
+	local go=${GO:-/usr/local/go/bin/go} src=$BENCH_DIR/go out=$BUILD/bench/gobench f v
 	[ -x "$go" ] || go=$(command -v go) || die "no Go toolchain: set GO"
+	v=$(GOTOOLCHAIN=local "$go" env GOVERSION) || die "$go does not run"
+	# One binary per Go version: GO=/usr/lib/go-1.19/bin/go measures 1.19's pprof.
+	[ "$v" = "$(GOTOOLCHAIN=local /usr/local/go/bin/go env GOVERSION 2>/dev/null)" ] || out=$out-$v
 	mkdir -p "$BUILD/bench"
 	for f in "$src"/*.go "$src"/go.mod; do
 		if [ ! -x "$out" ] || [ "$f" -nt "$out" ]; then
