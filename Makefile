@@ -36,18 +36,23 @@ CORE_SRCS := user/args.c user/duration.c user/tracker.c user/id_map.c \
 	user/waiter_map.c user/leak_policy.c \
 	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c user/sites.c \
 	user/trend.c user/metrics.c user/timeline.c user/kernel_version.c \
-	user/buf.c user/utf8.c
+	user/buf.c user/utf8.c user/dump.c user/go_g.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
-DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c \
+DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c user/go_watch.c \
+	user/go_scan.c \
 	user/procfs.c user/ksyms.c user/log.c user/unwind.c user/http.c user/run_mode.c
-CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUTPUT)/user/%.o)
+# The Go binary reader: pure parsing of untrusted files (libelf, libdw).
+GO_BINARY_SRCS := user/go_buildinfo.c user/go_pclntab.c user/go_binary.c user/go_layout_table.c
+UNIT_SRCS := $(CORE_SRCS) $(GO_BINARY_SRCS)
+CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUTPUT)/user/%.o) $(GO_BINARY_SRCS:user/%.c=$(OUTPUT)/user/%.o)
 DAEMON_OBJS := $(DAEMON_SRCS:user/%.c=$(OUTPUT)/user/%.o)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,%,$(wildcard tests/fixtures/*.c))
 
 .PHONY: all clean test test-unit test-asan test-valgrind test-integration deps vmlinux
-all: $(OUTPUT)/leakwatch $(FIXTURES:%=$(OUTPUT)/fixtures/%) $(FIXTURES:%=$(OUTPUT)/fixtures/%-fp)
+all: $(OUTPUT)/leakwatch $(FIXTURES:%=$(OUTPUT)/fixtures/%) $(FIXTURES:%=$(OUTPUT)/fixtures/%-fp) \
+	$(GO_FIXTURES)
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/bpf $(OUTPUT)/fixtures $(OUTPUT)/unit $(OUTPUT)/asan:
 	$(Q)mkdir -p $@
@@ -92,18 +97,52 @@ $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) -fomit-frame-pointer $< -o $@
 
+# The Go fixtures: every Go version here x plain, stripped, PIE, cgo.
+include tests/fixtures/go/fixtures.mk
+
 # Unit tests: cmocka, plain and under ASan+UBSan (valgrind runs the plain ones).
 # One gcc call compiles several sources, where -MMD would keep the last one's
 # headers only: they depend on every header instead.
-UNIT_DEPS := $(CORE_SRCS) $(wildcard user/*.h include/*.h) $(OUTPUT)/syscall_names.h
+UNIT_DEPS := $(UNIT_SRCS) $(wildcard user/*.h include/*.h) $(OUTPUT)/syscall_names.h
+UNIT_LIBS := -lcmocka -ljson-c -lelf -ldw -lm
 $(OUTPUT)/unit/%: tests/unit/%.c $(UNIT_DEPS) | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) $< $(CORE_SRCS) -o $@ -lcmocka -ljson-c -lm
+	$(Q)$(CC) $(BASE_CFLAGS) $(UNIT_GO_CFLAGS) $< $(UNIT_SRCS) -o $@ $(UNIT_LIBS)
 
 $(OUTPUT)/asan/%: tests/unit/%.c $(UNIT_DEPS) | $(OUTPUT)/asan
 	$(call msg,CC-ASAN,$@)
 	$(Q)$(CC) $(BASE_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
-		-fno-omit-frame-pointer $< $(CORE_SRCS) -o $@ -lcmocka -ljson-c -lm
+		-fno-omit-frame-pointer $(UNIT_GO_CFLAGS) $< $(UNIT_SRCS) -o $@ $(UNIT_LIBS)
+
+# Go binaries test_go_binary reads (never runs): tests/unit/go built with
+# each Go version here, plain, stripped, stripped PIE and with cgo (external
+# linking).  A missing toolchain fails the build: it is not a skip.
+GO119 ?= /usr/lib/go-1.19/bin/go
+GO126 ?= /usr/local/go/bin/go
+GO127 ?= GOTOOLCHAIN=go1.27.3 /usr/local/go/bin/go
+GO_TEST_VERSIONS := 1.19 1.26 1.27
+GO_TEST_BINS := $(foreach v,$(GO_TEST_VERSIONS),$(foreach k,plain strip pie cgo,$(OUTPUT)/gotest/$(v)-$(k)))
+GO_TEST_SRCS := $(wildcard tests/unit/go/*.go tests/unit/go/go.mod)
+go_for = env GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=$(2) \
+	$(if $(filter 1.19,$(1)),$(GO119),$(if $(filter 1.26,$(1)),$(GO126),$(GO127)))
+go_build = cd tests/unit/go && $(call go_for,$(1),$(3)) build -trimpath $(2) -o $(abspath $@) .
+UNIT_GO_CFLAGS := -DLW_GO_TEST_DIR='"$(abspath $(OUTPUT))/gotest"'
+
+$(OUTPUT)/gotest:
+	$(Q)mkdir -p $@
+$(OUTPUT)/gotest/%-plain: $(GO_TEST_SRCS) | $(OUTPUT)/gotest
+	$(call msg,GO,$@)
+	$(Q)$(call go_build,$*,,0)
+$(OUTPUT)/gotest/%-strip: $(GO_TEST_SRCS) | $(OUTPUT)/gotest
+	$(call msg,GO,$@)
+	$(Q)$(call go_build,$*,-ldflags='-s -w',0)
+$(OUTPUT)/gotest/%-pie: $(GO_TEST_SRCS) | $(OUTPUT)/gotest
+	$(call msg,GO,$@)
+	$(Q)$(call go_build,$*,-buildmode=pie -ldflags='-s -w',0)
+$(OUTPUT)/gotest/%-cgo: $(GO_TEST_SRCS) | $(OUTPUT)/gotest
+	$(call msg,GO,$@)
+	$(Q)$(call go_build,$*,-ldflags=-linkmode=external,1)
+$(OUTPUT)/unit/test_go_binary $(OUTPUT)/asan/test_go_binary: $(GO_TEST_BINS)
 
 test-unit: $(UNIT_TESTS:%=$(OUTPUT)/unit/%)
 	$(Q)for t in $^; do echo "== $$t"; $$t || exit 1; done
@@ -159,3 +198,14 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/leakwatch.service
 
 -include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/bpf/*.d $(OUTPUT)/fixtures/*.d)
+
+# The goroutine scan against real Go processes (root or the same uid):
+# tests/unit/live_go_scan.c starts scanprobe of every Go version and variant.
+include tests/fixtures/go/scanprobe/scanprobe.mk
+GO_SCAN_SRCS := user/go_scan.c user/procfs.c
+.PHONY: test-go-scan
+$(OUTPUT)/unit/live_go_scan: tests/unit/live_go_scan.c $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) $(GO_SCAN_SRCS) -o $@ $(UNIT_LIBS)
+test-go-scan: $(OUTPUT)/unit/live_go_scan $(SCANPROBES)
+	$(Q)$< $(OUTPUT)/fixtures/go

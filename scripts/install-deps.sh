@@ -14,6 +14,8 @@ packages=(
 	tmux
 	# benchmarks
 	linux-perf bpftrace
+	# the Go fixtures: Debian's Go 1.19 (/usr/lib/go-1.19/bin/go)
+	golang-1.19-go
 )
 
 missing=()
@@ -21,12 +23,35 @@ for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -ne 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: missing ${missing[*]}; run as root to install them" >&2
+		exit 1
+	fi
+	echo "install-deps: installing ${missing[*]}" >&2
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps: missing ${missing[*]}; run as root to install them" >&2
+# The Go versions the fixtures are built with (tests/fixtures/go/fixtures.mk):
+# each one missing is an error, never a skip.  Go 1.26 is the machine's own
+# (/usr/local/go); Go 1.27 comes from the Go module proxy, through the go
+# command's toolchain switch, into the module cache of the user running this
+# (the one who builds: root on these machines).
+go_version() { # go_version WANT CMD...: CMD's "go version" must be WANT*.
+	local want=$1 got
+	shift
+	got=$("$@" version 2>&1) || { echo "install-deps: '$*' failed: $got" >&2; return 1; }
+	case $got in
+	"go version go$want"*) ;;
+	*) echo "install-deps: '$*' says '$got', not Go $want" >&2; return 1 ;;
+	esac
+}
+if [ ! -x /usr/local/go/bin/go ]; then
+	echo "install-deps: /usr/local/go/bin/go is missing: these machines come with Go 1.26 in" \
+		"/usr/local/go (https://go.dev/dl/go1.26.*.linux-amd64.tar.gz); install it there" >&2
 	exit 1
 fi
-echo "install-deps: installing ${missing[*]}" >&2
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+GOTOOLCHAIN=local go_version 1.19 /usr/lib/go-1.19/bin/go
+GOTOOLCHAIN=local go_version 1.26 /usr/local/go/bin/go
+GOTOOLCHAIN=go1.27.3 go_version 1.27.3 /usr/local/go/bin/go

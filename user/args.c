@@ -12,8 +12,9 @@ static const char usage[] =
 	"       leakwatch [OPTIONS] -p PID [-p PID]...   watch these processes (all threads)\n"
 	"       leakwatch [OPTIONS] -- COMMAND [ARG]...  run COMMAND, watch it and its children\n"
 	"\n"
-	"Finds threads blocked longer than a threshold, with where they wait, and\n"
-	"counts threads, blocked and stuck threads per process every interval.\n"
+	"Finds threads and goroutines blocked longer than a threshold, with where\n"
+	"they wait, and counts threads and goroutines, blocked and stuck, per process\n"
+	"every interval.\n"
 	"\n"
 	"  -p, --pid PID           watch this process; repeatable\n"
 	"  -t, --threshold DUR     a thread blocked longer than DUR is stuck (default 10s)\n"
@@ -21,7 +22,12 @@ static const char usage[] =
 	"                          at least 10ms)\n"
 	"  -d, --duration DUR      stop after DUR (default: until SIGINT or SIGTERM)\n"
 	"  -j, --json              JSON Lines on stdout instead of the text view\n"
+	"      --dump              with -p: one scan, then every thread and goroutine of\n"
+	"                          each process grouped by stack and wait, and exit\n"
+	"      --no-goroutines     thread level only: do not read Go processes' goroutines\n"
 	"      --timeline FILE     write a Chrome trace (ui.perfetto.dev) of the stuck waits\n"
+	"      --timeline-goroutines N  at most N goroutine tracks in the timeline\n"
+	"                          (default 200; the rest are counted in it)\n"
 	"      --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 	"                          (ADDR defaults to 127.0.0.1: ':9464')\n"
 	"      --fail-on-leak      exit 1 when a leak was found (always so with -- COMMAND)\n"
@@ -34,7 +40,14 @@ static const char usage[] =
 	"Exit status: 0 no leak found, 1 leak found, 2 usage error, 3 could not run.\n";
 
 /* Long options without a short one. */
-enum { OPT_TIMELINE = 256, OPT_METRICS, OPT_FAIL_ON_LEAK };
+enum {
+	OPT_TIMELINE = 256,
+	OPT_METRICS,
+	OPT_FAIL_ON_LEAK,
+	OPT_DUMP,
+	OPT_NO_GOROUTINES,
+	OPT_TIMELINE_GOROUTINES,
+};
 
 static const struct option long_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -48,6 +61,9 @@ static const struct option long_options[] = {
 	{ "timeline", required_argument, NULL, OPT_TIMELINE },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "fail-on-leak", no_argument, NULL, OPT_FAIL_ON_LEAK },
+	{ "dump", no_argument, NULL, OPT_DUMP },
+	{ "no-goroutines", no_argument, NULL, OPT_NO_GOROUTINES },
+	{ "timeline-goroutines", required_argument, NULL, OPT_TIMELINE_GOROUTINES },
 	{},
 };
 
@@ -95,11 +111,56 @@ int args_dedupe_pids(uint32_t *pids, int n)
 	return kept;
 }
 
+/* A decimal count in [0, max]. */
+static int parse_count(const char *s, uint32_t max, uint32_t *v)
+{
+	unsigned long long n = 0;
+	const char *p;
+
+	if (!*s)
+		return -EINVAL;
+	for (p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		n = n * 10 + (unsigned long long)(*p - '0');
+		if (n > max)
+			return -EINVAL;
+	}
+	*v = (uint32_t)n;
+	return 0;
+}
+
 static int parse_dur_opt(const char *name, const char *s, uint64_t *ns, FILE *err)
 {
 	if (duration_parse(s, ns) || *ns == 0) {
 		fprintf(err, "leakwatch: invalid %s '%s': use a positive number with a unit "
 			     "ns, us, ms, s, m or h (e.g. 500ms, 10s)\n", name, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --dump is one scan of named processes: nothing to run, follow or serve. */
+static int check_dump(const struct lw_config *cfg, FILE *err)
+{
+	const char *with = NULL;
+
+	if (!cfg->dump)
+		return 0;
+	if (cfg->command)
+		with = "-- COMMAND";
+	else if (cfg->timeline)
+		with = "--timeline";
+	else if (cfg->metrics)
+		with = "--metrics";
+	else if (cfg->duration_ns)
+		with = "--duration";
+	if (with) {
+		fprintf(err, "leakwatch: --dump takes no %s: it scans once and exits\n", with);
+		return -EINVAL;
+	}
+	if (!cfg->n_pids) {
+		fprintf(err, "leakwatch: --dump needs -p PID (the processes to dump)\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -114,6 +175,7 @@ int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *er
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->threshold_ns = 10000000000ULL;
 	cfg->interval_ns = 1000000000ULL;
+	cfg->timeline_goroutines = LW_DEFAULT_TIMELINE_GOROUTINES;
 	opterr = 0; /* one line of our own instead of getopt's */
 	/* 0, not 1: glibc then also drops the rest of a group ("-hV") that
 	 * an earlier call stopped in. */
@@ -173,6 +235,21 @@ int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *er
 		case OPT_FAIL_ON_LEAK:
 			cfg->fail_on_leak = true;
 			break;
+		case OPT_DUMP:
+			cfg->dump = true;
+			break;
+		case OPT_NO_GOROUTINES:
+			cfg->no_goroutines = true;
+			break;
+		case OPT_TIMELINE_GOROUTINES:
+			if (parse_count(optarg, LW_MAX_TIMELINE_GOROUTINES,
+					&cfg->timeline_goroutines)) {
+				fprintf(err, "leakwatch: invalid --timeline-goroutines '%s': use a "
+					     "number from 0 to %d\n", optarg,
+					LW_MAX_TIMELINE_GOROUTINES);
+				return -EINVAL;
+			}
+			break;
 		case 'h':
 			fputs(usage, out);
 			return LW_ARGS_DONE;
@@ -184,7 +261,12 @@ int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *er
 				argv[optind - 1]);
 			return -EINVAL;
 		default:
-			if (optopt)
+			/* A long option given a value it does not take sets optopt to
+			 * its own code. */
+			if (optopt && !strncmp(argv[optind - 1], "--", 2))
+				fprintf(err, "leakwatch: option '%s' takes no value (see --help)\n",
+					argv[optind - 1]);
+			else if (optopt)
 				fprintf(err, "leakwatch: unknown option '-%c' (see --help)\n", optopt);
 			else
 				fprintf(err, "leakwatch: unknown option '%s' (see --help)\n",
@@ -213,5 +295,5 @@ int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *er
 		cfg->command = &argv[optind];
 		cfg->fail_on_leak = true;
 	}
-	return 0;
+	return check_dump(cfg, err);
 }

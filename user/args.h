@@ -18,6 +18,9 @@ struct lw_config {
 	bool fail_on_leak;    /* exit 1 when a leak was flagged (always so with a command) */
 	const char *metrics;  /* ADDR:PORT to serve Prometheus metrics on, or NULL */
 	const char *timeline; /* file to write a Chrome trace to, or NULL */
+	uint32_t timeline_goroutines; /* goroutine tracks in the timeline at most */
+	bool dump;            /* one scan of each -p process, grouped by stack, then exit */
+	bool no_goroutines;   /* thread level only: no Go process is read */
 	char **command; /* after "--": run and watch it; NULL otherwise */
 };
 
@@ -37,6 +40,9 @@ enum lw_exit {
  * to err.
  */
 int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *err);
+
+#define LW_DEFAULT_TIMELINE_GOROUTINES 200
+#define LW_MAX_TIMELINE_GOROUTINES 100000
 
 /* The shortest interval accepted: a scan per millisecond would take a core. */
 #define LW_MIN_INTERVAL_NS 10000000ULL

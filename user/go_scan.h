@@ -58,6 +58,7 @@ struct go_scan_stats {
 	uint64_t bytes_read;       /* by process_vm_readv, gs and stacks */
 	uint64_t gs_invalid;       /* gs that did not validate: skipped */
 	uint64_t gs_unread;        /* past GO_MAX_GOROUTINES, or a failed read */
+	uint64_t ms_unread;        /* a running g's m.procid unread or not a thread: tid 0 */
 	uint64_t stacks_read;
 	uint64_t stacks_moved;     /* walk did not end at goexit: retried later */
 	uint64_t stacks_unreadable;
@@ -81,9 +82,14 @@ int go_process_scan(struct go_process *p, const struct go_goroutine **gs, size_t
 
 /*
  * The stack of g (from the last scan), read now: runtime pcs, innermost
- * first (pcs[0] the pc it is parked at; the others return addresses).
- * Returns the count; -EAGAIN if it moved since the scan or the walk did not
- * end at goexit (counted: stacks_moved); -EIO unreadable (counted).
+ * first, the last one in runtime.goexit.  pcs[0] is the pc it is parked at,
+ * g.sched.pc: the return address of its mcall (or, for a goroutine that
+ * never ran, its function's entry), so every pc of it is looked up with
+ * go_process_frames(first = false), as Go's own traceback does.
+ * Returns the count; -EAGAIN if it moved since the scan, is running, or the
+ * walk did not end at goexit (counted: stacks_moved); -EIO unreadable, or in
+ * a syscall on a Go before 1.23, which saves no bp there (counted:
+ * stacks_unreadable); -ESRCH gone (counted: stacks_unreadable).
  */
 int go_process_stack(struct go_process *p, const struct go_goroutine *g, uint64_t *pcs, int max);
 
@@ -92,14 +98,21 @@ const char *go_process_wait_reason(const struct go_process *p, uint8_t reason);
 
 /*
  * The frames at a runtime pc of this process's Go code, innermost (inlined)
- * first; first: pc is where the goroutine stopped (looked up as is), else a
- * return address (looked up at pc - 1).  Returns the count, 0 when pc is not
+ * first; first: pc is where a thread was interrupted (a spinning thread's
+ * registers: looked up as is), else a return address (looked up at pc - 1,
+ * unless pc is a function's entry).  Returns the count, 0 when pc is not
  * Go code of the executable.
  */
 int go_process_frames(const struct go_process *p, uint64_t pc, bool first, struct go_frame *out,
 		      int max);
 
 const struct go_binary *go_process_binary(const struct go_process *p);
+/* Runtime address minus link-time address of the executable (0 unless
+ * PIE): "func+0xoff" is pc - bias - go_frame.entry. */
+uint64_t go_process_load_bias(const struct go_process *p);
+/* The wait reasons came from the process's runtime.waitReasonStrings (else
+ * from the binary's version table, or none). */
+bool go_process_own_wait_reasons(const struct go_process *p);
 void go_process_stats(const struct go_process *p, struct go_scan_stats *s);
 
 #endif

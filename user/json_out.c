@@ -6,13 +6,20 @@
 #include "json_out.h"
 #include "utf8.h"
 
+/* At most max bytes of value (names: 64; Go function names and paths: a
+ * frame's text), made valid UTF-8. */
+static void add_text(json_object *o, const char *key, const char *value, size_t max)
+{
+	char clean[3 * (LW_FRAME_TEXT + 64) + 1];
+	size_t len = strnlen(value, max);
+
+	utf8_sanitize(value, len, clean);
+	json_object_object_add(o, key, json_object_new_string(clean));
+}
+
 static void add_string(json_object *o, const char *key, const char *value)
 {
-	char clean[3 * 64 + 1];
-	size_t len = strlen(value);
-
-	utf8_sanitize(value, len < 64 ? len : 64, clean);
-	json_object_object_add(o, key, json_object_new_string(clean));
+	add_text(o, key, value, 64);
 }
 
 static void add_fixed(json_object *o, const char *key, double v, int decimals)
@@ -63,8 +70,34 @@ static void add_site(json_object *o, const struct lw_site *s)
 	add_string(o, "wait", s->kind);
 	if (s->syscall[0])
 		add_string(o, "syscall", s->syscall);
+	if (s->goroutine) {
+		add_string(o, "waiter", "goroutine");
+		add_text(o, "where", s->where, sizeof(s->where));
+		if (s->created_by[0])
+			add_text(o, "created_by", s->created_by, sizeof(s->created_by));
+	}
 	add_stack(o, "stack", &s->user);
 	add_stack(o, "kstack", &s->kernel);
+}
+
+/* A goroutine: its goid, the function it started in, where it was created. */
+static void add_goroutine(json_object *o, const struct lw_report *r)
+{
+	add_uint(o, "goid", r->goid);
+	if (r->func)
+		add_text(o, "func", r->func, LW_FRAME_TEXT);
+	if (r->created_by)
+		add_text(o, "created_by", r->created_by, LW_FRAME_TEXT);
+}
+
+/* The goroutine counts of a Go process. */
+static void add_goroutine_counts(json_object *o, const struct lw_report *r, bool all)
+{
+	add_uint(o, "goroutines", r->goroutines);
+	if (!all)
+		return;
+	add_uint(o, "goroutines_blocked", r->goroutines_blocked);
+	add_uint(o, "goroutines_stuck", r->goroutines_stuck);
 }
 
 static const char *type_name(enum lw_report_type t)
@@ -78,6 +111,7 @@ static const char *type_name(enum lw_report_type t)
 	case LW_RPT_SAMPLE: return "sample";
 	case LW_RPT_EXIT: return "exit";
 	case LW_RPT_SUMMARY: return "summary";
+	case LW_RPT_GO: return "go";
 	}
 	return "unknown";
 }
@@ -101,11 +135,21 @@ int json_write_report(FILE *f, const struct lw_report *r)
 	case LW_RPT_STUCK:
 	case LW_RPT_UNSTUCK:
 		add_uint(o, "pid", r->pid);
-		add_uint(o, "tid", r->tid);
-		add_string(o, "comm", r->comm ? r->comm : "");
+		if (r->goid) {
+			/* a goroutine: a tid only when on a thread now */
+			add_goroutine(o, r);
+			if (r->tid)
+				add_uint(o, "tid", r->tid);
+		} else {
+			add_uint(o, "tid", r->tid);
+			add_string(o, "comm", r->comm ? r->comm : "");
+		}
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
 		add_fixed(o, "blocked_s", r->blocked_s, 3);
-		if (r->type == LW_RPT_STUCK) {
+		if (r->type == LW_RPT_STUCK && r->goid) {
+			json_object_object_add(o, "since_exact",
+					       json_object_new_boolean(r->since_exact));
+		} else if (r->type == LW_RPT_STUCK) {
 			state[0] = state_str(r->state);
 			add_string(o, "state", state);
 			json_object_object_add(o, "since_exact",
@@ -132,6 +176,8 @@ int json_write_report(FILE *f, const struct lw_report *r)
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
 		add_uint(o, "stuck", r->stuck);
 		add_uint(o, "threads", r->threads);
+		if (r->go)
+			add_goroutine_counts(o, r, false);
 		add_fixed(o, "growth_per_min", r->growth_per_min, 2);
 		if (r->site)
 			add_fixed(o, "window_s", r->site->leak.window_s, 1);
@@ -144,6 +190,8 @@ int json_write_report(FILE *f, const struct lw_report *r)
 		add_string(o, "comm", r->comm ? r->comm : "");
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
 		add_fixed(o, "running_s", r->running_s, 3);
+		if (r->goid)
+			add_goroutine(o, r); /* the goroutine that ran on it */
 		add_stack(o, "stack", r->stack);
 		break;
 	case LW_RPT_SAMPLE:
@@ -152,10 +200,24 @@ int json_write_report(FILE *f, const struct lw_report *r)
 		add_uint(o, "threads", r->threads);
 		add_uint(o, "blocked", r->blocked);
 		add_uint(o, "stuck", r->stuck);
+		if (r->go)
+			add_goroutine_counts(o, r, true);
+		if (r->go && r->goroutine_scan_interval_s > 0)
+			add_fixed(o, "goroutine_scan_interval_s", r->goroutine_scan_interval_s, 3);
 		break;
 	case LW_RPT_EXIT:
 		add_uint(o, "pid", r->pid);
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		break;
+	case LW_RPT_GO:
+		add_uint(o, "pid", r->pid);
+		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_text(o, "exe", r->exe ? r->exe : "", LW_FRAME_TEXT + 64);
+		add_string(o, "version", r->go_version ? r->go_version : "");
+		if (r->go_error)
+			add_text(o, "error", r->go_error, LW_FRAME_TEXT + 64);
+		else
+			add_string(o, "layout", r->go_layout ? r->go_layout : "");
 		break;
 	case LW_RPT_SUMMARY:
 		add_fixed(o, "duration_s", r->duration_s, 3);
@@ -174,6 +236,10 @@ int json_write_report(FILE *f, const struct lw_report *r)
 			add_uint(o, "sites_untracked", r->drops->sites_untracked);
 			add_uint(o, "processes_untracked", r->drops->processes_untracked);
 			add_uint(o, "threads_untracked", r->drops->threads_untracked);
+			add_uint(o, "gs_invalid", r->drops->gs_invalid);
+			add_uint(o, "gs_unread", r->drops->gs_unread);
+			add_uint(o, "goroutine_stacks_moved", r->drops->goroutine_stacks_moved);
+			add_uint(o, "goroutines_untracked", r->drops->goroutines_untracked);
 		}
 		break;
 	}

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * leakwatch: finds threads blocked longer than a threshold, and whether their
- * number keeps growing.  This file wires the parts together: arguments, the
- * BPF side (loader.c), scans (scan.c), the waiter table (tracker.c), outputs
- * (json_out.c, text_out.c, timeline.c, metrics.c), run mode (run_mode.c) and
- * the loop (event_loop.c).  It is the one place that turns errors into
- * messages and exit codes.
+ * leakwatch: finds threads and goroutines blocked longer than a threshold, and
+ * whether their number keeps growing.  This file wires the parts together:
+ * arguments, the BPF side (loader.c), scans (scan.c), Go processes and their
+ * goroutine scans (go_watch.c), the waiter table (tracker.c), outputs
+ * (json_out.c, text_out.c, timeline.c, metrics.c, dump.c), run mode
+ * (run_mode.c) and the loop (event_loop.c).  It is the one place that turns
+ * errors into messages and exit codes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +17,10 @@
 #include <unistd.h>
 #include "args.h"
 #include "clock.h"
+#include "dump.h"
 #include "duration.h"
 #include "event_loop.h"
+#include "go_watch.h"
 #include "http.h"
 #include "json_out.h"
 #include "kernel_version.h"
@@ -50,6 +53,13 @@ struct daemon {
 	double scan_seconds;
 	struct unwinder *unwinder;
 	struct ksyms *ksyms;
+	struct go_watch *go;   /* NULL with --no-goroutines */
+	double go_scan_seconds; /* the goroutine scans of the last tick */
+	struct lw_go_metrics *go_metrics; /* per Go process, for --metrics */
+	size_t go_metrics_cap;
+	/* --dump: what go_watch found of the process being dumped */
+	bool dumping;
+	char dump_go_version[32], dump_go_error[256];
 	uint64_t start_ns;
 	uint64_t events;
 	uint64_t bad_records;
@@ -81,13 +91,28 @@ static int on_event(void *ctx, void *data, size_t size)
 static void daemon_emit(void *ctx, const struct lw_report *r)
 {
 	struct daemon *d = ctx;
+	struct lw_report with_interval;
+	uint32_t every;
 
+	/* A Go process's sample says how often its goroutines are read: the
+	 * interval, or longer when its scans cost too much. */
+	if (r->type == LW_RPT_SAMPLE && r->go && d->go) {
+		every = go_watch_every(d->go, r->pid);
+		with_interval = *r;
+		with_interval.goroutine_scan_interval_s = (double)every *
+							  (double)d->cfg.interval_ns / 1e9;
+		r = &with_interval;
+	}
 	d->output.emit(d->output.ctx, r);
 	check_output(d);
 	if (d->timeline)
 		timeline_emit(d->timeline, r);
 	if (d->log_events && (r->type == LW_RPT_LEAK || r->type == LW_RPT_SPIN))
 		text_log_line(stderr, r);
+	/* A target that exited stays in the tracker (its exit is counted):
+	 * its goroutine scanner goes now. */
+	if (r->type == LW_RPT_EXIT && d->go)
+		go_watch_forget(d->go, r->pid);
 }
 
 /* Every loss counted so far, kernel and user side. */
@@ -99,6 +124,41 @@ static void collect_drops(const struct daemon *d, struct lw_drops *drops)
 	if (d->tracker)
 		tracker_drops(d->tracker, drops);
 	drops->ringbuf += d->bad_records;
+	if (d->go) {
+		struct go_scan_stats s;
+
+		go_watch_stats(d->go, &s, NULL);
+		drops->gs_invalid += s.gs_invalid;
+		drops->gs_unread += s.gs_unread;
+		drops->goroutine_stacks_moved += s.stacks_moved;
+	}
+}
+
+/* Per Go process, for the metrics page: its scan counters. */
+static size_t collect_go_metrics(struct daemon *d)
+{
+	const struct go_process *p;
+	size_t i = 0, n = 0;
+	uint32_t pid;
+
+	if (!d->go)
+		return 0;
+	while (go_watch_next(d->go, &i, &pid, &p)) {
+		if (n == d->go_metrics_cap) {
+			size_t cap = n ? 2 * n : 16;
+			struct lw_go_metrics *more = realloc(d->go_metrics, cap * sizeof(*more));
+
+			if (!more)
+				break; /* fewer series this time */
+			d->go_metrics = more;
+			d->go_metrics_cap = cap;
+		}
+		d->go_metrics[n].pid = pid;
+		d->go_metrics[n].every = go_watch_every(d->go, pid);
+		go_process_stats(p, &d->go_metrics[n].stats);
+		n++;
+	}
+	return n;
 }
 
 static void update_metrics(struct daemon *d)
@@ -110,11 +170,15 @@ static void update_metrics(struct daemon *d)
 		.drops = &drops,
 		.events = d->events,
 		.scan_seconds = d->scan_seconds,
+		.goroutine_scan_seconds = d->go_scan_seconds,
+		.interval_s = (double)d->cfg.interval_ns / 1e9,
 		.progs = progs,
 	};
 	int err;
 
 	collect_drops(d, &drops);
+	in.n_go = collect_go_metrics(d);
+	in.go = d->go_metrics;
 	in.n_progs = (size_t)loader_prog_stats(d->bpf, progs, 8);
 	err = metrics_render(&in, &d->metrics_page);
 	if (err)
@@ -147,7 +211,8 @@ static int on_tick(void *ctx)
 {
 	struct daemon *d = ctx;
 	struct lw_scan_item item;
-	uint64_t scan_start;
+	uint64_t scan_start, go_start;
+	uint32_t last_pid = 0;
 	size_t off = 0;
 	int err;
 
@@ -158,12 +223,25 @@ static int on_tick(void *ctx)
 		return err;
 	tracker_scan_begin(d->tracker, scan_start, &d->clock);
 	err = loader_consume(d->bpf);
-	while (err >= 0 && (err = scan_next(&d->scan, &off, &item)) > 0)
+	while (err >= 0 && (err = scan_next(&d->scan, &off, &item)) > 0) {
 		tracker_scan_task(d->tracker, item.task, item.kstack);
+		/* A process's threads come one after another: its first one
+		 * makes go_watch look at it (once per life). */
+		if (d->go && item.task->pid != last_pid) {
+			last_pid = item.task->pid;
+			go_watch_see(d->go, item.task->pid, item.task->pcomm);
+		}
+	}
 	if (err < 0) {
 		/* What it did not reach is not gone. */
 		tracker_scan_abort(d->tracker);
 		return err;
+	}
+	/* Then the goroutines of the Go processes, in the same scan. */
+	if (d->go) {
+		go_start = clock_mono_ns();
+		go_watch_scan(d->go, d->cfg.interval_ns);
+		d->go_scan_seconds = (double)(clock_mono_ns() - go_start) / 1e9;
 	}
 	tracker_scan_end(d->tracker);
 	d->scan_seconds = (double)(clock_mono_ns() - scan_start) / 1e9;
@@ -238,6 +316,318 @@ static void stack_forget(void *ctx, uint32_t pid)
 	struct daemon *d = ctx;
 
 	unwinder_forget(d->unwinder, pid);
+	if (d->go)
+		go_watch_forget(d->go, pid);
+}
+
+/* Goroutine stacks: through go_watch, from pid to its go_process. */
+static int stack_unwind_goroutine(void *ctx, uint32_t pid, const struct go_goroutine *g,
+				  uint64_t *pcs, int max)
+{
+	struct daemon *d = ctx;
+	struct go_process *p = d->go ? go_watch_process(d->go, pid) : NULL;
+
+	return p ? go_process_stack(p, g, pcs, max) : -ESRCH;
+}
+
+/* go_process_frames with runtime entries (the tracker and the dump show
+ * pc - entry, pcs being runtime addresses). */
+static int go_frames_runtime(const struct go_process *p, uint64_t pc, bool first,
+			     struct go_frame *out, int max)
+{
+	uint64_t bias = go_process_load_bias(p);
+	int i, n = go_process_frames(p, pc, first, out, max);
+
+	for (i = 0; i < n; i++)
+		out[i].entry += bias;
+	return n;
+}
+
+static int stack_go_frames(void *ctx, uint32_t pid, uint64_t pc, bool first,
+			   struct go_frame *out, int max)
+{
+	struct daemon *d = ctx;
+	struct go_process *p = d->go ? go_watch_process(d->go, pid) : NULL;
+
+	return p ? go_frames_runtime(p, pc, first, out, max) : 0;
+}
+
+static const char *stack_go_wait_reason(void *ctx, uint32_t pid, uint8_t reason)
+{
+	struct daemon *d = ctx;
+	struct go_process *p = d->go ? go_watch_process(d->go, pid) : NULL;
+
+	return p ? go_process_wait_reason(p, reason) : NULL;
+}
+
+/* ---- go_watch's findings ---- */
+
+static void on_go_found(void *ctx, const struct go_watch_found *f)
+{
+	struct daemon *d = ctx;
+	struct lw_report r = {
+		.type = LW_RPT_GO,
+		.ts = clock_to_unix(&d->clock, clock_mono_ns()),
+		.pid = f->pid,
+		.pcomm = f->pcomm,
+		.exe = f->exe,
+		.go_version = f->version,
+		.go_layout = f->layout,
+		.go_error = f->error,
+	};
+
+	if (d->dumping) {
+		snprintf(d->dump_go_version, sizeof(d->dump_go_version), "%s", f->version);
+		snprintf(d->dump_go_error, sizeof(d->dump_go_error), "%s",
+			 f->error ? f->error : "");
+		if (!d->cfg.json)
+			return; /* the dump's header says it */
+		d->output.emit(d->output.ctx, &r);
+		return;
+	}
+	/* A binary we cannot read: said once per binary, in one line. */
+	if (f->error && (f->first_of_binary || f->err != -ENOTSUP))
+		log_error("pid %u (%s): %s%s%s: goroutines not read (threads only): %s", f->pid,
+			  f->pcomm, f->exe[0] ? f->exe : "Go binary", f->version[0] ? " " : "",
+			  f->version, f->error);
+	else if (f->error)
+		return; /* its binary was said already */
+	d->sink.emit(d->sink.ctx, &r);
+}
+
+static void on_go_stretched(void *ctx, uint32_t pid, uint32_t every, uint64_t scan_ns)
+{
+	struct daemon *d = ctx;
+	char took[32], period[32];
+
+	if (d->dumping)
+		return;
+	duration_format(scan_ns, took, sizeof(took));
+	duration_format(every * d->cfg.interval_ns, period, sizeof(period));
+	if (every > 1)
+		log_error("pid %u: a goroutine scan takes %s (over %d%% of a core): its goroutines "
+			  "are read every %s", pid, took, GO_WATCH_BUDGET_PCT, period);
+	else
+		log_error("pid %u: a goroutine scan takes %s: its goroutines are read every "
+			  "interval again", pid, took);
+}
+
+static void on_go_scanned(void *ctx, uint32_t pid, const struct go_goroutine *gs, size_t n)
+{
+	struct daemon *d = ctx;
+
+	tracker_scan_goroutines(d->tracker, pid, gs, n);
+}
+
+static void on_go_unread(void *ctx, uint32_t pid, int err)
+{
+	struct daemon *d = ctx;
+
+	if (err)
+		log_debug("pid %u: goroutines not read this time: %s", pid, strerror(-err));
+	tracker_goroutines_unread(d->tracker, pid);
+}
+
+/* ---- --dump: one scan of each -p process, grouped ---- */
+
+struct dump_ctx {
+	struct daemon *d;
+	uint32_t pid;
+	const struct go_process *go;
+};
+
+static int dump_go_frames(void *ctx, uint64_t pc, bool first, struct go_frame *out, int max)
+{
+	struct dump_ctx *c = ctx;
+
+	return c->go ? go_frames_runtime(c->go, pc, first, out, max) : 0;
+}
+
+static void dump_thread_frame(void *ctx, uint64_t pc, bool first, char *buf, size_t len)
+{
+	struct dump_ctx *c = ctx;
+
+	unwind_symbolize(c->d->unwinder, c->pid, pc, first, buf, len);
+}
+
+/* The threads of pid in the scan, into dp. */
+static void dump_threads(struct daemon *d, uint32_t pid, struct dump *dp,
+			 struct dump_process *info, char *pcomm)
+{
+	struct lw_restart_fns fns;
+	struct lw_scan_item item;
+	uint64_t pcs[LW_STACK_MAX];
+	size_t off = 0;
+
+	ksyms_restart_fns(d->ksyms, &fns);
+	while (scan_next(&d->scan, &off, &item) > 0) {
+		const struct lw_task_rec *t = item.task;
+		struct dump_waiter w = { .kind = DUMP_THREAD, .id = t->tid, .pcs = pcs };
+		struct lw_wait wait = {};
+		int n = -ENODATA;
+
+		if (t->pid != pid)
+			continue;
+		if (!pcomm[0])
+			snprintf(pcomm, LW_COMM_LEN + 1, "%.*s", LW_COMM_LEN, t->pcomm);
+		info->threads++;
+		w.blocked = t->flags & LW_TF_BLOCKED;
+		if (w.blocked) {
+			wait_decode(t, &fns, procfs_read_first_waiter, &wait);
+			w.wait = wait.kind ? wait.kind : "kernel";
+			w.blocked_ns = t->now_ns > t->blocked_since_ns ?
+					       t->now_ns - t->blocked_since_ns : 0;
+		} else {
+			w.wait = "running";
+		}
+		/* The scan saved every thread's registers (threshold 1ns). */
+		if (t->regs[LW_REG_IP])
+			n = unwind_user(d->unwinder, pid, t->tid, t->regs, pcs, LW_STACK_MAX);
+		w.n_pcs = n > 0 ? n : 0;
+		w.unreadable = n <= 0;
+		if (w.unreadable)
+			info->stacks_unreadable++;
+		dump_add(dp, &w);
+	}
+}
+
+static const char *goroutine_state(const struct go_process *p, const struct go_goroutine *g)
+{
+	const char *reason;
+
+	switch (g->status) {
+	case GO_G_WAITING:
+	case GO_G_LEAKED:
+		reason = go_process_wait_reason(p, g->wait_reason);
+		return reason && reason[0] ? reason : "waiting";
+	case GO_G_RUNNABLE:
+		return "runnable";
+	case GO_G_RUNNING:
+		return "running";
+	case GO_G_SYSCALL:
+		return "syscall";
+	case GO_G_COPYSTACK:
+		return "copystack";
+	case GO_G_PREEMPTED:
+		return "preempted";
+	}
+	return "?";
+}
+
+/* The goroutines of pid, read now, with every stack, into dp. */
+static int dump_goroutines(struct daemon *d, struct go_process *p, struct dump *dp,
+			   struct dump_process *info)
+{
+	const struct go_goroutine *gs;
+	uint64_t pcs[LW_STACK_MAX];
+	size_t n, i;
+	int err;
+
+	err = go_process_scan(p, &gs, &n);
+	if (err == -EIO || err == -EAGAIN)
+		err = go_process_scan(p, &gs, &n); /* caught mid-change: once more */
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		struct dump_waiter w = { .kind = DUMP_GOROUTINE, .id = gs[i].goid, .pcs = pcs };
+		int k;
+
+		/* As runtime.NumGoroutine and pprof: not the runtime's own. */
+		if (gs[i].system) {
+			info->system_goroutines++;
+			continue;
+		}
+		info->goroutines++;
+		w.wait = goroutine_state(p, &gs[i]);
+		k = go_process_stack(p, &gs[i], pcs, LW_STACK_MAX);
+		if (k == -EAGAIN)
+			k = go_process_stack(p, &gs[i], pcs, LW_STACK_MAX);
+		w.n_pcs = k > 0 ? k : 0;
+		w.unreadable = k <= 0;
+		if (w.unreadable)
+			info->stacks_unreadable++;
+		dump_add(dp, &w);
+	}
+	return 0;
+}
+
+static int dump_process(struct daemon *d, uint32_t pid)
+{
+	char pcomm[LW_COMM_LEN + 1] = "";
+	struct dump_process info = { .pid = pid, .pcomm = pcomm };
+	struct dump_ctx ctx = { .d = d, .pid = pid };
+	struct dump_symbols sym = { dump_go_frames, dump_thread_frame, &ctx };
+	struct dump_group *groups = NULL;
+	struct go_process *gp = NULL;
+	struct dump dp;
+	size_t n_groups = 0;
+	int err;
+
+	dump_init(&dp);
+	info.ts = clock_to_unix(&d->clock, clock_mono_ns());
+	dump_threads(d, pid, &dp, &info, pcomm);
+	if (!info.threads) {
+		log_error("pid %u: no thread of it in the scan (it exited?)", pid);
+		dump_free(&dp);
+		return -ESRCH;
+	}
+	d->dump_go_version[0] = d->dump_go_error[0] = '\0';
+	if (d->go) {
+		go_watch_see(d->go, pid, pcomm);
+		gp = go_watch_process(d->go, pid);
+	}
+	if (d->dump_go_version[0] || d->dump_go_error[0])
+		info.go_version = d->dump_go_version[0] ? d->dump_go_version : "go?";
+	if (d->dump_go_error[0])
+		info.go_error = d->dump_go_error;
+	if (gp) {
+		ctx.go = gp;
+		err = dump_goroutines(d, gp, &dp, &info);
+		if (err) {
+			snprintf(d->dump_go_error, sizeof(d->dump_go_error),
+				 "its goroutines did not read: %s", strerror(-err));
+			info.go_error = d->dump_go_error;
+		}
+	}
+	info.dropped = dp.dropped;
+	err = dump_group(&dp, &groups, &n_groups);
+	if (!err && d->cfg.json)
+		err = dump_write_json(stdout, &info, groups, n_groups, &sym);
+	else if (!err)
+		err = dump_write_text(stdout, &info, groups, n_groups, &sym);
+	free(groups);
+	dump_free(&dp);
+	check_output(d);
+	return err;
+}
+
+/* Returns an exit code. */
+static int run_dump(struct daemon *d)
+{
+	int i, err, exit_code = LW_EXIT_OK;
+
+	clock_init(&d->clock);
+	err = scan_read(d->bpf, &d->scan);
+	if (err) {
+		log_error("cannot read the scan: %s", strerror(-err));
+		return LW_EXIT_CANNOT_RUN;
+	}
+	for (i = 0; i < d->cfg.n_pids; i++) {
+		err = dump_process(d, d->cfg.pids[i]);
+		if (err == -ENOMEM) {
+			log_error("out of memory");
+			exit_code = LW_EXIT_CANNOT_RUN;
+		} else if (err == -ESRCH && exit_code == LW_EXIT_OK) {
+			exit_code = LW_EXIT_USAGE; /* as a -p PID that does not exist */
+		}
+	}
+	if (fflush(stdout))
+		check_output(d);
+	if (d->output_err) {
+		log_error("cannot write the output: %s", strerror(-d->output_err));
+		return LW_EXIT_CANNOT_RUN;
+	}
+	return exit_code;
 }
 
 static void emit_summary(struct daemon *d)
@@ -254,13 +644,17 @@ static void emit_summary(struct daemon *d)
 	d->sink.emit(d->sink.ctx, &r);
 	log_debug("drops: ringbuf %llu, task storage %llu, targets %llu, tracker %llu; "
 		  "unstuck seen by scan only %llu; unreadable stacks: user %llu, kernel %llu; "
-		  "sites not tracked %llu",
+		  "sites not tracked %llu; goroutines: gs invalid %llu, unread %llu, stacks moved "
+		  "%llu, not tracked %llu",
 		  (unsigned long long)drops.ringbuf, (unsigned long long)drops.task_storage,
 		  (unsigned long long)drops.targets, (unsigned long long)drops.tracker,
 		  (unsigned long long)drops.unstuck_inexact,
 		  (unsigned long long)drops.stacks_unreadable,
 		  (unsigned long long)drops.kstacks_unreadable,
-		  (unsigned long long)drops.sites_untracked);
+		  (unsigned long long)drops.sites_untracked, (unsigned long long)drops.gs_invalid,
+		  (unsigned long long)drops.gs_unread,
+		  (unsigned long long)drops.goroutine_stacks_moved,
+		  (unsigned long long)drops.goroutines_untracked);
 }
 
 static void print_banner(const struct daemon *d)
@@ -426,6 +820,8 @@ int main(int argc, char **argv)
 		if (!err)
 			err = timeline_open(d.timeline_file, clock_to_unix(&d.clock, clock_mono_ns()),
 					    &d.timeline);
+		if (!err)
+			timeline_set_goroutine_tracks(d.timeline, d.cfg.timeline_goroutines);
 		if (err) {
 			log_error("cannot write the timeline to %s: %s", d.cfg.timeline,
 				  strerror(-err));
@@ -465,6 +861,24 @@ int main(int argc, char **argv)
 		.forget = stack_forget,
 		.ctx = &d,
 	};
+	if (!d.cfg.no_goroutines) {
+		topts.stacks.unwind_goroutine = stack_unwind_goroutine;
+		topts.stacks.go_frames = stack_go_frames;
+		topts.stacks.go_wait_reason = stack_go_wait_reason;
+		err = go_watch_new(&(struct go_watch_ops){
+					   .found = on_go_found,
+					   .stretched = on_go_stretched,
+					   .scanned = on_go_scanned,
+					   .unread = on_go_unread,
+					   .ctx = &d,
+				   }, &d.go);
+		if (err) {
+			log_error("out of memory");
+			exit_code = LW_EXIT_CANNOT_RUN;
+			goto cleanup;
+		}
+	}
+	d.dumping = d.cfg.dump;
 	err = unwinder_new(&d.unwinder);
 	if (!err)
 		err = tracker_new(&topts, &d.tracker);
@@ -484,12 +898,18 @@ int main(int argc, char **argv)
 	lopts.pids = d.cfg.pids;
 	lopts.n_pids = d.cfg.n_pids;
 	lopts.follow_children = d.cfg.command != NULL;
-	lopts.threshold_ns = d.cfg.threshold_ns;
+	/* --dump: every blocked thread is "newly stuck" in its one scan, so
+	 * that the scan saves the registers and wait of every thread. */
+	lopts.threshold_ns = d.cfg.dump ? 1 : d.cfg.threshold_ns;
 	lopts.on_event = on_event;
 	lopts.ctx = &d;
 	err = loader_open(&lopts, &d.bpf);
 	if (err) {
 		exit_code = load_error(err);
+		goto cleanup;
+	}
+	if (d.cfg.dump) {
+		exit_code = run_dump(&d);
 		goto cleanup;
 	}
 	if (d.cfg.command) {
@@ -573,6 +993,8 @@ cleanup:
 	buf_free(&d.metrics_page);
 	loader_close(d.bpf);
 	tracker_free(d.tracker);
+	go_watch_free(d.go);
+	free(d.go_metrics);
 	unwinder_free(d.unwinder);
 	ksyms_free(d.ksyms);
 	scan_free(&d.scan);

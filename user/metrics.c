@@ -70,6 +70,196 @@ static int render_processes(const struct lw_tracker *t, struct lw_buf *b)
 	return err;
 }
 
+/* The goroutine gauges of the Go processes shown. */
+static int render_goroutines(const struct lw_tracker *t, struct lw_buf *b)
+{
+	static const struct {
+		const char *name, *help;
+		size_t offset;
+	} gauges[] = {
+		{ "leakwatch_goroutines", "Goroutines of a Go process (as runtime.NumGoroutine).",
+		  offsetof(struct lw_process_view, goroutines) },
+		{ "leakwatch_goroutines_blocked", "Goroutines parked at the last goroutine scan.",
+		  offsetof(struct lw_process_view, goroutines_blocked) },
+		{ "leakwatch_goroutines_stuck", "Goroutines parked longer than the threshold.",
+		  offsetof(struct lw_process_view, goroutines_stuck) },
+	};
+	struct lw_process_view p;
+	struct tracker_cursor c;
+	char comm[4 * 64];
+	size_t g;
+	int err = 0;
+
+	for (g = 0; g < sizeof(gauges) / sizeof(gauges[0]) && !err; g++) {
+		err = buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name,
+				 gauges[g].help, gauges[g].name);
+		c = (struct tracker_cursor){ 0 };
+		while (!err && tracker_next_process(t, &c, &p)) {
+			uint32_t v;
+
+			if (!p.go)
+				continue;
+			memcpy(&v, (const char *)&p + gauges[g].offset, sizeof(v));
+			metrics_escape_label(p.pcomm, strlen(p.pcomm), comm, sizeof(comm));
+			err = buf_printf(b, "%s{pid=\"%u\",comm=\"%s\"} %u\n", gauges[g].name, p.pid,
+					 comm, v);
+		}
+	}
+	return err;
+}
+
+/* Stuck goroutines per process and wait reason: bounded, the rest summed
+ * under wait="other". */
+#define METRICS_GO_WAITS 256
+
+struct go_wait_count {
+	uint32_t pid;
+	const char *pcomm;
+	char wait[40];
+	uint64_t n;
+};
+
+static int render_goroutine_waits(const struct lw_tracker *t, struct lw_buf *b)
+{
+	struct go_wait_count *counts = calloc(METRICS_GO_WAITS, sizeof(*counts));
+	struct tracker_cursor c = { 0 };
+	struct lw_waiter_view w;
+	char comm[4 * 64], wait[4 * 64];
+	size_t n = 0, k;
+	int err;
+
+	if (!counts)
+		return -ENOMEM;
+	while (tracker_next_stuck(t, &c, &w)) {
+		const char *reason = w.wait && w.wait->kind ? w.wait->kind : "?";
+
+		if (w.id.kind != LW_WAITER_GOROUTINE)
+			continue;
+		for (k = 0; k < n && (counts[k].pid != w.id.pid ||
+				      strncmp(counts[k].wait, reason, sizeof(counts[k].wait) - 1));
+		     k++)
+			;
+		if (k == n) {
+			if (n == METRICS_GO_WAITS - 1) {
+				/* The last slot sums what does not fit. */
+				for (k = 0; k < n && (counts[k].pid ||
+						      strcmp(counts[k].wait, "other")); k++)
+					;
+				if (k == n) {
+					counts[n].pid = 0;
+					counts[n].pcomm = "";
+					snprintf(counts[n].wait, sizeof(counts[n].wait), "other");
+					n++;
+				}
+			} else {
+				counts[n].pid = w.id.pid;
+				counts[n].pcomm = w.pcomm ? w.pcomm : "";
+				snprintf(counts[n].wait, sizeof(counts[n].wait), "%s", reason);
+				n++;
+			}
+		}
+		counts[k].n++;
+	}
+	err = HEADER(b, "leakwatch_goroutines_stuck_by_wait", "gauge",
+		     "Stuck goroutines by Go's wait reason (chan send, select, IO wait, ...).");
+	for (k = 0; k < n && !err; k++) {
+		metrics_escape_label(counts[k].pcomm, strlen(counts[k].pcomm), comm, sizeof(comm));
+		metrics_escape_label(counts[k].wait, strlen(counts[k].wait), wait, sizeof(wait));
+		if (counts[k].pid)
+			err = buf_printf(b, "leakwatch_goroutines_stuck_by_wait{pid=\"%u\",comm=\"%s\","
+					    "wait=\"%s\"} %llu\n", counts[k].pid, comm, wait,
+					 (unsigned long long)counts[k].n);
+		else
+			err = buf_printf(b, "leakwatch_goroutines_stuck_by_wait{wait=\"other\"} %llu\n",
+					 (unsigned long long)counts[k].n);
+	}
+	free(counts);
+	return err;
+}
+
+static const char *pcomm_of(const struct lw_tracker *t, uint32_t pid)
+{
+	struct tracker_cursor c = { 0 };
+	struct lw_process_view p;
+
+	while (tracker_next_process(t, &c, &p))
+		if (p.pid == pid)
+			return p.pcomm;
+	return "";
+}
+
+/* The goroutine scans' own cost, per Go process read. */
+static int render_goroutine_scans(const struct lw_metrics_input *in, struct lw_buf *b)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t offset; /* in struct go_scan_stats; last_scan_ns: seconds */
+	} series[] = {
+		{ "leakwatch_goroutine_scan_last_seconds", "gauge",
+		  "How long the last goroutine scan of the process took.",
+		  offsetof(struct go_scan_stats, last_scan_ns) },
+		{ "leakwatch_goroutine_scans_total", "counter", "Goroutine scans of the process.",
+		  offsetof(struct go_scan_stats, scans) },
+		{ "leakwatch_goroutine_scan_bytes_total", "counter",
+		  "Bytes read from the process by its goroutine scans (g structs and stacks).",
+		  offsetof(struct go_scan_stats, bytes_read) },
+		{ "leakwatch_goroutine_gs_invalid_total", "counter",
+		  "g structs that did not validate: skipped.",
+		  offsetof(struct go_scan_stats, gs_invalid) },
+		{ "leakwatch_goroutine_gs_unread_total", "counter",
+		  "g structs not read: past the scan's cap, or a failed read.",
+		  offsetof(struct go_scan_stats, gs_unread) },
+		{ "leakwatch_goroutine_stacks_read_total", "counter", "Goroutine stacks read.",
+		  offsetof(struct go_scan_stats, stacks_read) },
+		{ "leakwatch_goroutine_stacks_moved_total", "counter",
+		  "Goroutine stacks that moved while read (the walk did not end at goexit): retried.",
+		  offsetof(struct go_scan_stats, stacks_moved) },
+		{ "leakwatch_goroutine_stacks_unreadable_total", "counter",
+		  "Goroutine stacks that could not be read.",
+		  offsetof(struct go_scan_stats, stacks_unreadable) },
+	};
+	char comm[4 * 64];
+	size_t s, i;
+	int err = 0;
+
+	err = HEADER(b, "leakwatch_goroutine_scan_duration_seconds", "gauge",
+		     "How long the last interval's goroutine scans took, every process.");
+	if (!err)
+		err = buf_printf(b, "leakwatch_goroutine_scan_duration_seconds %.6f\n",
+				 in->goroutine_scan_seconds);
+	if (!err)
+		err = HEADER(b, "leakwatch_goroutine_scan_interval_seconds", "gauge",
+			     "How often the process's goroutines are read (longer than the "
+			     "interval when its scans cost too much).");
+	for (i = 0; i < in->n_go && !err; i++) {
+		const char *pcomm = pcomm_of(in->tracker, in->go[i].pid);
+
+		metrics_escape_label(pcomm, strlen(pcomm), comm, sizeof(comm));
+		err = buf_printf(b, "leakwatch_goroutine_scan_interval_seconds{pid=\"%u\","
+				    "comm=\"%s\"} %.3f\n", in->go[i].pid, comm,
+				 in->go[i].every * in->interval_s);
+	}
+	for (s = 0; s < sizeof(series) / sizeof(series[0]) && !err; s++) {
+		err = buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", series[s].name, series[s].help,
+				 series[s].name, series[s].type);
+		for (i = 0; i < in->n_go && !err; i++) {
+			const char *pcomm = pcomm_of(in->tracker, in->go[i].pid);
+			uint64_t v;
+
+			memcpy(&v, (const char *)&in->go[i].stats + series[s].offset, sizeof(v));
+			metrics_escape_label(pcomm, strlen(pcomm), comm, sizeof(comm));
+			if (series[s].offset == offsetof(struct go_scan_stats, last_scan_ns))
+				err = buf_printf(b, "%s{pid=\"%u\",comm=\"%s\"} %.6f\n",
+						 series[s].name, in->go[i].pid, comm, (double)v / 1e9);
+			else
+				err = buf_printf(b, "%s{pid=\"%u\",comm=\"%s\"} %llu\n",
+						 series[s].name, in->go[i].pid, comm,
+						 (unsigned long long)v);
+		}
+	}
+	return err;
+}
+
 struct kind_count {
 	const char *kind;
 	uint64_t n;
@@ -86,6 +276,9 @@ static int render_wait_kinds(const struct lw_tracker *t, struct lw_buf *b)
 
 	while (tracker_next_stuck(t, &c, &w)) {
 		const char *kind = w.wait->kind ? w.wait->kind : "kernel";
+
+		if (w.id.kind != LW_WAITER_THREAD)
+			continue;
 
 		for (k = 0; k < n_kinds && strcmp(kinds[k].kind, kind); k++)
 			;
@@ -138,10 +331,23 @@ static int render_drops(const struct lw_drops *d, struct lw_buf *b)
 		err = buf_printf(b,
 				 "leakwatch_untracked_total{kind=\"site\"} %llu\n"
 				 "leakwatch_untracked_total{kind=\"process\"} %llu\n"
-				 "leakwatch_untracked_total{kind=\"thread\"} %llu\n",
+				 "leakwatch_untracked_total{kind=\"thread\"} %llu\n"
+				 "leakwatch_untracked_total{kind=\"goroutine\"} %llu\n",
 				 (unsigned long long)d->sites_untracked,
 				 (unsigned long long)d->processes_untracked,
-				 (unsigned long long)d->threads_untracked);
+				 (unsigned long long)d->threads_untracked,
+				 (unsigned long long)d->goroutines_untracked);
+	if (!err)
+		err = HEADER(b, "leakwatch_goroutine_losses_total", "counter",
+			     "What the goroutine scans skipped, every process: g structs that did not "
+			     "validate or were not read, stacks that moved while read.");
+	if (!err)
+		err = buf_printf(b,
+				 "leakwatch_goroutine_losses_total{cause=\"gs_invalid\"} %llu\n"
+				 "leakwatch_goroutine_losses_total{cause=\"gs_unread\"} %llu\n"
+				 "leakwatch_goroutine_losses_total{cause=\"stacks_moved\"} %llu\n",
+				 (unsigned long long)d->gs_invalid, (unsigned long long)d->gs_unread,
+				 (unsigned long long)d->goroutine_stacks_moved);
 	return err;
 }
 
@@ -178,7 +384,11 @@ int metrics_render(const struct lw_metrics_input *in, struct lw_buf *b)
 	tracker_stats(in->tracker, &stats);
 	err = render_processes(in->tracker, b);
 	if (!err)
+		err = render_goroutines(in->tracker, b);
+	if (!err)
 		err = render_wait_kinds(in->tracker, b);
+	if (!err)
+		err = render_goroutine_waits(in->tracker, b);
 	if (!err)
 		err = HEADER(b, "leakwatch_leaks_total", "counter",
 			     "Leaks flagged: a wait site whose stuck count kept growing.");
@@ -199,6 +409,8 @@ int metrics_render(const struct lw_metrics_input *in, struct lw_buf *b)
 			     "How long the last scan of the watched threads took.");
 	if (!err)
 		err = buf_printf(b, "leakwatch_scan_duration_seconds %.6f\n", in->scan_seconds);
+	if (!err)
+		err = render_goroutine_scans(in, b);
 	if (!err)
 		err = render_drops(in->drops, b);
 	if (!err)

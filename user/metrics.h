@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The Prometheus text exposition of leakwatch's state: per-process gauges,
- * stuck threads per wait kind, leaks, losses, BPF program run time.  Plain C:
+ * The Prometheus text exposition of leakwatch's state: per-process gauges
+ * (threads; goroutines of Go processes), stuck threads per wait kind, stuck
+ * goroutines per wait reason, leaks, losses, the cost of the scans (the
+ * goroutine scans per process), BPF program run time.  Plain C:
  * renders into a buffer, the HTTP side (http.c) serves it.
  */
 #ifndef LW_METRICS_H
@@ -9,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "buf.h"
+#include "go_scan.h"
 #include "report.h"
 
 struct lw_tracker;
@@ -19,11 +22,22 @@ struct lw_prog_stats {
 	uint64_t run_time_ns, run_cnt;
 };
 
+/* A Go process whose goroutines are read: its scans' own cost. */
+struct lw_go_metrics {
+	uint32_t pid;
+	uint32_t every; /* read every this many intervals */
+	struct go_scan_stats stats;
+};
+
 struct lw_metrics_input {
 	const struct lw_tracker *tracker;
 	const struct lw_drops *drops;
 	uint64_t events;
 	double scan_seconds; /* the last scan */
+	double goroutine_scan_seconds; /* the last tick's goroutine scans, every process */
+	double interval_s;
+	const struct lw_go_metrics *go;
+	size_t n_go;
 	const struct lw_prog_stats *progs;
 	size_t n_progs;
 };

@@ -19,6 +19,7 @@ enum lw_report_type {
 	LW_RPT_SITE,  /* a wait site seen for the first time: its stacks */
 	LW_RPT_LEAK,  /* the stuck count at a site keeps growing */
 	LW_RPT_SPIN,  /* a thread ran without blocking for longer than the threshold */
+	LW_RPT_GO,    /* a Go process found: its Go version, whether its goroutines are read */
 };
 
 /* Losses by cause, as reported in `summary`. */
@@ -33,6 +34,12 @@ struct lw_drops {
 	uint64_t sites_untracked;    /* sites past LW_MAX_SITES_PER_PROCESS */
 	uint64_t processes_untracked; /* processes past LW_MAX_PROCESSES */
 	uint64_t threads_untracked;  /* threads past LW_MAX_THREADS */
+	/* Goroutines.  The first three come from the goroutine scans
+	 * (struct go_scan_stats), the last from the tracker. */
+	uint64_t gs_invalid;             /* g structs that did not validate: skipped */
+	uint64_t gs_unread;              /* gs past the scan's cap, or a failed read */
+	uint64_t goroutine_stacks_moved; /* walks that did not end at goexit: retried */
+	uint64_t goroutines_untracked;   /* goroutines past LW_MAX_GOROUTINES */
 };
 
 /* Records or state lost.  Unreadable stacks and untracked sites are counted
@@ -46,7 +53,12 @@ struct lw_report {
 	enum lw_report_type type;
 	double ts; /* Unix seconds */
 	uint32_t pid;
-	uint32_t tid;
+	uint32_t tid;      /* a goroutine's: only when it is on a thread now; else 0 */
+	/* stuck, unstuck: the goroutine (0: the report is about a thread);
+	 * spin: the goroutine running on the spinning thread, 0 if none known */
+	uint64_t goid;
+	const char *func;       /* goid: the function it started in, NULL if unknown */
+	const char *created_by; /* goid: "main.queryAll (/src/main.go:19)", NULL if unknown */
 	const char *comm;  /* thread name: raw bytes, NUL-terminated */
 	const char *pcomm; /* process name */
 	/* stuck, unstuck */
@@ -61,8 +73,20 @@ struct lw_report {
 	/* spin */
 	double running_s;
 	const struct lw_stack_text *stack; /* spin */
-	/* sample */
+	/* sample; leak: threads (and goroutines) of the process */
 	uint32_t threads, blocked, stuck;
+	/* sample, leak: a Go process whose goroutines are read; the counts
+	 * leave out the runtime's own goroutines (as runtime.NumGoroutine) */
+	bool go;
+	uint32_t goroutines, goroutines_blocked, goroutines_stuck;
+	/* sample of a Go process: its goroutines are read this often (longer than
+	 * the interval when its scans cost too much); 0: not read */
+	double goroutine_scan_interval_s;
+	/* go: the executable, its Go version, where the layout of runtime.g
+	 * came from ("DWARF", "table go1.21"); go_error: why its goroutines
+	 * cannot be read (then no layout) */
+	const char *exe;
+	const char *go_version, *go_layout, *go_error;
 	/* summary */
 	double duration_s;
 	uint64_t events;

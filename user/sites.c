@@ -32,6 +32,17 @@ uint64_t site_key(const struct lw_wait *w, const uint64_t *user_pcs, int n_user,
 	return fnv1a(h, kernel_pcs, (size_t)n_kernel * sizeof(*kernel_pcs));
 }
 
+/* The kind first, with a byte no thread site's key has: a goroutine's
+ * site is never a thread's. */
+uint64_t site_key_goroutine(const char *reason, const uint64_t *pcs, int n)
+{
+	uint64_t h = fnv1a(14695981039346656037ULL, "\xffgo", 3);
+
+	h = fnv1a(h, reason, strlen(reason) + 1);
+	h = fnv1a(h, &n, sizeof(n));
+	return fnv1a(h, pcs, (size_t)(n > 0 ? n : 0) * sizeof(*pcs));
+}
+
 struct lw_site *site_find(const struct lw_site_table *t, uint64_t key)
 {
 	size_t i;
@@ -105,8 +116,10 @@ int site_add(struct lw_site_table *t, uint32_t id, uint32_t pid, uint64_t key,
 	snprintf(s->syscall, sizeof(s->syscall), "%s", w->syscall);
 	s->n_user = n_user;
 	s->n_kernel = n_kernel;
-	memcpy(s->user_pcs, user_pcs, (size_t)n_user * sizeof(*user_pcs));
-	memcpy(s->kernel_pcs, kernel_pcs, (size_t)n_kernel * sizeof(*kernel_pcs));
+	if (n_user > 0)
+		memcpy(s->user_pcs, user_pcs, (size_t)n_user * sizeof(*user_pcs));
+	if (n_kernel > 0) /* a goroutine's site has none: kernel_pcs may be NULL */
+		memcpy(s->kernel_pcs, kernel_pcs, (size_t)n_kernel * sizeof(*kernel_pcs));
 	t->sites[t->n++] = s;
 	*out = s;
 	return 0;
@@ -121,4 +134,36 @@ void site_table_free(struct lw_site_table *t)
 	free(t->sites);
 	t->sites = NULL;
 	t->n = t->cap = 0;
+}
+
+/* The runtime's own packages, and functions outside them that only wrap a
+ * park: a site is named by the code that called them. */
+bool site_go_runtime_func(const char *func)
+{
+	static const char *const prefixes[] = {
+		"runtime.", "runtime/", "sync.", "sync/", "internal/", "time.Sleep",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(func, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+void site_name_goroutine(struct lw_site *s, const char *func, const char *file, int line,
+			 const char *created_by_func)
+{
+	const char *base = file ? strrchr(file, '/') : NULL;
+	char where[LW_FRAME_TEXT + 32] = "";
+	int n = 0;
+
+	base = base ? base + 1 : file;
+	if (func && base && base[0] && line > 0)
+		snprintf(where, sizeof(where), " in %s (%s:%d)", func, base, line);
+	else if (func)
+		snprintf(where, sizeof(where), " in %s", func);
+	n = snprintf(s->where, sizeof(s->where), "%s%s", s->kind, where);
+	if (created_by_func && created_by_func[0] && n >= 0 && (size_t)n < sizeof(s->where))
+		snprintf(s->where + n, sizeof(s->where) - n, ", created by %s", created_by_func);
 }

@@ -242,6 +242,15 @@ void text_emit(void *ctx, const struct lw_report *r)
 	case LW_RPT_EXIT:
 		fprintf(o->f, "%s EXIT    pid %u (%s)\n", when, r->pid, pcomm);
 		break;
+	case LW_RPT_GO:
+		if (r->go_error)
+			fprintf(o->f, "%s GO      pid %u (%s) %s: goroutines not read: %s\n", when,
+				r->pid, pcomm, r->go_version ? r->go_version : "?", r->go_error);
+		else
+			fprintf(o->f, "%s GO      pid %u (%s) %s, layout from %s\n", when, r->pid,
+				pcomm, r->go_version ? r->go_version : "?",
+				r->go_layout ? r->go_layout : "?");
+		break;
 	case LW_RPT_SUMMARY:
 		break;
 	}

@@ -12,6 +12,7 @@
 #include "id_map.h"
 #include "timeline.h"
 #include "utf8.h"
+#include "waiter_map.h"
 
 #ifndef LW_VERSION
 #define LW_VERSION "unknown"
@@ -54,10 +55,31 @@ fail:
 
 #define TL_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
+/* A goroutine track: one stuck goroutine's wait at a time, then the next
+ * one of its process. */
+struct tl_lane {
+	uint32_t pid;
+	uint32_t tid;      /* TL_LANE_TID_BASE + a number: never a real tid */
+	bool open;
+	uint64_t goid;     /* the open wait's */
+	int64_t start_us;
+	char name[40];     /* the open wait's reason: the slice name */
+	json_object *args; /* the open wait's args, owned */
+};
+
+/* Above any pid_max (at most 2^22): a lane's tid is no thread's. */
+#define TL_LANE_TID_BASE (1u << 30)
+
 struct tl_proc {
 	char pcomm[LW_COMM_LEN + 1]; /* as last written; "": not yet */
 	bool have_counters;
 	uint32_t threads, blocked, stuck; /* as last written */
+	bool have_go_counters;
+	uint32_t goroutines, goroutines_blocked, goroutines_stuck; /* as last written */
+	struct tl_lane **lanes; /* this process's goroutine tracks */
+	size_t n_lanes, cap_lanes;
+	struct tl_lane **free_lanes; /* those with no open wait (room for all of them) */
+	size_t n_free;
 };
 
 struct tl_thread {
@@ -81,6 +103,12 @@ struct timeline {
 	bool have_summary;
 	double duration_s;
 	uint64_t events, records_dropped;
+	struct waiter_map goroutines; /* (pid, goid) of an open wait -> its struct tl_lane */
+	uint32_t max_lanes;      /* goroutine tracks alive at once, at most */
+	uint32_t lanes;          /* alive now */
+	uint32_t next_lane_tid;  /* the next lane's number */
+	uint64_t lanes_made;     /* goroutine tracks in the file */
+	uint64_t goroutine_waits_untracked; /* stuck goroutines with no track free */
 };
 
 static int64_t to_us(double unix_s)
@@ -262,6 +290,23 @@ static int end_unreported(struct timeline *t, struct tl_thread *th, uint32_t tid
 	return end_slice(t, th, tid, end_us);
 }
 
+/* A process's entry and its goroutine tracks (their waits ended). */
+static void proc_free(struct timeline *t, struct tl_proc *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n_lanes; i++) {
+		json_object_put(p->lanes[i]->args);
+		free(p->lanes[i]);
+	}
+	t->lanes -= (uint32_t)p->n_lanes;
+	free(p->lanes);
+	free(p->free_lanes);
+	free(p);
+}
+
 static void thread_free(struct tl_thread *th)
 {
 	if (!th)
@@ -337,6 +382,135 @@ static json_object *wait_args(const struct lw_report *r)
 	return a;
 }
 
+/* A goroutine's wait as slice args. */
+static json_object *goroutine_args(const struct lw_report *r)
+{
+	json_object *a = json_object_new_object();
+
+	if (!a)
+		return NULL;
+	add_uint(a, "goid", r->goid);
+	add_str(a, "wait", r->wait && r->wait->kind ? r->wait->kind : "?", 40);
+	if (r->site)
+		add_str(a, "site", r->site->name, sizeof(r->site->name));
+	if (r->func)
+		add_str(a, "func", r->func, LW_FRAME_TEXT);
+	if (r->created_by)
+		add_str(a, "created_by", r->created_by, LW_FRAME_TEXT);
+	add_bool(a, "since_exact", r->since_exact);
+	return a;
+}
+
+/* A free track of process p, or a new one while fewer than max_lanes are
+ * alive: NULL when none (the wait is counted, not drawn). */
+static struct tl_lane *get_lane(struct timeline *t, struct tl_proc *p, uint32_t pid)
+{
+	struct tl_lane *l, **more;
+	char name[32];
+
+	if (p->n_free)
+		return p->free_lanes[--p->n_free];
+	if (t->lanes >= t->max_lanes)
+		return NULL;
+	if (p->n_lanes == p->cap_lanes) {
+		size_t cap = p->cap_lanes ? 2 * p->cap_lanes : 4;
+
+		more = realloc(p->lanes, cap * sizeof(*more));
+		if (!more)
+			return NULL;
+		p->lanes = more;
+		more = realloc(p->free_lanes, cap * sizeof(*more));
+		if (!more)
+			return NULL;
+		p->free_lanes = more;
+		p->cap_lanes = cap;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->pid = pid;
+	l->tid = TL_LANE_TID_BASE + (t->next_lane_tid++ % TL_LANE_TID_BASE);
+	p->lanes[p->n_lanes++] = l;
+	t->lanes++;
+	t->lanes_made++;
+	snprintf(name, sizeof(name), "goroutines %zu", p->n_lanes);
+	put_metadata(t, "thread_name", pid, l->tid, name);
+	return l;
+}
+
+/* Writes the open wait of lane l as a complete event ending at end_us. */
+static int end_lane(struct timeline *t, struct tl_lane *l, int64_t end_us, const char *why)
+{
+	struct tl_proc *p = id_map_get(&t->procs, l->pid);
+	json_object *ev;
+
+	waiter_map_del(&t->goroutines, lw_goroutine_id(l->pid, l->goid));
+	l->open = false;
+	/* Free for the process's next stuck goroutine. */
+	if (p && p->n_free < p->cap_lanes)
+		p->free_lanes[p->n_free++] = l;
+	if (why)
+		add_bool(l->args, why, true);
+	ev = new_event("X", new_str(l->name, sizeof(l->name)), l->pid, l->tid, l->start_us);
+	if (!ev) {
+		json_object_put(l->args);
+		l->args = NULL;
+		return put_event(t, NULL);
+	}
+	add_int(ev, "dur", end_us > l->start_us ? end_us - l->start_us : 0);
+	json_object_object_add(ev, "args", l->args);
+	l->args = NULL;
+	t->slices++;
+	return put_event(t, ev);
+}
+
+static int on_goroutine_stuck(struct timeline *t, const struct lw_report *r)
+{
+	int64_t start_us = to_us(r->ts) - llround(r->blocked_s * 1e6);
+	struct lw_waiter_id id = lw_goroutine_id(r->pid, r->goid);
+	struct tl_lane *l = waiter_map_get(&t->goroutines, id);
+	struct tl_proc *p = NULL;
+	json_object *args;
+	int err, ret;
+
+	ret = get_process(t, r->pid, r->pcomm, &p);
+	if (!p)
+		return ret;
+	/* Its last wait's end was lost: it ended when this one began. */
+	if (l) {
+		err = end_lane(t, l, start_us > l->start_us ? start_us : l->start_us,
+			       "end_unknown");
+		ret = ret ?: err;
+	}
+	l = get_lane(t, p, r->pid);
+	if (!l) {
+		t->goroutine_waits_untracked++;
+		return ret;
+	}
+	args = goroutine_args(r);
+	if (!args || waiter_map_put(&t->goroutines, id, l)) {
+		json_object_put(args);
+		return put_event(t, NULL);
+	}
+	l->open = true;
+	l->goid = r->goid;
+	l->start_us = start_us;
+	l->args = args;
+	snprintf(l->name, sizeof(l->name), "%s", r->wait && r->wait->kind ? r->wait->kind : "?");
+	return ret;
+}
+
+static int on_goroutine_unstuck(struct timeline *t, const struct lw_report *r)
+{
+	struct tl_lane *l = waiter_map_get(&t->goroutines, lw_goroutine_id(r->pid, r->goid));
+
+	/* Not drawn (no track was free), or already ended. */
+	if (!l)
+		return 0;
+	add_bool(l->args, "end_exact", r->end_exact);
+	return end_lane(t, l, to_us(r->ts), NULL);
+}
+
 static int on_stuck(struct timeline *t, const struct lw_report *r)
 {
 	int64_t start_us = to_us(r->ts) - llround(r->blocked_s * 1e6);
@@ -346,6 +520,8 @@ static int on_stuck(struct timeline *t, const struct lw_report *r)
 	json_object *args;
 	int err, ret;
 
+	if (r->goid)
+		return on_goroutine_stuck(t, r);
 	ret = get_process(t, r->pid, r->pcomm, &p);
 	err = get_thread(t, r, start_us, &th);
 	if (!th)
@@ -372,10 +548,13 @@ static int on_stuck(struct timeline *t, const struct lw_report *r)
 
 static int on_unstuck(struct timeline *t, const struct lw_report *r)
 {
-	struct tl_thread *th = id_map_get(&t->threads, r->tid);
+	struct tl_thread *th;
 	struct tl_proc *p;
 	int err;
 
+	if (r->goid)
+		return on_goroutine_unstuck(t, r);
+	th = id_map_get(&t->threads, r->tid);
 	/* No open slice: its start was not seen, or it was already ended (its
 	 * process's exit, a reused tid).  Nothing to add. */
 	if (!th || !th->open || th->pid != r->pid)
@@ -399,6 +578,36 @@ static int put_counter(struct timeline *t, uint32_t pid, int64_t ts_us, const ch
 	add_uint(args, "count", v);
 	json_object_object_add(ev, "args", args);
 	return put_event(t, ev);
+}
+
+/* A Go process's goroutine counters, the same way. */
+static int on_goroutine_sample(struct timeline *t, struct tl_proc *p, const struct lw_report *r,
+			       int64_t ts_us)
+{
+	const struct {
+		const char *name;
+		uint32_t v, *last;
+	} c[] = {
+		{ "goroutines", r->goroutines, &p->goroutines },
+		{ "goroutines blocked", r->goroutines_blocked, &p->goroutines_blocked },
+		{ "goroutines stuck", r->goroutines_stuck, &p->goroutines_stuck },
+	};
+	size_t i;
+	int err, ret = 0;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		if (p->have_go_counters && *c[i].last == c[i].v)
+			continue;
+		err = put_counter(t, r->pid, ts_us, c[i].name, c[i].v);
+		if (err == -ENOMEM) {
+			p->have_go_counters = false;
+			return err;
+		}
+		ret = ret ?: err;
+		*c[i].last = c[i].v;
+	}
+	p->have_go_counters = true;
+	return ret;
 }
 
 /* Only the counters that changed: the viewers hold a value until the next. */
@@ -433,6 +642,8 @@ static int on_sample(struct timeline *t, const struct lw_report *r)
 		p->stuck = r->stuck;
 	}
 	p->have_counters = true;
+	if (r->go)
+		return on_goroutine_sample(t, p, r, ts_us) ?: ret;
 	return ret;
 nomem:
 	/* Write all three next time rather than leave one stale. */
@@ -474,6 +685,13 @@ static int on_leak(struct timeline *t, const struct lw_report *r)
 	}
 	add_uint(args, "stuck", r->stuck);
 	add_uint(args, "threads", r->threads);
+	if (s && s->goroutine) {
+		add_str(args, "where", s->where, sizeof(s->where));
+		if (s->created_by[0])
+			add_str(args, "created_by", s->created_by, sizeof(s->created_by));
+	}
+	if (r->go)
+		add_uint(args, "goroutines", r->goroutines);
 	add_fixed(args, "growth_per_min", r->growth_per_min, 2);
 	add_stack(args, "stack", s ? &s->user : NULL);
 	add_stack(args, "kstack", s ? &s->kernel : NULL);
@@ -494,6 +712,8 @@ static int on_spin(struct timeline *t, const struct lw_report *r)
 	if (!args)
 		return put_event(t, NULL);
 	add_fixed(args, "running_s", r->running_s, 3);
+	if (r->goid)
+		add_uint(args, "goid", r->goid);
 	add_stack(args, "stack", r->stack);
 	return put_instant(t, r, "spin", "t", args) ?: err;
 }
@@ -506,7 +726,7 @@ static int on_process_exit(struct timeline *t, const struct lw_report *r)
 	uint32_t *gone = NULL, tid;
 	size_t i = 0, n = 0, cap = 0;
 	struct tl_thread *th;
-	struct tl_proc *p;
+	struct tl_proc *p = NULL;
 	void *value;
 	int err, ret;
 
@@ -533,7 +753,15 @@ static int on_process_exit(struct timeline *t, const struct lw_report *r)
 	for (i = 0; i < n; i++)
 		thread_free(id_map_del(&t->threads, gone[i]));
 	free(gone);
-	free(id_map_del(&t->procs, r->pid));
+	if (p) {
+		for (i = 0; i < p->n_lanes; i++) {
+			if (p->lanes[i]->open) {
+				err = end_lane(t, p->lanes[i], end_us, "process_exited");
+				ret = ret ?: err;
+			}
+		}
+	}
+	proc_free(t, id_map_del(&t->procs, r->pid));
 	return ret;
 }
 
@@ -565,6 +793,8 @@ int timeline_write(struct timeline *t, const struct lw_report *r)
 		return 0;
 	case LW_RPT_SITE:
 		return 0; /* its stacks come with the leak */
+	case LW_RPT_GO:
+		return 0; /* the process's name comes with its other events */
 	}
 	return 0;
 }
@@ -572,6 +802,11 @@ int timeline_write(struct timeline *t, const struct lw_report *r)
 void timeline_emit(void *ctx, const struct lw_report *r)
 {
 	timeline_write(ctx, r);
+}
+
+void timeline_set_goroutine_tracks(struct timeline *t, uint32_t max)
+{
+	t->max_lanes = max;
 }
 
 int timeline_open(FILE *f, double start_unix, struct timeline **out)
@@ -582,8 +817,10 @@ int timeline_open(FILE *f, double start_unix, struct timeline **out)
 		return -ENOMEM;
 	t->f = f;
 	t->start_unix = start_unix;
+	t->max_lanes = TIMELINE_DEFAULT_GOROUTINE_TRACKS;
 	id_map_init(&t->procs);
 	id_map_init(&t->threads);
+	waiter_map_init(&t->goroutines);
 	if (fputs("{\"traceEvents\":[\n", f) < 0 || fflush(f)) {
 		free(t);
 		return -EIO;
@@ -605,6 +842,9 @@ static void put_trailer(struct timeline *t, double end_unix)
 		add_fixed(o, "end_unix", end_unix, 6);
 		add_uint(o, "slices", t->slices);
 		add_uint(o, "timeline_dropped", t->dropped);
+		add_uint(o, "goroutine_tracks", t->lanes_made);
+		add_uint(o, "goroutine_tracks_max", t->max_lanes);
+		add_uint(o, "goroutine_waits_untracked", t->goroutine_waits_untracked);
 		if (t->have_summary) {
 			add_fixed(o, "duration_s", t->duration_s, 3);
 			add_uint(o, "events", t->events);
@@ -633,6 +873,16 @@ int timeline_close(struct timeline *t, double end_unix)
 	 * does not change the map. */
 	while (id_map_next(&t->threads, &i, &key, &value))
 		end_unreported(t, value, key, end_us, "open");
+	/* end_lane deletes from the goroutine map: walk the processes'. */
+	i = 0;
+	while (id_map_next(&t->procs, &i, &key, &value)) {
+		struct tl_proc *p = value;
+		size_t k;
+
+		for (k = 0; k < p->n_lanes; k++)
+			if (p->lanes[k]->open)
+				end_lane(t, p->lanes[k], end_us, "open");
+	}
 	put_trailer(t, end_unix);
 
 	i = 0;
@@ -640,9 +890,10 @@ int timeline_close(struct timeline *t, double end_unix)
 		thread_free(value);
 	i = 0;
 	while (id_map_next(&t->procs, &i, &key, &value))
-		free(value);
+		proc_free(t, value);
 	id_map_free(&t->threads);
 	id_map_free(&t->procs);
+	waiter_map_free(&t->goroutines);
 	err = t->err;
 	free(t);
 	return err;

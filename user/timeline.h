@@ -38,7 +38,19 @@
  *   - exit: a process-scoped instant "exit"; the process and its threads
  *     are then forgotten, so a reused pid or tid gets its own names;
  *   - summary: its counts go into "otherData" at close; site: nothing (its
- *     stacks come with the leak).
+ *     stacks come with the leak);
+ *   - goroutines (reports with a goid): a stuck goroutine's wait is a
+ *     complete event named by Go's wait reason (args goid, site, func,
+ *     created_by), the same way as a thread's, on a goroutine track of its
+ *     process: a pseudo-thread named "goroutines N" whose tid (from 2^30,
+ *     above any pid_max) is no real thread's.  A track holds one wait at a
+ *     time and is reused by the process's next stuck goroutine; at most
+ *     timeline_set_goroutine_tracks tracks are alive at once (default 200),
+ *     a stuck goroutine finding none free is counted
+ *     ("goroutine_waits_untracked" in otherData, with "goroutine_tracks"
+ *     made and the cap); a Go process's sample adds counters
+ *     "goroutines", "goroutines blocked", "goroutines stuck"; a leak at a
+ *     goroutine site adds its "where" and "created_by"; go: nothing.
  *
  * Only waits that crossed the threshold are written, so the file grows with
  * stuck threads, not with context switches.  Every event is flushed when
@@ -60,6 +72,11 @@ int timeline_file_open(const char *path, FILE **out);
 /* Writes the header to f, which stays the caller's (closed by the caller
  * after timeline_close).  Returns 0, -EIO or -ENOMEM. */
 int timeline_open(FILE *f, double start_unix, struct timeline **out);
+
+#define TIMELINE_DEFAULT_GOROUTINE_TRACKS 200
+
+/* At most max goroutine tracks alive at once (0: none drawn, all counted). */
+void timeline_set_goroutine_tracks(struct timeline *t, uint32_t max);
 
 /* Writes what r shows.  Returns 0, -EIO (kept: timeline_close returns it)
  * or -ENOMEM (the event is not written, counted in otherData). */

@@ -8,10 +8,31 @@
 #include "tracker.h"
 #include "waiter_map.h"
 
-/* One waiter that is, or was at the last scan, blocked (or spinning). */
+/* A goroutine's stack read that found it moving is retried at this many
+ * scans; then it is reported without a stack (counted as unreadable). */
+#define GO_STACK_TRIES 3
+/* Texts of gopc/startpc kept per Go process: there are as many as its code
+ * has go statements, unless it writes garbage into its gs. */
+#define GO_NAMES_MAX 4096
+#define GO_WAIT_REASONS 256
+
+/* What only a thread's waiter has.  Spins: runnable at each scan, and no
+ * voluntary switch since run_since. */
+struct thread_part {
+	char comm[LW_COMM_LEN + 1];
+	struct lw_wait wait;
+	uint64_t nvcsw;
+	uint64_t run_since_ns; /* 0: not running at the last scan */
+	bool spin_reported;
+};
+
+/*
+ * One waiter that is, or was at the last scan, blocked (or, threads,
+ * spinning).  Small: a process may have hundreds of thousands of parked
+ * goroutines; a thread's own part is allocated apart.
+ */
 struct lw_waiter {
 	struct lw_waiter_id id;
-	char comm[LW_COMM_LEN + 1];
 	uint64_t since_ns;   /* start of the current (or last) wait */
 	uint64_t seen_ns;    /* last scan that saw this wait */
 	uint64_t gen;        /* last scan that saw this waiter */
@@ -19,19 +40,51 @@ struct lw_waiter {
 	bool since_exact;
 	bool stuck;          /* a stuck report went out for this wait, no unstuck yet */
 	bool end_pending;    /* a scan saw the wait end; its record may follow */
-	struct lw_wait wait;
 	struct lw_site *site; /* where it is stuck (a reference); NULL if not tracked */
-	/* Threads only.  Spins: runnable at each scan, and no voluntary switch
-	 * since run_since. */
-	struct {
-		uint64_t nvcsw;
-		uint64_t run_since_ns; /* 0: not running at the last scan */
-		bool spin_reported;
-	} thread;
+	union {
+		/* LW_WAITER_GOROUTINE: what names its wait, and once stuck
+		 * what its reports show (the process's, in its go_state) */
+		struct {
+			uint64_t sp_depth;
+			uint8_t tracking_seq, wait_reason;
+			uint8_t stack_tries; /* reads of this wait's stack that found it moving */
+			const struct lw_wait *wait;
+			const char *func, *created_by;
+		} go;
+		struct thread_part *thread; /* LW_WAITER_THREAD */
+	};
 };
 
 struct counts {
 	uint32_t threads, blocked, stuck;
+};
+
+/* Texts by runtime pc (a function's entry, or a go statement's return pc). */
+struct pc_name {
+	uint64_t key; /* 0: empty */
+	char *text;
+};
+
+struct pc_names {
+	struct pc_name *v;
+	size_t cap, n; /* cap: a power of two */
+};
+
+/* A goroutine on a thread at the last read: a spinning thread's goroutine. */
+struct go_running {
+	uint32_t tid;
+	uint64_t goid, gopc, startpc;
+};
+
+/* What the tracker keeps of a Go process's goroutines (made at the first
+ * read: most processes have none). */
+struct go_state {
+	uint64_t read_gen;  /* the last scan that read its goroutines */
+	uint32_t goroutines, blocked, stuck; /* at that read, system ones left out */
+	struct lw_wait *waits[GO_WAIT_REASONS]; /* by wait reason, made when first needed */
+	struct pc_names names;
+	struct go_running *running;
+	size_t n_running, cap_running;
 };
 
 struct lw_process {
@@ -53,6 +106,7 @@ struct lw_process {
 	 * process is here. */
 	struct leak_series threads_leak;
 	struct lw_site *threads_site;
+	struct go_state *go; /* a Go process whose goroutines are read; else NULL */
 };
 
 /* Ring-buffer records of an open scan, applied in time order with it. */
@@ -76,7 +130,8 @@ struct lw_tracker {
 	uint64_t insert_failures;
 	uint64_t unstuck_inexact;
 	uint64_t stacks_unreadable, kstacks_unreadable, sites_untracked;
-	uint64_t processes_untracked, threads_untracked;
+	uint64_t processes_untracked, threads_untracked, goroutines_untracked;
+	size_t n_goroutines;       /* goroutine waiters in the table */
 	struct trend_scratch *trend_scratch; /* shared by every trend */
 	struct trend_opts threads_trend;     /* of the per-process thread counts */
 	uint32_t last_site_id;
@@ -134,6 +189,21 @@ int tracker_new(const struct lw_tracker_opts *opts, struct lw_tracker **out)
 	return 0;
 }
 
+static void go_state_free(struct go_state *g)
+{
+	size_t i;
+
+	if (!g)
+		return;
+	for (i = 0; i < GO_WAIT_REASONS; i++)
+		free(g->waits[i]);
+	for (i = 0; i < g->names.cap; i++)
+		free(g->names.v[i].text);
+	free(g->names.v);
+	free(g->running);
+	free(g);
+}
+
 static void process_free(struct lw_tracker *t, struct lw_process *p)
 {
 	if (!p)
@@ -141,6 +211,7 @@ static void process_free(struct lw_tracker *t, struct lw_process *p)
 	if (t->opts.stacks.forget)
 		t->opts.stacks.forget(t->opts.stacks.ctx, p->pid);
 	site_table_free(&p->sites);
+	go_state_free(p->go);
 	leak_series_free(&p->threads_leak);
 	if (p->threads_site)
 		leak_series_free(&p->threads_site->leak);
@@ -162,7 +233,33 @@ static void waiter_free(struct lw_waiter *w)
 	if (!w)
 		return;
 	set_site(w, NULL);
+	if (w->id.kind == LW_WAITER_THREAD)
+		free(w->thread);
 	free(w);
+}
+
+/* Out of the table and freed. */
+static void waiter_remove(struct lw_tracker *t, struct lw_waiter *w)
+{
+	waiter_map_del(&t->waiters, w->id);
+	if (w->id.kind == LW_WAITER_GOROUTINE)
+		t->n_goroutines--;
+	waiter_free(w);
+}
+
+static bool is_goroutine(const struct lw_waiter *w)
+{
+	return w->id.kind == LW_WAITER_GOROUTINE;
+}
+
+static const struct lw_wait *waiter_wait(const struct lw_waiter *w)
+{
+	return is_goroutine(w) ? w->go.wait : &w->thread->wait;
+}
+
+static const char *waiter_comm(const struct lw_waiter *w)
+{
+	return is_goroutine(w) ? "" : w->thread->comm;
 }
 
 void tracker_free(struct lw_tracker *t)
@@ -250,6 +347,7 @@ void tracker_drops(const struct lw_tracker *t, struct lw_drops *d)
 	d->sites_untracked = t->sites_untracked;
 	d->processes_untracked = t->processes_untracked;
 	d->threads_untracked = t->threads_untracked;
+	d->goroutines_untracked = t->goroutines_untracked;
 }
 
 /* The end of a stuck wait: exact (its record) at end_ns, or inexact, when
@@ -263,14 +361,17 @@ static void report_unstuck(struct lw_tracker *t, struct lw_waiter *w, uint64_t e
 		.type = LW_RPT_UNSTUCK,
 		.ts = unix_ts(t, end_ns),
 		.pid = w->id.pid,
-		.tid = (uint32_t)w->id.id,
-		.comm = w->comm,
+		.tid = is_goroutine(w) ? 0 : (uint32_t)w->id.id,
+		.goid = is_goroutine(w) ? w->id.id : 0,
+		.func = is_goroutine(w) ? w->go.func : NULL,
+		.created_by = is_goroutine(w) ? w->go.created_by : NULL,
+		.comm = waiter_comm(w),
 		.pcomm = p ? p->pcomm : "",
 		.state = w->state,
 		.blocked_s = seconds(elapsed(end_ns, w->since_ns)),
 		.since_exact = w->since_exact,
 		.end_exact = exact,
-		.wait = &w->wait,
+		.wait = waiter_wait(w),
 		.site = w->site,
 	};
 
@@ -347,35 +448,107 @@ static struct lw_waiter *new_thread(struct lw_tracker *t, const struct lw_task_r
 {
 	struct lw_waiter *w;
 
-	if (t->waiters.len >= LW_MAX_THREADS) {
+	if (t->waiters.len - t->n_goroutines >= LW_MAX_THREADS) {
 		t->threads_untracked++;
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
-	if (!w)
+	if (!w || !(w->thread = calloc(1, sizeof(*w->thread))))
 		goto fail;
 	w->id = lw_thread_id(r->pid, r->tid);
 	if (waiter_map_put(&t->waiters, w->id, w))
 		goto fail;
 	return w;
 fail:
+	if (w)
+		free(w->thread);
 	free(w);
 	t->insert_failures++;
 	return NULL;
 }
 
-static void symbolize_user(struct lw_tracker *t, uint32_t pid, const uint64_t *pcs, int n,
-			   struct lw_stack_text *out)
+/* Go's frames at most per pc: a call inlined this deep is shown to here. */
+#define GO_INLINE_MAX 16
+
+/* "function+0xoff (file:line)"; every frame of an inlined call shows its
+ * pc's offset in the function that holds them all. */
+static void go_frame_text(const struct go_frame *f, uint64_t pc, char *buf, size_t len)
 {
-	int i;
+	uint64_t off = pc >= f->entry ? pc - f->entry : 0;
+
+	if (f->file && f->file[0] && f->line > 0)
+		snprintf(buf, len, "%s+0x%llx (%s:%d)", f->func, (unsigned long long)off, f->file,
+			 f->line);
+	else
+		snprintf(buf, len, "%s+0x%llx", f->func, (unsigned long long)off);
+}
+
+/* The Go frames at pc, or 0 when it is not Go code (or there is no Go). */
+static int go_frames(struct lw_tracker *t, uint32_t pid, uint64_t pc, bool first,
+		     struct go_frame *out)
+{
+	int n;
+
+	if (!t->opts.stacks.go_frames)
+		return 0;
+	n = t->opts.stacks.go_frames(t->opts.stacks.ctx, pid, pc, first, out, GO_INLINE_MAX);
+	return n > 0 ? (n < GO_INLINE_MAX ? n : GO_INLINE_MAX) : 0;
+}
+
+/* The frame a goroutine's site is named by, copied out of the callback's. */
+struct culprit {
+	bool found, fallback;
+	char func[LW_FRAME_TEXT], file[LW_FRAME_TEXT];
+	int line;
+};
+
+static void culprit_take(struct culprit *c, const struct go_frame *f)
+{
+	snprintf(c->func, sizeof(c->func), "%s", f->func ? f->func : "?");
+	snprintf(c->file, sizeof(c->file), "%s", f->file ? f->file : "");
+	c->line = f->line;
+}
+
+/* The first frame outside the runtime's own; else the outermost but goexit. */
+static void culprit_see(struct culprit *c, const struct go_frame *f)
+{
+	if (c->found || !f->func)
+		return;
+	if (!site_go_runtime_func(f->func)) {
+		culprit_take(c, f);
+		c->found = true;
+	} else if (strcmp(f->func, "runtime.goexit")) {
+		culprit_take(c, f);
+		c->fallback = true;
+	}
+}
+
+/*
+ * The text of a user stack: Go code by its own table (go_frames: inlined
+ * calls as frames of their own), the rest by symbolize_user.  c (may be
+ * NULL) gets the frame to name a goroutine's site by.
+ */
+static void symbolize_user(struct lw_tracker *t, uint32_t pid, const uint64_t *pcs, int n,
+			   struct lw_stack_text *out, struct culprit *c)
+{
+	struct go_frame frames[GO_INLINE_MAX];
+	int i, j, nf;
 
 	out->n = 0;
-	if (!t->opts.stacks.symbolize_user)
-		return;
-	for (i = 0; i < n && i < LW_STACK_MAX; i++)
+	for (i = 0; i < n && out->n < LW_STACK_MAX; i++) {
+		nf = go_frames(t, pid, pcs[i], i == 0, frames);
+		for (j = 0; j < nf && out->n < LW_STACK_MAX; j++) {
+			if (!frames[j].func)
+				frames[j].func = "?";
+			go_frame_text(&frames[j], pcs[i], out->frames[out->n++], LW_FRAME_TEXT);
+			if (c)
+				culprit_see(c, &frames[j]);
+		}
+		if (nf || !t->opts.stacks.symbolize_user)
+			continue;
 		t->opts.stacks.symbolize_user(t->opts.stacks.ctx, pid, pcs[i], i == 0,
-					      out->frames[i], LW_FRAME_TEXT);
-	out->n = i;
+					      out->frames[out->n++], LW_FRAME_TEXT);
+	}
 }
 
 /* The user pcs of the thread of r: n >= 0 (0 when unreadable, counted). */
@@ -411,11 +584,11 @@ static struct lw_site *find_site(struct lw_tracker *t, struct lw_process *p,
 	for (i = 0; i < n_kernel; i++)
 		kernel[i] = k->ips[i];
 
-	key = site_key(&w->wait, user, n_user, kernel, n_kernel);
+	key = site_key(&w->thread->wait, user, n_user, kernel, n_kernel);
 	s = site_find(&p->sites, key);
 	if (s)
 		return s;
-	err = site_add(&p->sites, t->last_site_id + 1, p->pid, key, &w->wait, user, n_user,
+	err = site_add(&p->sites, t->last_site_id + 1, p->pid, key, &w->thread->wait, user, n_user,
 		       kernel, n_kernel, &t->opts.trend, t->trend_scratch, &s);
 	if (err) {
 		if (err == -ENOSPC)
@@ -425,7 +598,7 @@ static struct lw_site *find_site(struct lw_tracker *t, struct lw_process *p,
 		return NULL;
 	}
 	t->last_site_id++;
-	symbolize_user(t, p->pid, s->user_pcs, s->n_user, &s->user);
+	symbolize_user(t, p->pid, s->user_pcs, s->n_user, &s->user, NULL);
 	if (t->opts.stacks.symbolize_kernel) {
 		for (i = 0; i < s->n_kernel; i++)
 			t->opts.stacks.symbolize_kernel(t->opts.stacks.ctx, s->kernel_pcs[i],
@@ -445,7 +618,7 @@ static struct lw_site *find_site(struct lw_tracker *t, struct lw_process *p,
 static void report_stuck(struct lw_tracker *t, struct lw_waiter *w, struct lw_process *p,
 			 const struct lw_task_rec *r, const struct lw_kstack_rec *k)
 {
-	wait_decode(r, &t->opts.restart_fns, t->opts.read_first_waiter, &w->wait);
+	wait_decode(r, &t->opts.restart_fns, t->opts.read_first_waiter, &w->thread->wait);
 	set_site(w, p ? find_site(t, p, w, r, k) : NULL);
 	w->stuck = true;
 	if (p)
@@ -455,14 +628,153 @@ static void report_stuck(struct lw_tracker *t, struct lw_waiter *w, struct lw_pr
 			.ts = unix_ts(t, r->now_ns),
 			.pid = w->id.pid,
 			.tid = (uint32_t)w->id.id,
-			.comm = w->comm,
+			.comm = w->thread->comm,
 			.pcomm = p ? p->pcomm : "",
 			.state = w->state,
 			.blocked_s = seconds(elapsed(r->now_ns, w->since_ns)),
 			.since_exact = w->since_exact,
-			.wait = &w->wait,
+			.wait = &w->thread->wait,
 			.site = w->site,
 		});
+}
+
+/* ---- Goroutines: what a Go process's reports name, kept per process ---- */
+
+static struct go_state *go_state_of(struct lw_tracker *t, struct lw_process *p)
+{
+	if (!p->go && !(p->go = calloc(1, sizeof(*p->go))))
+		t->insert_failures++;
+	return p->go;
+}
+
+/* The wait named by Go's wait reason, made once per process and reason. */
+static const struct lw_wait *go_wait(struct lw_tracker *t, struct lw_process *p, uint8_t reason)
+{
+	struct go_state *g = p->go;
+	struct named_wait {
+		struct lw_wait wait;
+		char name[40];
+	} *nw;
+	const char *name = NULL;
+
+	if (g->waits[reason])
+		return g->waits[reason];
+	nw = calloc(1, sizeof(*nw));
+	if (!nw) {
+		t->insert_failures++;
+		return NULL;
+	}
+	if (t->opts.stacks.go_wait_reason)
+		name = t->opts.stacks.go_wait_reason(t->opts.stacks.ctx, p->pid, reason);
+	if (name && name[0])
+		snprintf(nw->name, sizeof(nw->name), "%s", name);
+	else
+		snprintf(nw->name, sizeof(nw->name), "wait reason %u", reason);
+	nw->wait.kind = nw->name;
+	/* The struct begins with its wait: freed as one. */
+	g->waits[reason] = &nw->wait;
+	return g->waits[reason];
+}
+
+static uint64_t pc_hash(uint64_t key)
+{
+	return key * 0x9e3779b97f4a7c15ULL;
+}
+
+static struct pc_name *pc_slot(const struct pc_names *m, uint64_t key)
+{
+	size_t i = (size_t)(pc_hash(key) >> 32) & (m->cap - 1);
+
+	while (m->v[i].key && m->v[i].key != key)
+		i = (i + 1) & (m->cap - 1);
+	return &m->v[i];
+}
+
+/* Room for one more name: 0, or -ENOSPC at GO_NAMES_MAX, or -ENOMEM. */
+static int pc_names_reserve(struct pc_names *m)
+{
+	struct pc_names bigger;
+	size_t i;
+
+	if (m->n >= GO_NAMES_MAX)
+		return -ENOSPC;
+	if (m->cap && 2 * (m->n + 1) <= m->cap)
+		return 0;
+	bigger.cap = m->cap ? 2 * m->cap : 64;
+	bigger.n = m->n;
+	bigger.v = calloc(bigger.cap, sizeof(*bigger.v));
+	if (!bigger.v)
+		return -ENOMEM;
+	for (i = 0; i < m->cap; i++)
+		if (m->v[i].key)
+			*pc_slot(&bigger, m->v[i].key) = m->v[i];
+	free(m->v);
+	*m = bigger;
+	return 0;
+}
+
+/*
+ * The text of a goroutine's start function (start: its entry, the name
+ * alone) or of where it was created (its go statement's return pc:
+ * "main.queryAll (/src/main.go:19)"), made once per pc and process.  NULL
+ * when unknown, or past GO_NAMES_MAX (counted).
+ */
+static const char *go_pc_name(struct lw_tracker *t, struct lw_process *p, uint64_t pc, bool start)
+{
+	struct pc_names *m = &p->go->names;
+	uint64_t key = pc ^ (start ? 1ULL << 63 : 0);
+	struct go_frame frames[GO_INLINE_MAX];
+	struct pc_name *slot;
+	char text[LW_FRAME_TEXT];
+	int n, err;
+
+	if (!pc)
+		return NULL;
+	if (m->cap && (slot = pc_slot(m, key))->key)
+		return slot->text;
+	n = go_frames(t, p->pid, pc, start, frames);
+	if (!n || !frames[0].func)
+		return NULL; /* not Go code: looked up again next time, cheap */
+	if (start || !frames[0].file || !frames[0].file[0] || frames[0].line <= 0)
+		snprintf(text, sizeof(text), "%s", frames[0].func);
+	else
+		snprintf(text, sizeof(text), "%s (%s:%d)", frames[0].func, frames[0].file,
+			 frames[0].line);
+	err = pc_names_reserve(m);
+	if (err) {
+		t->insert_failures++;
+		return NULL;
+	}
+	slot = pc_slot(m, key);
+	slot->text = strdup(text);
+	if (!slot->text) {
+		t->insert_failures++;
+		return NULL;
+	}
+	slot->key = key;
+	m->n++;
+	return slot->text;
+}
+
+/* A spinning thread's report names the goroutine that ran on it at the
+ * last read of its process's goroutines. */
+static void join_goroutine(struct lw_tracker *t, struct lw_process *p, uint32_t tid,
+			   struct lw_report *r)
+{
+	size_t i;
+
+	if (!p->go)
+		return;
+	for (i = 0; i < p->go->n_running; i++) {
+		const struct go_running *g = &p->go->running[i];
+
+		if (g->tid != tid)
+			continue;
+		r->goid = g->goid;
+		r->func = go_pc_name(t, p, g->startpc, true);
+		r->created_by = go_pc_name(t, p, g->gopc, false);
+		return;
+	}
 }
 
 /*
@@ -474,18 +786,19 @@ static void check_spin(struct lw_tracker *t, struct lw_waiter *w, struct lw_proc
 {
 	uint64_t pcs[LW_STACK_MAX];
 	struct lw_stack_text *stack;
+	struct lw_report rep;
 	int n;
 
-	if (!w->thread.run_since_ns || w->thread.nvcsw != r->nvcsw) {
-		w->thread.run_since_ns = r->now_ns;
-		w->thread.nvcsw = r->nvcsw;
-		w->thread.spin_reported = false;
+	if (!w->thread->run_since_ns || w->thread->nvcsw != r->nvcsw) {
+		w->thread->run_since_ns = r->now_ns;
+		w->thread->nvcsw = r->nvcsw;
+		w->thread->spin_reported = false;
 		return;
 	}
-	if (w->thread.spin_reported ||
-	    elapsed(r->now_ns, w->thread.run_since_ns) < t->opts.threshold_ns)
+	if (w->thread->spin_reported ||
+	    elapsed(r->now_ns, w->thread->run_since_ns) < t->opts.threshold_ns)
 		return;
-	w->thread.spin_reported = true;
+	w->thread->spin_reported = true;
 	t->spins++;
 	stack = calloc(1, sizeof(*stack));
 	if (!stack) {
@@ -493,17 +806,20 @@ static void check_spin(struct lw_tracker *t, struct lw_waiter *w, struct lw_proc
 		return;
 	}
 	n = unwind(t, r, pcs);
-	symbolize_user(t, r->pid, pcs, n, stack);
-	emit(t, &(struct lw_report){
-			.type = LW_RPT_SPIN,
-			.ts = unix_ts(t, r->now_ns),
-			.pid = w->id.pid,
-			.tid = (uint32_t)w->id.id,
-			.comm = w->comm,
-			.pcomm = p ? p->pcomm : "",
-			.running_s = seconds(elapsed(r->now_ns, w->thread.run_since_ns)),
-			.stack = stack,
-		});
+	symbolize_user(t, r->pid, pcs, n, stack, NULL);
+	rep = (struct lw_report){
+		.type = LW_RPT_SPIN,
+		.ts = unix_ts(t, r->now_ns),
+		.pid = w->id.pid,
+		.tid = (uint32_t)w->id.id,
+		.comm = w->thread->comm,
+		.pcomm = p ? p->pcomm : "",
+		.running_s = seconds(elapsed(r->now_ns, w->thread->run_since_ns)),
+		.stack = stack,
+	};
+	if (p)
+		join_goroutine(t, p, r->tid, &rep);
+	emit(t, &rep);
 	free(stack);
 }
 
@@ -543,10 +859,11 @@ static void apply_event(struct lw_tracker *t, const struct lw_event *e)
 		break;
 	case LW_REC_THREAD_EXIT:
 		/* A stuck thread whose end record was lost ended by now. */
-		w = waiter_map_del(&t->waiters, lw_thread_id(e->pid, e->tid));
-		if (w)
+		w = waiter_map_get(&t->waiters, lw_thread_id(e->pid, e->tid));
+		if (w) {
 			end_inexact(t, w);
-		waiter_free(w);
+			waiter_remove(t, w);
+		}
 		/* The process itself goes at the next scan's end: its sites may
 		 * still be named by waiters in the table until then. */
 		if (e->flags & LW_EF_GROUP_DEAD) {
@@ -654,13 +971,13 @@ static void scan_running(struct lw_tracker *t, struct lw_waiter *w, struct lw_pr
 	}
 	if (!(r->flags & LW_TF_RUNNABLE) || (r->flags & LW_TF_KTHREAD)) {
 		if (w)
-			w->thread.run_since_ns = 0;
+			w->thread->run_since_ns = 0;
 		return;
 	}
 	if (!w && !(w = new_thread(t, r)))
 		return;
 	w->gen = t->gen;
-	copy_comm(w->comm, r->comm);
+	copy_comm(w->thread->comm, r->comm);
 	check_spin(t, w, p, r);
 }
 
@@ -688,8 +1005,8 @@ void tracker_scan_task(struct lw_tracker *t, const struct lw_task_rec *r,
 	if (!w && !(w = new_thread(t, r)))
 		return;
 	w->gen = t->gen;
-	w->thread.run_since_ns = 0;
-	copy_comm(w->comm, r->comm);
+	w->thread->run_since_ns = 0;
+	copy_comm(w->thread->comm, r->comm);
 	if (w->since_ns != r->blocked_since_ns) {
 		/* A new wait.  If the last one was reported stuck and its end
 		 * was not seen, it ended now at the latest. */
@@ -713,6 +1030,242 @@ void tracker_scan_task(struct lw_tracker *t, const struct lw_task_rec *r,
 		report_stuck(t, w, p, r, kstack);
 }
 
+/* ---- Goroutines ---- */
+
+static struct lw_waiter *new_goroutine(struct lw_tracker *t, struct lw_waiter_id id)
+{
+	size_t cap = t->opts.max_goroutines ? t->opts.max_goroutines : LW_MAX_GOROUTINES;
+	struct lw_waiter *w;
+
+	if (t->n_goroutines >= cap) {
+		t->goroutines_untracked++;
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		goto fail;
+	w->id = id;
+	if (waiter_map_put(&t->waiters, w->id, w))
+		goto fail;
+	t->n_goroutines++;
+	return w;
+fail:
+	free(w);
+	t->insert_failures++;
+	return NULL;
+}
+
+/* Where goroutine w waits, from its Go stack: its site, found or made (and
+ * reported). */
+static struct lw_site *find_goroutine_site(struct lw_tracker *t, struct lw_process *p,
+					   const struct lw_waiter *w, const uint64_t *pcs, int n)
+{
+	const struct lw_wait *wait = w->go.wait;
+	struct culprit c = {};
+	char created_func[LW_FRAME_TEXT];
+	struct lw_site *s;
+	uint64_t key;
+	int err;
+
+	key = site_key_goroutine(wait->kind, pcs, n);
+	s = site_find(&p->sites, key);
+	if (s)
+		return s;
+	err = site_add(&p->sites, t->last_site_id + 1, p->pid, key, wait, pcs, n, NULL, 0,
+		       &t->opts.trend, t->trend_scratch, &s);
+	if (err) {
+		if (err == -ENOSPC)
+			t->sites_untracked++;
+		else
+			t->insert_failures++;
+		return NULL;
+	}
+	t->last_site_id++;
+	s->goroutine = true;
+	symbolize_user(t, p->pid, s->user_pcs, s->n_user, &s->user, &c);
+	/* "main.queryAll (/src/main.go:19)": the function alone in the name */
+	snprintf(s->created_by, sizeof(s->created_by), "%s",
+		 w->go.created_by ? w->go.created_by : "");
+	snprintf(created_func, sizeof(created_func), "%.*s", (int)strcspn(s->created_by, " "),
+		 s->created_by);
+	site_name_goroutine(s, c.found || c.fallback ? c.func : NULL, c.file, c.line,
+			    created_func);
+	emit(t, &(struct lw_report){
+			.type = LW_RPT_SITE,
+			.ts = unix_ts(t, t->now_ns),
+			.pid = p->pid,
+			.pcomm = p->pcomm,
+			.site = s,
+			.go = true,
+			.goroutines = p->go->goroutines,
+		});
+	return s;
+}
+
+/*
+ * Goroutine w is past the threshold: its stack (read now, once per wait),
+ * site and report.  A stack that moved while read is asked for again at
+ * the next scans; the wait is reported stuck once it reads, or without a
+ * stack when it keeps moving.  Returns false when it is left for later.
+ */
+static bool report_goroutine_stuck(struct lw_tracker *t, struct lw_process *p,
+				   struct lw_waiter *w, const struct go_goroutine *g)
+{
+	uint64_t pcs[LW_STACK_MAX];
+	int n = 0;
+
+	if (t->opts.stacks.unwind_goroutine) {
+		n = t->opts.stacks.unwind_goroutine(t->opts.stacks.ctx, p->pid, g, pcs,
+						    LW_STACK_MAX);
+		if (n == -EAGAIN && ++w->go.stack_tries < GO_STACK_TRIES)
+			return false;
+		if (n < 0) {
+			t->stacks_unreadable++;
+			n = 0;
+		}
+		if (n > LW_STACK_MAX)
+			n = LW_STACK_MAX;
+	}
+	w->go.wait = go_wait(t, p, w->go.wait_reason);
+	if (!w->go.wait)
+		return false; /* out of memory, counted: tried again next scan */
+	w->go.func = go_pc_name(t, p, g->startpc, true);
+	w->go.created_by = go_pc_name(t, p, g->gopc, false);
+	set_site(w, find_goroutine_site(t, p, w, pcs, n));
+	w->stuck = true;
+	p->stuck_waiters++;
+	emit(t, &(struct lw_report){
+			.type = LW_RPT_STUCK,
+			.ts = unix_ts(t, t->now_ns),
+			.pid = p->pid,
+			.goid = w->id.id,
+			.func = w->go.func,
+			.created_by = w->go.created_by,
+			.comm = "",
+			.pcomm = p->pcomm,
+			.state = w->state,
+			.blocked_s = seconds(elapsed(t->now_ns, w->since_ns)),
+			.since_exact = w->since_exact,
+			.wait = w->go.wait,
+			.site = w->site,
+		});
+	return true;
+}
+
+static bool same_wait(const struct lw_waiter *w, const struct go_goroutine *g)
+{
+	return w->go.sp_depth == g->sp_depth && w->go.tracking_seq == g->tracking_seq &&
+	       w->go.wait_reason == g->wait_reason;
+}
+
+/* A parked goroutine: its wait, new or going on.  Returns true when it is
+ * stuck (past the threshold). */
+static bool scan_blocked_goroutine(struct lw_tracker *t, struct lw_process *p,
+				   const struct go_goroutine *g)
+{
+	struct lw_waiter_id id = lw_goroutine_id(p->pid, g->goid);
+	struct lw_waiter *w = waiter_map_get(&t->waiters, id);
+	bool fresh = !w;
+
+	if (!w && !(w = new_goroutine(t, id)))
+		return false;
+	if (!fresh && !same_wait(w, g)) {
+		/* Woke and parked again between two reads: a new wait.  A
+		 * stuck one ended, at the latest when it was last seen. */
+		end_inexact(t, w);
+		fresh = true;
+	}
+	if (fresh) {
+		w->since_ns = t->now_ns; /* first seen: a lower bound */
+		w->since_exact = false;
+		w->end_pending = false;
+		w->go.sp_depth = g->sp_depth;
+		w->go.tracking_seq = g->tracking_seq;
+		w->go.wait_reason = g->wait_reason;
+		w->go.stack_tries = 0;
+		w->go.func = w->go.created_by = NULL;
+	}
+	w->gen = t->gen;
+	w->seen_ns = t->now_ns;
+	w->state = 'S';
+	if (elapsed(t->now_ns, w->since_ns) < t->opts.threshold_ns)
+		return false;
+	if (!w->stuck)
+		report_goroutine_stuck(t, p, w, g);
+	return true;
+}
+
+static void note_running(struct go_state *go, const struct go_goroutine *g)
+{
+	if (go->n_running == go->cap_running) {
+		size_t cap = go->cap_running ? 2 * go->cap_running : 16;
+		struct go_running *v;
+
+		/* As many as the process has threads: cap it at what a
+		 * hostile process could not inflate past the thread cap. */
+		if (cap > LW_MAX_THREADS)
+			return;
+		v = realloc(go->running, cap * sizeof(*v));
+		if (!v)
+			return; /* that thread's spin is reported without its goroutine */
+		go->running = v;
+		go->cap_running = cap;
+	}
+	go->running[go->n_running++] = (struct go_running){
+		.tid = g->tid, .goid = g->goid, .gopc = g->gopc, .startpc = g->startpc,
+	};
+}
+
+void tracker_scan_goroutines(struct lw_tracker *t, uint32_t pid, const struct go_goroutine *gs,
+			     size_t n)
+{
+	uint32_t goroutines = 0, blocked = 0, stuck = 0;
+	struct lw_process *p;
+	struct lw_waiter *w;
+	struct go_state *go;
+	size_t i;
+
+	catch_up(t);
+	p = get_process(t, pid, true);
+	if (!p || p->exited || !(go = go_state_of(t, p)))
+		return;
+	go->read_gen = t->gen;
+	go->n_running = 0;
+	for (i = 0; i < n; i++) {
+		const struct go_goroutine *g = &gs[i];
+
+		if (g->system || g->status == GO_G_DEAD || g->status == GO_G_IDLE ||
+		    g->status == GO_G_DEADEXTRA)
+			continue;
+		goroutines++;
+		if (g->status == GO_G_WAITING || g->status == GO_G_LEAKED) {
+			blocked++;
+			stuck += scan_blocked_goroutine(t, p, g);
+			continue;
+		}
+		if (g->status == GO_G_RUNNING && g->tid)
+			note_running(go, g);
+		/* Running, runnable, in a syscall: its wait, if any, ended. */
+		w = waiter_map_get(&t->waiters, lw_goroutine_id(pid, g->goid));
+		if (w) {
+			end_inexact(t, w);
+			waiter_remove(t, w);
+		}
+	}
+	go->goroutines = goroutines;
+	go->blocked = blocked;
+	go->stuck = stuck;
+	if (stuck)
+		p->reported = true;
+}
+
+void tracker_goroutines_unread(struct lw_tracker *t, uint32_t pid)
+{
+	/* Nothing to do: what was read last stands; the sweep keeps the
+	 * goroutines of a process not read in this scan. */
+	catch_up(t);
+}
+
 static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_site *s,
 			uint32_t stuck)
 {
@@ -725,6 +1278,10 @@ static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_si
 			.site = s,
 			.stuck = stuck,
 			.threads = p->counts.threads,
+			.go = p->go != NULL,
+			.goroutines = p->go ? p->go->goroutines : 0,
+			.goroutines_blocked = p->go ? p->go->blocked : 0,
+			.goroutines_stuck = p->go ? p->go->stuck : 0,
 			.growth_per_min = s->leak.growth_per_min,
 		});
 }
@@ -770,6 +1327,8 @@ static void check_leaks(struct lw_tracker *t, struct lw_process *p, uint64_t int
 		s = p->sites.sites[i];
 		if (leak_series_sample(&s->leak, s->stuck, interval_ns, &t->opts.trend))
 			report_leak(t, p, s, s->stuck);
+		if (s->goroutine)
+			continue; /* goroutines are not threads */
 		if (s->stuck > 1)
 			in_piles += s->stuck;
 		site_growing |= leak_series_growing(&s->leak);
@@ -778,6 +1337,16 @@ static void check_leaks(struct lw_tracker *t, struct lw_process *p, uint64_t int
 	if (leak_series_sample(threads, loose, interval_ns, &t->threads_trend) && !site_growing &&
 	    (s = threads_site(t, p)))
 		report_leak(t, p, s, p->counts.stuck);
+}
+
+/* A goroutine waiter this scan did not see is gone when its process's
+ * goroutines were read (it exited), or its process is gone; else (not
+ * read this time) it stays as it was. */
+static bool goroutine_gone(const struct lw_tracker *t, const struct lw_waiter *w)
+{
+	const struct lw_process *p = id_map_get(&t->processes, w->id.pid);
+
+	return !p || p->exited || p->gen != t->gen || !p->go || p->go->read_gen == t->gen;
 }
 
 /* Waiters the scan did not see are gone (exited; their records, if any, were
@@ -794,14 +1363,13 @@ static void sweep_waiters(struct lw_tracker *t)
 
 	while (waiter_map_next(&t->waiters, &i, &id, &value)) {
 		w = value;
-		if (w->gen != t->gen)
+		if (w->gen != t->gen && (!is_goroutine(w) || goroutine_gone(t, w)))
 			ptr_list_push(&gone, w);
 	}
 	for (i = 0; i < gone.n; i++) {
 		w = gone.v[i];
 		end_inexact(t, w);
-		waiter_map_del(&t->waiters, w->id);
-		waiter_free(w);
+		waiter_remove(t, w);
 	}
 	free(gone.v);
 
@@ -856,7 +1424,7 @@ void tracker_scan_end(struct lw_tracker *t)
 		p->counts = p->scanning;
 		p->counts_gen = t->gen;
 		check_leaks(t, p, interval_ns);
-		if (p->target || p->counts.stuck) {
+		if (p->target || p->counts.stuck || (p->go && p->go->stuck)) {
 			p->reported = true;
 			emit(t, &(struct lw_report){
 					.type = LW_RPT_SAMPLE,
@@ -866,6 +1434,10 @@ void tracker_scan_end(struct lw_tracker *t)
 					.threads = p->counts.threads,
 					.blocked = p->counts.blocked,
 					.stuck = p->counts.stuck,
+					.go = p->go != NULL,
+					.goroutines = p->go ? p->go->goroutines : 0,
+					.goroutines_blocked = p->go ? p->go->blocked : 0,
+					.goroutines_stuck = p->go ? p->go->stuck : 0,
 				});
 		}
 	}
@@ -896,6 +1468,7 @@ void tracker_stats(const struct lw_tracker *t, struct lw_tracker_stats *s)
 		.leaks = t->leaks,
 		.spins = t->spins,
 		.waiters = t->waiters.len,
+		.goroutines = t->n_goroutines,
 		.processes = t->processes.len,
 	};
 	while (tracker_next_leak(t, &c, &v))
@@ -907,20 +1480,28 @@ void tracker_stats(const struct lw_tracker *t, struct lw_tracker_stats *s)
 static bool process_shown(const struct lw_tracker *t, const struct lw_process *p)
 {
 	return !p->exited && p->counts_gen && p->counts_gen == t->complete_gen &&
-	       (p->target || p->counts.stuck);
+	       (p->target || p->counts.stuck || (p->go && p->go->stuck));
 }
 
 /* Stuck now: reported stuck, its end not seen, and not gone at the last
- * complete scan (an aborted scan's unseen waiters are not gone). */
+ * complete scan (an aborted scan's unseen waiters are not gone); a
+ * goroutine: seen at the last read of its process's goroutines. */
 static bool waiter_stuck_now(const struct lw_tracker *t, const struct lw_waiter *w)
 {
-	return w->stuck && !w->end_pending && w->gen >= t->complete_gen;
+	const struct lw_process *p;
+
+	if (!w->stuck || w->end_pending)
+		return false;
+	if (!is_goroutine(w))
+		return w->gen >= t->complete_gen;
+	p = id_map_get(&t->processes, w->id.pid);
+	return p && p->go && w->gen >= p->go->read_gen;
 }
 
 static bool waiter_spinning(const struct lw_tracker *t, const struct lw_waiter *w)
 {
-	return w->id.kind == LW_WAITER_THREAD && w->thread.spin_reported &&
-	       w->thread.run_since_ns && w->gen >= t->complete_gen;
+	return w->id.kind == LW_WAITER_THREAD && w->thread->spin_reported &&
+	       w->thread->run_since_ns && w->gen >= t->complete_gen;
 }
 
 bool tracker_next_process(const struct lw_tracker *t, struct tracker_cursor *c,
@@ -940,6 +1521,10 @@ bool tracker_next_process(const struct lw_tracker *t, struct tracker_cursor *c,
 			.threads = p->counts.threads,
 			.blocked = p->counts.blocked,
 			.stuck = p->counts.stuck,
+			.go = p->go != NULL,
+			.goroutines = p->go ? p->go->goroutines : 0,
+			.goroutines_blocked = p->go ? p->go->blocked : 0,
+			.goroutines_stuck = p->go ? p->go->stuck : 0,
 		};
 		return true;
 	}
@@ -953,15 +1538,21 @@ static void waiter_view(const struct lw_tracker *t, const struct lw_waiter *w,
 
 	*out = (struct lw_waiter_view){
 		.id = w->id,
-		.comm = w->comm,
+		.comm = waiter_comm(w),
 		.pcomm = p ? p->pcomm : "",
 		.state = w->state,
 		.since_exact = w->since_exact,
 		.blocked_ns = w->stuck ? elapsed(w->seen_ns, w->since_ns) : 0,
-		.running_ns = w->thread.run_since_ns ? elapsed(t->now_ns, w->thread.run_since_ns) : 0,
-		.wait = &w->wait,
+		.wait = waiter_wait(w),
 		.site = w->site,
 	};
+	if (is_goroutine(w)) {
+		out->goid = w->id.id;
+		out->func = w->go.func;
+		out->created_by = w->go.created_by;
+	} else if (w->thread->run_since_ns) {
+		out->running_ns = elapsed(t->now_ns, w->thread->run_since_ns);
+	}
 }
 
 bool tracker_next_stuck(const struct lw_tracker *t, struct tracker_cursor *c,
@@ -1009,7 +1600,9 @@ static int by_blocked_cmp(const void *a, const void *b)
 	return by_blocked(a, b);
 }
 
-size_t tracker_stuck_waiters(const struct lw_tracker *t, struct lw_waiter_view *out, size_t max)
+/* kind 0: every kind */
+static size_t stuck_waiters(const struct lw_tracker *t, uint32_t kind, struct lw_waiter_view *out,
+			    size_t max)
 {
 	struct tracker_cursor c = { 0 };
 	struct lw_waiter_view v;
@@ -1017,6 +1610,8 @@ size_t tracker_stuck_waiters(const struct lw_tracker *t, struct lw_waiter_view *
 	bool full = false;
 
 	while (tracker_next_stuck(t, &c, &v)) {
+		if (kind && v.id.kind != kind)
+			continue;
 		total++;
 		if (!max)
 			continue;
@@ -1038,6 +1633,17 @@ size_t tracker_stuck_waiters(const struct lw_tracker *t, struct lw_waiter_view *
 	if (!full && n)
 		qsort(out, n, sizeof(*out), by_blocked_cmp);
 	return total;
+}
+
+size_t tracker_stuck_waiters(const struct lw_tracker *t, struct lw_waiter_view *out, size_t max)
+{
+	return stuck_waiters(t, 0, out, max);
+}
+
+size_t tracker_stuck_waiters_of(const struct lw_tracker *t, uint32_t kind,
+				struct lw_waiter_view *out, size_t max)
+{
+	return stuck_waiters(t, kind, out, max);
 }
 
 /* Sites one by one: with stuck waiters, of the processes shown, or (leaks)

@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The tracker: the table of waiters (threads today, goroutines next) and
- * their blocking episodes, and per-process counts, fed by scans (iter/task
- * records) and ring-buffer records, and turned into stuck, unstuck, site,
- * leak, spin, sample and exit reports.  Plain C: no libbpf, no globals, no
- * clock reads (time comes with the scan and in the records), so unit tests
- * drive it.
+ * The tracker: the table of waiters (threads and goroutines) and their
+ * blocking episodes, and per-process counts, fed by scans (iter/task records,
+ * the goroutines a goroutine scan read) and ring-buffer records, and turned
+ * into stuck, unstuck, site, leak, spin, sample and exit reports.  Plain C:
+ * no libbpf, no /proc, no process reads, no globals, no clock reads (time
+ * comes with the scan and in the records), so unit tests drive it.
+ *
+ * A goroutine is a waiter of its own kind: the same sites, trend test,
+ * reports and views as a thread.  It is blocked when parked (_Gwaiting, or
+ * _Gleaked); one wait is one (goid, tracking_seq, sp_depth, wait_reason):
+ * any change between two scans is a new wait.  Its start is when a scan
+ * first saw it (a lower bound: since_exact false).  Only blocked goroutines
+ * have a waiter, with no stack: a stack is read once per wait, when it turns
+ * stuck.
  *
  * Opaque: the outputs read it through the iterators and predicates below,
  * so that "stuck now" and "shown" are decided here, once.
@@ -16,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "clock.h"
+#include "go_scan.h"
 #include "leakwatch.h"
 #include "report.h"
 #include "sites.h"
@@ -23,13 +32,34 @@
 #include "wait_kind.h"
 #include "waiter.h"
 
-/* Stacks come from outside (libdwfl, kallsyms): tests pass fakes or none. */
+/* Stacks come from outside (libdwfl, kallsyms, the goroutine scan): tests
+ * pass fakes or none.  Any of them may be NULL. */
 struct lw_stack_ops {
 	/* User pcs of the thread of r, innermost first: count, or -errno. */
 	int (*unwind)(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, int max);
 	/* Text of a user frame; first: pcs[0], not a return address. */
 	void (*symbolize_user)(void *ctx, uint32_t pid, uint64_t pc, bool first, char *buf,
 			       size_t len);
+	/*
+	 * The Go stack of g (one of those given to tracker_scan_goroutines in
+	 * this scan), runtime pcs, innermost first: the count; -EAGAIN: it
+	 * moved, ask again at the next scan; other -errno: unreadable (counted,
+	 * reported without a stack).
+	 */
+	int (*unwind_goroutine)(void *ctx, uint32_t pid, const struct go_goroutine *g,
+				uint64_t *pcs, int max);
+	/*
+	 * The Go frames at a runtime pc of process pid, innermost (inlined)
+	 * first, as go_process_frames: 0 when pc is not Go code (then
+	 * symbolize_user names it).  out[].entry must be the runtime address
+	 * of the function (load bias added): frames show pc - entry.  The
+	 * strings need only last the call: the tracker copies them.
+	 */
+	int (*go_frames)(void *ctx, uint32_t pid, uint64_t pc, bool first, struct go_frame *out,
+			 int max);
+	/* Go's name of a wait reason in pid's binary ("chan send"); NULL or ""
+	 * if unknown.  Copied by the tracker. */
+	const char *(*go_wait_reason)(void *ctx, uint32_t pid, uint8_t reason);
 	void (*symbolize_kernel)(void *ctx, uint64_t pc, char *buf, size_t len);
 	/* The process is gone: drop what is cached for it. */
 	void (*forget)(void *ctx, uint32_t pid);
@@ -39,14 +69,16 @@ struct lw_stack_ops {
 /* Caps that keep memory bounded over days; what is past them is counted. */
 #define LW_MAX_PROCESSES 65536
 #define LW_MAX_THREADS (1u << 20)
+#define LW_MAX_GOROUTINES (1u << 20)
 
 struct lw_tracker_opts {
 	uint64_t threshold_ns;
-	bool host_wide; /* no targets: samples only for processes with stuck threads */
+	bool host_wide; /* no targets: samples only for processes with stuck waiters */
 	struct lw_clock clock; /* until the first scan brings its own */
 	struct lw_restart_fns restart_fns;
 	int (*read_first_waiter)(uint32_t pid, uint64_t waiters, uint64_t *uaddr);
 	struct lw_stack_ops stacks;
+	size_t max_goroutines;   /* goroutine waiters at most; 0: LW_MAX_GOROUTINES */
 	struct trend_opts trend; /* zeroes: TREND_OPTS_DEFAULT */
 	struct lw_sink sink;
 };
@@ -78,6 +110,25 @@ void tracker_scan_end(struct lw_tracker *t);
  * did not reach is taken for gone, and no samples or leak checks. */
 void tracker_scan_abort(struct lw_tracker *t);
 
+/*
+ * During an open scan: the live goroutines of Go process pid, as one
+ * go_process_scan read them (gs valid during the call: stacks are asked for
+ * then).  A process whose goroutines are given counts as a Go process from
+ * then on.  Its goroutine waiters not among gs are gone (exited, or running):
+ * a stuck one is unstuck.  The runtime's own goroutines (system) are not
+ * counted or tracked.
+ */
+void tracker_scan_goroutines(struct lw_tracker *t, uint32_t pid, const struct go_goroutine *gs,
+			     size_t n);
+/*
+ * During an open scan: a Go process whose goroutines this scan could not
+ * read (or did not read: a stretched goroutine interval).  Its goroutine
+ * waiters and counts stay as they were: not gone, no unstuck, as if the scan
+ * had been aborted for this process alone.  Not calling either function for
+ * a Go process in a scan means the same.
+ */
+void tracker_goroutines_unread(struct lw_tracker *t, uint32_t pid);
+
 /* Ring-buffer records. */
 void tracker_event(struct lw_tracker *t, const struct lw_event *e);
 
@@ -92,7 +143,8 @@ struct lw_tracker_stats {
 	unsigned int leaks;         /* leak reports so far */
 	unsigned int leaking_sites; /* sites (of the processes still tracked) reported as leaks */
 	unsigned int spins;         /* spin reports so far */
-	size_t waiters;             /* in the table */
+	size_t waiters;             /* in the table, threads and goroutines */
+	size_t goroutines;          /* of them, goroutines (blocked ones) */
 	size_t processes;
 };
 
@@ -110,13 +162,21 @@ struct lw_process_view {
 	uint32_t pid;
 	const char *pcomm;
 	uint32_t threads, blocked, stuck; /* at the last complete scan */
+	/* go: a Go process whose goroutines are read; the counts at its last
+	 * goroutine read, the runtime's own goroutines left out */
+	bool go;
+	uint32_t goroutines, goroutines_blocked, goroutines_stuck;
 };
 
 struct lw_waiter_view {
-	struct lw_waiter_id id; /* threads: id.id is the tid */
-	const char *comm;       /* thread name */
+	struct lw_waiter_id id; /* threads: id.id is the tid; goroutines: the goid */
+	const char *comm;       /* thread name; goroutines: "" */
 	const char *pcomm;
-	char state;             /* 'S' or 'D' */
+	char state;             /* 'S' or 'D'; goroutines: 'S' */
+	/* Goroutines (goid != 0; stuck ones: blocked ones do not get these) */
+	uint64_t goid;
+	const char *func;       /* the function it started in; NULL if unknown */
+	const char *created_by; /* "main.queryAll (/src/main.go:19)"; NULL if unknown */
 	bool since_exact;
 	uint64_t blocked_ns;    /* stuck: blocked for this long at the last scan */
 	uint64_t running_ns;    /* spinning: running without blocking for this long */
@@ -132,15 +192,20 @@ struct lw_site_view {
 
 bool tracker_next_process(const struct lw_tracker *t, struct tracker_cursor *c,
 			  struct lw_process_view *out);
-/* Stuck now: seen blocked past the threshold, end not seen; any order. */
+/* Stuck now: seen blocked past the threshold, end not seen; any order;
+ * threads and goroutines (id.kind). */
 bool tracker_next_stuck(const struct lw_tracker *t, struct tracker_cursor *c,
 			struct lw_waiter_view *out);
 /* The stuck waiters, longest first, up to max into out; returns how many are stuck. */
 size_t tracker_stuck_waiters(const struct lw_tracker *t, struct lw_waiter_view *out, size_t max);
+/* The same, of one kind (enum lw_waiter_kind) only. */
+size_t tracker_stuck_waiters_of(const struct lw_tracker *t, uint32_t kind,
+				struct lw_waiter_view *out, size_t max);
 /* Reported spinning and still running at the last scan. */
 bool tracker_next_spinning(const struct lw_tracker *t, struct tracker_cursor *c,
 			   struct lw_waiter_view *out);
-/* Sites with stuck waiters now, of the processes shown. */
+/* Sites with stuck waiters now, of the processes shown (goroutine sites:
+ * site->goroutine). */
 bool tracker_next_site(const struct lw_tracker *t, struct tracker_cursor *c,
 		       struct lw_site_view *out);
 /* Sites reported as leaks, "threads" (a process's thread count) included,

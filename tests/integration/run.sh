@@ -544,12 +544,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/runmode_tests.sh" || exit 1
 source "$(dirname "${BASH_SOURCE[0]}")/kernel_tests.sh" || exit 1
 # The metrics endpoint under hostile clients, the table on a terminal.
 source "$(dirname "${BASH_SOURCE[0]}")/view_tests.sh" || exit 1
+# Goroutines of Go programs: every Go version x variant (issue 9).
+source "$(dirname "${BASH_SOURCE[0]}")/go_tests.sh" || exit 1
 
 # --------------------------------------------------------------- harness --
 
 ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck stopped hostwide text sigint badinput
 	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" "${RUNMODE_TESTS[@]}" "${KERNEL_TESTS[@]}"
-	"${VIEW_TESTS[@]}" summary)
+	"${VIEW_TESTS[@]}" "${GO_TESTS[@]}" summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")
 

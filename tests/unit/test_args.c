@@ -528,6 +528,98 @@ static void test_timeline_file(void **state)
 	run_free(r);
 }
 
+static void test_goroutine_defaults(void **state)
+{
+	struct run *r = RUN0();
+
+	assert_int_equal(r->rc, 0);
+	assert_false(r->cfg.dump);
+	assert_false(r->cfg.no_goroutines);
+	assert_int_equal(r->cfg.timeline_goroutines, LW_DEFAULT_TIMELINE_GOROUTINES);
+	run_free(r);
+	r = RUN("--no-goroutines", "--timeline-goroutines", "0");
+	assert_int_equal(r->rc, 0);
+	assert_true(r->cfg.no_goroutines);
+	assert_int_equal(r->cfg.timeline_goroutines, 0);
+	run_free(r);
+	r = RUN("--timeline-goroutines=100000");
+	assert_int_equal(r->rc, 0);
+	assert_int_equal(r->cfg.timeline_goroutines, 100000);
+	run_free(r);
+}
+
+static void test_bad_timeline_goroutines_rejected(void **state)
+{
+	static const char *const bad[] = { "", "-1", "1x", "100001", "99999999999999999999",
+					   " 5", "0x10" };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char opt[64];
+		struct run *r;
+
+		snprintf(opt, sizeof(opt), "--timeline-goroutines=%s", bad[i]);
+		r = RUN(opt);
+		assert_usage_error(r, "--timeline-goroutines");
+		run_free(r);
+	}
+	struct run *r = RUN("--timeline-goroutines");
+	assert_usage_error(r, "'--timeline-goroutines'");
+	run_free(r);
+}
+
+static void test_dump(void **state)
+{
+	struct run *r = RUN("--dump", "-p", "5", "-p", "6", "-j");
+
+	assert_int_equal(r->rc, 0);
+	assert_true(r->cfg.dump);
+	assert_int_equal(r->cfg.n_pids, 2);
+	assert_true(r->cfg.json);
+	run_free(r);
+	r = RUN("-p", "5", "--dump", "--no-goroutines");
+	assert_int_equal(r->rc, 0);
+	assert_true(r->cfg.dump && r->cfg.no_goroutines);
+	run_free(r);
+}
+
+static void test_dump_needs_pid(void **state)
+{
+	struct run *r = RUN("--dump");
+
+	assert_usage_error(r, "-p PID");
+	run_free(r);
+	r = RUN("--dump", "--", "true");
+	assert_usage_error(r, "-- COMMAND");
+	run_free(r);
+	r = RUN("--dump", "-p", "5", "--timeline", "t.json");
+	assert_usage_error(r, "--timeline");
+	run_free(r);
+	r = RUN("--dump", "-p", "5", "--metrics", ":9464");
+	assert_usage_error(r, "--metrics");
+	run_free(r);
+	r = RUN("--dump", "-p", "5", "-d", "10s");
+	assert_usage_error(r, "--duration");
+	run_free(r);
+	r = RUN("--dump=1", "-p", "5");
+	assert_usage_error(r, "'--dump=1' takes no value");
+	run_free(r);
+	r = RUN("--json=1");
+	assert_usage_error(r, "'--json=1' takes no value");
+	run_free(r);
+}
+
+static void test_help_names_goroutine_flags(void **state)
+{
+	struct run *r = RUN("--help");
+
+	assert_int_equal(r->rc, 1);
+	assert_non_null(strstr(r->out, "--dump"));
+	assert_non_null(strstr(r->out, "--no-goroutines"));
+	assert_non_null(strstr(r->out, "--timeline-goroutines N"));
+	run_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +654,11 @@ int main(void)
 		cmocka_unit_test(test_metrics_address),
 		cmocka_unit_test(test_metrics_without_port_rejected),
 		cmocka_unit_test(test_timeline_file),
+		cmocka_unit_test(test_goroutine_defaults),
+		cmocka_unit_test(test_bad_timeline_goroutines_rejected),
+		cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_dump_needs_pid),
+		cmocka_unit_test(test_help_names_goroutine_flags),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

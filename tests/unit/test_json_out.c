@@ -719,9 +719,274 @@ static void test_summary_counts_unreadable_stacks_apart(void **state)
 	json_object_put(o);
 }
 
+/* ---- Goroutine wiring (leakwatch.c): the go record, the sample's interval ---- */
+
+static void test_go_record_readable(void **state)
+{
+	struct lw_report r = { .type = LW_RPT_GO, .ts = 1700000003.5, .pid = 77,
+			       .pcomm = "server", .exe = "/srv/server", .go_version = "go1.21.3",
+			       .go_layout = "table go1.21" };
+	json_object *o = write_and_parse(&r);
+
+	assert_string_equal(str(o, "type"), "go");
+	assert_int_equal(num(o, "pid"), 77);
+	assert_string_equal(str(o, "pcomm"), "server");
+	assert_string_equal(str(o, "exe"), "/srv/server");
+	assert_string_equal(str(o, "version"), "go1.21.3");
+	assert_string_equal(str(o, "layout"), "table go1.21");
+	assert_false(has(o, "error"));
+	json_object_put(o);
+}
+
+static void test_go_record_unreadable(void **state)
+{
+	struct lw_report r = { .type = LW_RPT_GO, .ts = 1700000003.5, .pid = 78,
+			       .go_version = "go1.30.1", .go_error = "no layout for go1.30\xff" };
+	json_object *o = write_and_parse(&r);
+
+	assert_string_equal(str(o, "type"), "go");
+	assert_string_equal(str(o, "version"), "go1.30.1");
+	assert_string_equal(str(o, "error"), "no layout for go1.30" FFFD);
+	assert_string_equal(str(o, "exe"), "");
+	assert_false(has(o, "layout"));
+	json_object_put(o);
+	/* Reasons and paths are longer than names: kept whole up to 256 bytes. */
+	r.go_error = "no runtime.allgs: allgadd's LEAQ/MOVQ pattern not found in 0x1000 bytes "
+		     "of runtime.allgadd (go1.30.1, stripped)";
+	o = write_and_parse(&r);
+	assert_string_equal(str(o, "error"), r.go_error);
+	json_object_put(o);
+}
+
+static void test_sample_goroutine_scan_interval(void **state)
+{
+	struct lw_report r = { .type = LW_RPT_SAMPLE, .ts = 1700000001.0, .pid = 9, .go = true,
+			       .goroutine_scan_interval_s = 4.0 };
+	json_object *o = write_and_parse(&r);
+
+	assert_float_equal(dbl(o, "goroutine_scan_interval_s"), 4.0, 1e-9);
+	json_object_put(o);
+	/* Not a Go process, or not read: no such field. */
+	r.go = false;
+	o = write_and_parse(&r);
+	assert_false(has(o, "goroutine_scan_interval_s"));
+	json_object_put(o);
+	r.go = true;
+	r.goroutine_scan_interval_s = 0;
+	o = write_and_parse(&r);
+	assert_false(has(o, "goroutine_scan_interval_s"));
+	json_object_put(o);
+}
+
+/* ---- Goroutines ---- */
+
+static struct lw_site *make_go_site(void)
+{
+	struct lw_site *site = calloc(1, sizeof(*site));
+
+	assert_non_null(site);
+	site->id = 5;
+	snprintf(site->name, sizeof(site->name), "5");
+	site->pid = 4242;
+	snprintf(site->kind, sizeof(site->kind), "chan send");
+	site->goroutine = true;
+	snprintf(site->where, sizeof(site->where),
+		 "chan send in main.queryAll.func1 (main.go:21), created by main.queryAll");
+	snprintf(site->created_by, sizeof(site->created_by),
+		 "main.queryAll (/home/someone/src/github.com/example/a-long-module-path/main.go:19)");
+	site->user.n = 2;
+	snprintf(site->user.frames[0], LW_FRAME_TEXT,
+		 "runtime.gopark+0xce (/usr/local/go/src/runtime/proc.go:381)");
+	snprintf(site->user.frames[1], LW_FRAME_TEXT, "main.queryAll.func1+0x50 (/src/main.go:21)");
+	return site;
+}
+
+static struct lw_wait go_wait(void)
+{
+	return (struct lw_wait){ .kind = "chan send" };
+}
+
+/* DESIGN.md: a goroutine's stuck has goid (and tid only when on a thread),
+ * wait = Go's wait reason, created_by. */
+static void test_goroutine_stuck_fields(void **state)
+{
+	struct lw_wait w = go_wait();
+	struct lw_site *site = make_go_site();
+	struct lw_report r = {
+		.type = LW_RPT_STUCK,
+		.ts = 1700000123.5,
+		.pid = 4242,
+		.goid = 1234567890123ULL,
+		.func = "main.queryAll.func1",
+		.created_by = "main.queryAll (/src/main.go:19)",
+		.comm = "",
+		.pcomm = "server",
+		.state = 'S',
+		.blocked_s = 12.0,
+		.since_exact = false,
+		.wait = &w,
+		.site = site,
+	};
+	json_object *o = write_and_parse(&r);
+
+	assert_string_equal(str(o, "type"), "stuck");
+	assert_int_equal(num(o, "pid"), 4242);
+	assert_int_equal(num(o, "goid"), 1234567890123LL);
+	assert_false(has(o, "tid"));
+	assert_false(has(o, "comm"));
+	assert_false(has(o, "state"));
+	assert_string_equal(str(o, "pcomm"), "server");
+	assert_string_equal(str(o, "wait"), "chan send");
+	assert_false(has(o, "syscall"));
+	assert_float_equal(dbl(o, "blocked_s"), 12.0, 1e-9);
+	assert_false(boolean(o, "since_exact"));
+	assert_string_equal(str(o, "func"), "main.queryAll.func1");
+	assert_string_equal(str(o, "created_by"), "main.queryAll (/src/main.go:19)");
+	assert_string_equal(str(o, "site"), "5");
+	json_object_put(o);
+	free(site);
+}
+
+static void test_goroutine_unstuck_fields(void **state)
+{
+	struct lw_wait w = go_wait();
+	struct lw_report r = {
+		.type = LW_RPT_UNSTUCK, .ts = 1.0, .pid = 4242, .goid = 7, .pcomm = "server",
+		.blocked_s = 3.0, .wait = &w,
+	};
+	json_object *o = write_and_parse(&r);
+
+	assert_string_equal(str(o, "type"), "unstuck");
+	assert_int_equal(num(o, "goid"), 7);
+	assert_false(has(o, "tid"));
+	assert_false(has(o, "func"));
+	assert_false(boolean(o, "end_exact"));
+	assert_false(boolean(o, "since_exact"));
+	assert_float_equal(dbl(o, "blocked_s"), 3.0, 1e-9);
+	json_object_put(o);
+}
+
+/* A goroutine site names itself outside the runtime; long paths are kept. */
+static void test_goroutine_site_and_leak_records(void **state)
+{
+	static const char *const stack[] = {
+		"runtime.gopark+0xce (/usr/local/go/src/runtime/proc.go:381)",
+		"main.queryAll.func1+0x50 (/src/main.go:21)",
+	};
+	struct lw_site *site = make_go_site();
+	struct lw_report r = {
+		.type = LW_RPT_SITE, .ts = 1.0, .pid = 4242, .pcomm = "server", .site = site,
+	};
+	json_object *o = write_and_parse(&r);
+
+	assert_string_equal(str(o, "type"), "site");
+	assert_string_equal(str(o, "wait"), "chan send");
+	assert_string_equal(str(o, "waiter"), "goroutine");
+	assert_string_equal(str(o, "where"),
+			    "chan send in main.queryAll.func1 (main.go:21), created by main.queryAll");
+	assert_string_equal(str(o, "created_by"), site->created_by);
+	assert_string_array(o, "stack", 2, stack);
+	assert_string_array(o, "kstack", 0, NULL);
+	assert_false(has(o, "goid"));
+	json_object_put(o);
+
+	r = (struct lw_report){
+		.type = LW_RPT_LEAK, .ts = 2.0, .pid = 4242, .pcomm = "server", .site = site,
+		.stuck = 300, .threads = 9, .go = true, .goroutines = 305, .growth_per_min = 60,
+	};
+	o = write_and_parse(&r);
+	assert_string_equal(str(o, "type"), "leak");
+	assert_int_equal(num(o, "stuck"), 300);
+	assert_int_equal(num(o, "goroutines"), 305);
+	assert_int_equal(num(o, "threads"), 9);
+	assert_string_equal(str(o, "site"), "5");
+	assert_string_equal(str(o, "wait"), "chan send");
+	assert_string_equal(str(o, "where"), site->where);
+	assert_string_array(o, "stack", 2, stack);
+	assert_false(has(o, "goid"));
+	json_object_put(o);
+	free(site);
+}
+
+/* A thread site has none of the goroutine fields. */
+static void test_thread_site_has_no_goroutine_fields(void **state)
+{
+	struct lw_site *site = make_site();
+	struct lw_report r = {
+		.type = LW_RPT_LEAK, .ts = 1.0, .pid = 4242, .site = site, .stuck = 3, .threads = 5,
+	};
+	json_object *o = write_and_parse(&r);
+
+	assert_false(has(o, "where"));
+	assert_false(has(o, "waiter"));
+	assert_false(has(o, "goroutines"));
+	json_object_put(o);
+	free(site);
+}
+
+static void test_spin_joined_to_goroutine(void **state)
+{
+	struct lw_report r = {
+		.type = LW_RPT_SPIN, .ts = 1.0, .pid = 10, .tid = 11, .comm = "server", .goid = 42,
+		.func = "main.spin", .created_by = "main.main (/src/main.go:9)", .running_s = 10,
+	};
+	json_object *o = write_and_parse(&r);
+
+	assert_int_equal(num(o, "tid"), 11);
+	assert_int_equal(num(o, "goid"), 42);
+	assert_string_equal(str(o, "func"), "main.spin");
+	assert_string_equal(str(o, "created_by"), "main.main (/src/main.go:9)");
+	json_object_put(o);
+
+	r.goid = 0;
+	o = write_and_parse(&r);
+	assert_false(has(o, "goid"));
+	json_object_put(o);
+}
+
+static void test_sample_of_go_process_has_goroutine_counts(void **state)
+{
+	struct lw_report r = {
+		.type = LW_RPT_SAMPLE, .ts = 1.0, .pid = 10, .pcomm = "server", .threads = 8,
+		.blocked = 6, .go = true, .goroutines = 100003, .goroutines_blocked = 100000,
+		.goroutines_stuck = 99000,
+	};
+	json_object *o = write_and_parse(&r);
+
+	assert_int_equal(num(o, "threads"), 8);
+	assert_int_equal(num(o, "goroutines"), 100003);
+	assert_int_equal(num(o, "goroutines_blocked"), 100000);
+	assert_int_equal(num(o, "goroutines_stuck"), 99000);
+	json_object_put(o);
+
+	r.go = false;
+	o = write_and_parse(&r);
+	assert_false(has(o, "goroutines"));
+	assert_false(has(o, "goroutines_stuck"));
+	json_object_put(o);
+}
+
+static void test_summary_goroutine_counters(void **state)
+{
+	struct lw_drops d = { .gs_invalid = 1, .gs_unread = 2, .goroutine_stacks_moved = 3,
+			      .goroutines_untracked = 4 };
+	struct lw_report r = { .type = LW_RPT_SUMMARY, .ts = 1.0, .drops = &d };
+	json_object *o = write_and_parse(&r);
+
+	assert_int_equal(num(o, "gs_invalid"), 1);
+	assert_int_equal(num(o, "gs_unread"), 2);
+	assert_int_equal(num(o, "goroutine_stacks_moved"), 3);
+	assert_int_equal(num(o, "goroutines_untracked"), 4);
+	assert_int_equal(num(o, "dropped"), 0);
+	json_object_put(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_go_record_readable),
+		cmocka_unit_test(test_go_record_unreadable),
+		cmocka_unit_test(test_sample_goroutine_scan_interval),
 		cmocka_unit_test(test_stuck_fields_and_types),
 		cmocka_unit_test(test_stuck_inexact_and_d_state),
 		cmocka_unit_test(test_stuck_state_is_s_or_d),
@@ -749,6 +1014,13 @@ int main(void)
 		cmocka_unit_test(test_spin_record),
 		cmocka_unit_test(test_spin_without_stack_has_empty_list),
 		cmocka_unit_test(test_summary_counts_unreadable_stacks_apart),
+		cmocka_unit_test(test_goroutine_stuck_fields),
+		cmocka_unit_test(test_goroutine_unstuck_fields),
+		cmocka_unit_test(test_goroutine_site_and_leak_records),
+		cmocka_unit_test(test_thread_site_has_no_goroutine_fields),
+		cmocka_unit_test(test_spin_joined_to_goroutine),
+		cmocka_unit_test(test_sample_of_go_process_has_goroutine_counts),
+		cmocka_unit_test(test_summary_goroutine_counters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -857,9 +857,224 @@ static void test_write_error_is_kept(void **state)
 	fclose(f);
 }
 
+/* ---- Goroutines ---- */
+
+static const struct lw_wait chan_send_w = { .kind = "chan send" };
+
+static struct lw_report g_stuck(uint32_t pid, uint64_t goid, double ts, double blocked_s)
+{
+	struct lw_report r = {
+		.type = LW_RPT_STUCK,
+		.ts = ts,
+		.pid = pid,
+		.goid = goid,
+		.pcomm = "gosrv",
+		.state = 'S',
+		.blocked_s = blocked_s,
+		.wait = &chan_send_w,
+		.func = "main.queryAll.func1",
+		.created_by = "main.queryAll (/src/main.go:19)",
+	};
+
+	return r;
+}
+
+static struct lw_report g_unstuck(uint32_t pid, uint64_t goid, double ts, double blocked_s)
+{
+	struct lw_report r = g_stuck(pid, goid, ts, blocked_s);
+
+	r.type = LW_RPT_UNSTUCK;
+	r.end_exact = false;
+	return r;
+}
+
+/* A slice on a goroutine track: pseudo tids above any real one, named. */
+static void test_goroutine_wait_is_a_slice_on_a_goroutine_track(void **state)
+{
+	struct lw_report r;
+	json_object *root, *e, *a, *m;
+	struct run run;
+	int64_t tid;
+
+	run_open(&run);
+	r = g_stuck(300, 17, T0 + 10, 4);
+	feed(&run, &r);
+	r = g_unstuck(300, 17, T0 + 20, 14);
+	feed(&run, &r);
+	root = run_close(&run, T0 + 30);
+
+	assert_int_equal(count(root, "X", "chan send", 300, ANY), 1);
+	e = find(root, "X", "chan send", 300, ANY, 0);
+	tid = num(e, "tid");
+	assert_true(tid >= (1 << 30)); /* above pid_max: no real thread's */
+	assert_us(num(e, "ts"), T0 + 6);
+	assert_us(num(e, "dur"), 14);
+	a = args(e);
+	assert_int_equal(num(a, "goid"), 17);
+	assert_string_equal(str(a, "wait"), "chan send");
+	assert_string_equal(str(a, "func"), "main.queryAll.func1");
+	assert_string_equal(str(a, "created_by"), "main.queryAll (/src/main.go:19)");
+	assert_false(boolean(a, "end_exact"));
+	/* The track is named, and the process too. */
+	m = find(root, "M", "thread_name", 300, tid, 0);
+	assert_string_equal(str(args(m), "name"), "goroutines 1");
+	assert_int_equal(count(root, "M", "process_name", 300, NONE), 1);
+	a = field(root, "otherData", json_type_object);
+	assert_int_equal(num(a, "goroutine_tracks"), 1);
+	assert_int_equal(num(a, "goroutine_waits_untracked"), 0);
+	json_object_put(root);
+}
+
+/* Tracks are reused by the next stuck goroutine, and bounded: the rest counted. */
+static void test_goroutine_tracks_reused_and_bounded(void **state)
+{
+	struct lw_report r;
+	json_object *root, *other;
+	struct run run;
+	uint64_t goid;
+
+	run_open(&run);
+	timeline_set_goroutine_tracks(run.t, 3);
+	/* 10 stuck at once: 3 drawn, 7 counted. */
+	for (goid = 1; goid <= 10; goid++) {
+		r = g_stuck(300, goid, T0 + 10, 3);
+		feed(&run, &r);
+	}
+	/* Two end (one of them never drawn), then two more get stuck: the freed
+	 * track takes one, the other has none. */
+	r = g_unstuck(300, 1, T0 + 11, 4);
+	feed(&run, &r);
+	r = g_unstuck(300, 9, T0 + 11, 4);
+	feed(&run, &r);
+	r = g_stuck(300, 11, T0 + 12, 3);
+	feed(&run, &r);
+	r = g_stuck(300, 12, T0 + 12, 3);
+	feed(&run, &r);
+	root = run_close(&run, T0 + 30);
+
+	assert_int_equal(count(root, "M", "thread_name", 300, ANY), 3);
+	/* goid 1 ended; 2, 3 and 11 still open at the close. */
+	assert_int_equal(count(root, "X", "chan send", 300, ANY), 4);
+	other = field(root, "otherData", json_type_object);
+	assert_int_equal(num(other, "goroutine_tracks"), 3);
+	assert_int_equal(num(other, "goroutine_tracks_max"), 3);
+	assert_int_equal(num(other, "goroutine_waits_untracked"), 8);
+	json_object_put(root);
+}
+
+static void test_goroutine_tracks_zero_draws_none(void **state)
+{
+	struct lw_report r = g_stuck(300, 5, T0 + 1, 3);
+	json_object *root;
+	struct run run;
+
+	run_open(&run);
+	timeline_set_goroutine_tracks(run.t, 0);
+	feed(&run, &r);
+	root = run_close(&run, T0 + 2);
+	assert_int_equal(count(root, "X", NULL, 0, ANY), 0);
+	assert_int_equal(num(field(root, "otherData", json_type_object),
+			     "goroutine_waits_untracked"), 1);
+	json_object_put(root);
+}
+
+/* The same goid in another process is another goroutine; a process's exit
+ * ends its goroutines' waits and frees its tracks. */
+static void test_goroutine_tracks_per_process_and_exit(void **state)
+{
+	struct lw_report r, ex = { .type = LW_RPT_EXIT, .ts = T0 + 5, .pid = 300 };
+	json_object *root, *e;
+	struct run run;
+
+	run_open(&run);
+	timeline_set_goroutine_tracks(run.t, 2);
+	r = g_stuck(300, 7, T0 + 1, 3);
+	feed(&run, &r);
+	r = g_stuck(301, 7, T0 + 1, 3);
+	feed(&run, &r);
+	feed(&run, &ex);
+	/* The exited process's track is free again for another. */
+	r = g_stuck(302, 8, T0 + 6, 3);
+	feed(&run, &r);
+	root = run_close(&run, T0 + 10);
+	e = find(root, "X", "chan send", 300, ANY, 0);
+	assert_true(boolean(args(e), "process_exited"));
+	assert_us(num(e, "dur"), 7);
+	e = find(root, "X", "chan send", 301, ANY, 0);
+	assert_true(boolean(args(e), "open"));
+	e = find(root, "X", "chan send", 302, ANY, 0);
+	assert_true(boolean(args(e), "open"));
+	/* A new track for the new process: never the exited one's tid. */
+	assert_true(num(find(root, "X", "chan send", 302, ANY, 0), "tid") !=
+		    num(find(root, "X", "chan send", 300, ANY, 0), "tid"));
+	assert_int_equal(num(field(root, "otherData", json_type_object),
+			     "goroutine_waits_untracked"), 0);
+	json_object_put(root);
+}
+
+/* A goroutine found stuck again before its end was reported. */
+static void test_goroutine_restuck_ends_last_wait(void **state)
+{
+	struct lw_report r;
+	json_object *root, *e;
+	struct run run;
+
+	run_open(&run);
+	r = g_stuck(300, 7, T0 + 5, 3);
+	feed(&run, &r);
+	r = g_stuck(300, 7, T0 + 15, 3);
+	feed(&run, &r);
+	root = run_close(&run, T0 + 20);
+	assert_int_equal(count(root, "X", "chan send", 300, ANY), 2);
+	e = find(root, "X", "chan send", 300, ANY, 0);
+	assert_true(boolean(args(e), "end_unknown"));
+	assert_us(num(e, "dur"), 10);
+	json_object_put(root);
+}
+
+static void test_goroutine_counters(void **state)
+{
+	struct lw_report r = sample(300, T0 + 1, 8, 6, 0);
+	json_object *root;
+	struct run run;
+
+	r.go = true;
+	r.goroutines = 1000;
+	r.goroutines_blocked = 990;
+	r.goroutines_stuck = 900;
+	run_open(&run);
+	feed(&run, &r);
+	r.ts = T0 + 2; /* unchanged: nothing new */
+	feed(&run, &r);
+	r.ts = T0 + 3;
+	r.goroutines = 1001;
+	feed(&run, &r);
+	root = run_close(&run, T0 + 4);
+	assert_int_equal(count(root, "C", "goroutines", 300, NONE), 2);
+	assert_int_equal(count(root, "C", "goroutines blocked", 300, NONE), 1);
+	assert_int_equal(count(root, "C", "goroutines stuck", 300, NONE), 1);
+	assert_int_equal(num(args(find(root, "C", "goroutines", 300, NONE, 1)), "count"), 1001);
+	assert_int_equal(num(args(find(root, "C", "goroutines stuck", 300, NONE, 0)), "count"),
+			 900);
+	/* Not a Go process: no goroutine counters. */
+	json_object_put(root);
+	r.go = false;
+	run_open(&run);
+	feed(&run, &r);
+	root = run_close(&run, T0 + 4);
+	assert_int_equal(count(root, "C", "goroutines", 0, ANY), 0);
+	json_object_put(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_goroutine_wait_is_a_slice_on_a_goroutine_track),
+		cmocka_unit_test(test_goroutine_tracks_reused_and_bounded),
+		cmocka_unit_test(test_goroutine_tracks_zero_draws_none),
+		cmocka_unit_test(test_goroutine_tracks_per_process_and_exit),
+		cmocka_unit_test(test_goroutine_restuck_ends_last_wait),
+		cmocka_unit_test(test_goroutine_counters),
 		cmocka_unit_test(test_file_open_refuses_what_is_not_a_file),
 		cmocka_unit_test(test_empty_run_is_valid_json),
 		cmocka_unit_test(test_close_null_is_a_noop),

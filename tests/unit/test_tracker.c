@@ -27,6 +27,10 @@ struct captured {
 	char comm[64], pcomm[64];
 	struct lw_wait wait;
 	char site[24];          /* r.site->name, "" without a site */
+	char func[LW_FRAME_TEXT], created_by[LW_FRAME_TEXT]; /* "(null)" for NULL */
+	bool site_goroutine;
+	char site_where[LW_FRAME_TEXT + 64], site_created_by[LW_FRAME_TEXT];
+	char site_frames[8][LW_FRAME_TEXT];
 	int site_user_n, site_kernel_n, stack_n;
 	char site_frame0[LW_FRAME_TEXT], site_kframe0[LW_FRAME_TEXT], stack_frame0[LW_FRAME_TEXT];
 };
@@ -38,6 +42,14 @@ struct fx {
 	unsigned int forgets;
 	uint32_t forgot_pid;
 	uint64_t now; /* the newest scan's time */
+	/* The fake Go process's stacks: -EAGAIN this many times more, then
+	 * the stack; go_stack_err: always that error instead. */
+	int go_eagain;
+	int go_stack_err;
+	unsigned int go_unwinds;
+	/* Count reports by type, keep none: for what memory the tracker uses. */
+	bool count_only;
+	size_t counted[LW_RPT_SPIN + 1];
 };
 
 static void capture(void *ctx, const struct lw_report *r)
@@ -45,6 +57,10 @@ static void capture(void *ctx, const struct lw_report *r)
 	struct fx *f = ctx;
 	struct captured *c;
 
+	if (f->count_only) {
+		f->counted[r->type]++;
+		return;
+	}
 	if (f->n == f->cap) {
 		f->cap = f->cap ? 2 * f->cap : 64;
 		f->rep = realloc(f->rep, f->cap * sizeof(*f->rep));
@@ -63,7 +79,18 @@ static void capture(void *ctx, const struct lw_report *r)
 		c->wait = *r->wait;
 		c->r.wait = &c->wait;
 	}
+	snprintf(c->func, sizeof(c->func), "%s", r->func ? r->func : "(null)");
+	snprintf(c->created_by, sizeof(c->created_by), "%s",
+		 r->created_by ? r->created_by : "(null)");
+	c->r.func = c->func;
+	c->r.created_by = c->created_by;
 	if (r->site) {
+		c->site_goroutine = r->site->goroutine;
+		snprintf(c->site_where, sizeof(c->site_where), "%s", r->site->where);
+		snprintf(c->site_created_by, sizeof(c->site_created_by), "%s",
+			 r->site->created_by);
+		for (int i = 0; i < r->site->user.n && i < 8; i++)
+			snprintf(c->site_frames[i], LW_FRAME_TEXT, "%s", r->site->user.frames[i]);
 		snprintf(c->site, sizeof(c->site), "%s", r->site->name);
 		c->site_user_n = r->site->user.n;
 		c->site_kernel_n = r->site->kernel.n;
@@ -202,7 +229,121 @@ static const struct lw_restart_fns restart_fns = {
 	.do_restart_poll = 0xffffffff81000300ULL,
 };
 
-enum fx_stacks { NO_STACKS, TWO_STACKS, STACK_PER_TID };
+/* ---- A fake Go process (pid GO_PID): its stacks, frames and wait reasons ---- */
+
+#define GO_PID 200
+#define PC_GOPARK 0x1000
+#define PC_CHANSEND 0x1100
+#define PC_SEMACQUIRE 0x1200
+#define PC_LOCKSLOW 0x1300
+#define PC_GOEXIT 0x1f00
+#define PC_QUERY_FUNC1 0x2000 /* main.queryAll.func1's entry: a start pc */
+#define PC_QUERY_SEND 0x2050  /* in it, after the chan send */
+#define PC_QUERY_GO 0x3000    /* main.queryAll, after its go statement: a gopc */
+#define PC_LOCKER 0x4000      /* main.locker's entry */
+#define PC_LOCKER_LOCK 0x4020 /* in it, Mutex.Lock inlined */
+#define PC_MAIN_GO 0x5000     /* main.main, after a go statement */
+#define WR_CHAN_SEND 15
+#define WR_MUTEX 21
+#define WR_SELECT 9
+
+/* The Go stack of g, by the function it started in: a chan send
+ * (main.queryAll.func1) or a Mutex.Lock (main.locker). */
+static int fake_unwind_goroutine(void *ctx, uint32_t pid, const struct go_goroutine *g,
+				 uint64_t *pcs, int max)
+{
+	struct fx *f = ctx;
+	int n = 0;
+
+	assert_int_equal(pid, GO_PID);
+	assert_true(max >= 8);
+	f->go_unwinds++;
+	if (f->go_stack_err)
+		return f->go_stack_err;
+	if (f->go_eagain > 0) {
+		f->go_eagain--;
+		return -EAGAIN;
+	}
+	pcs[n++] = PC_GOPARK;
+	if (g->startpc == PC_LOCKER) {
+		pcs[n++] = PC_SEMACQUIRE;
+		pcs[n++] = PC_LOCKSLOW;
+		pcs[n++] = PC_LOCKER_LOCK;
+	} else {
+		pcs[n++] = PC_CHANSEND;
+		pcs[n++] = PC_QUERY_SEND;
+	}
+	pcs[n++] = PC_GOEXIT;
+	return n;
+}
+
+static int go_frame(struct go_frame *out, const char *func, const char *file, int line,
+		    uint64_t entry, bool inlined)
+{
+	*out = (struct go_frame){ .func = func, .file = file, .line = line, .entry = entry,
+				  .inlined = inlined };
+	return 1;
+}
+
+static int fake_go_frames(void *ctx, uint32_t pid, uint64_t pc, bool first, struct go_frame *out,
+			  int max)
+{
+	if (pid != GO_PID)
+		return 0;
+	assert_true(max >= 2);
+	switch (pc) {
+	case PC_GOPARK:
+		return go_frame(out, "runtime.gopark", "/go/src/runtime/proc.go", 381, 0xf00, 0);
+	case PC_CHANSEND:
+		return go_frame(out, "runtime.chansend1", "/go/src/runtime/chan.go", 145, 0x10f0, 0);
+	case PC_SEMACQUIRE:
+		return go_frame(out, "sync.runtime_SemacquireMutex", "/go/src/runtime/sema.go", 77,
+				0x11f0, 0);
+	case PC_LOCKSLOW:
+		return go_frame(out, "sync.(*Mutex).lockSlow", "/go/src/sync/mutex.go", 171, 0x12f0,
+				0);
+	case PC_GOEXIT:
+		return go_frame(out, "runtime.goexit", "/go/src/runtime/asm_amd64.s", 1598, 0x1ef0, 0);
+	case PC_QUERY_FUNC1:
+		return go_frame(out, "main.queryAll.func1", "/src/main.go", 20, PC_QUERY_FUNC1, 0);
+	case PC_QUERY_SEND:
+		return go_frame(out, "main.queryAll.func1", "/src/main.go", 21, PC_QUERY_FUNC1, 0);
+	case PC_QUERY_GO:
+		assert_false(first); /* a return pc */
+		return go_frame(out, "main.queryAll", "/src/main.go", 19, 0x2f00, 0);
+	case PC_LOCKER:
+		return go_frame(out, "main.locker", "/src/lock.go", 10, PC_LOCKER, 0);
+	case PC_LOCKER_LOCK:
+		go_frame(&out[0], "sync.(*Mutex).Lock", "/go/src/sync/mutex.go", 90, PC_LOCKER, 1);
+		go_frame(&out[1], "main.locker", "/src/lock.go", 12, PC_LOCKER, 0);
+		return 2;
+	case PC_MAIN_GO:
+		return go_frame(out, "main.main", "/src/main.go", 40, 0x4f00, 0);
+	}
+	return 0;
+}
+
+static const char *fake_go_wait_reason(void *ctx, uint32_t pid, uint8_t reason)
+{
+	switch (reason) {
+	case WR_CHAN_SEND: return "chan send";
+	case WR_MUTEX: return "sync.Mutex.Lock";
+	case WR_SELECT: return "select";
+	}
+	return "";
+}
+
+/* The threads of the Go process run Go code; others' are native. */
+static int fake_unwind_go_threads(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, int max)
+{
+	if (r->pid != GO_PID)
+		return fake_unwind(ctx, r, pcs, max);
+	pcs[0] = PC_QUERY_SEND;
+	pcs[1] = PC_GOEXIT;
+	return 2;
+}
+
+enum fx_stacks { NO_STACKS, TWO_STACKS, STACK_PER_TID, GO_STACKS, GO_CAP_2 };
 
 static int make_fx(void **state, bool host_wide, enum fx_stacks stacks)
 {
@@ -224,8 +365,20 @@ static int make_fx(void **state, bool host_wide, enum fx_stacks stacks)
 		opts.trend = (struct trend_opts){ .window = 8, .min_growth = 3, .min_span = 4,
 						  .recent = 2, .z_crit = 2.326 };
 	}
+	if (stacks == GO_STACKS || stacks == GO_CAP_2) {
+		opts.stacks.unwind_goroutine = fake_unwind_goroutine;
+		opts.stacks.go_frames = fake_go_frames;
+		opts.stacks.go_wait_reason = fake_go_wait_reason;
+		if (stacks == GO_CAP_2)
+			opts.max_goroutines = 2;
+		/* A short trend window, as for the sites per tid. */
+		opts.trend = (struct trend_opts){ .window = 8, .min_growth = 3, .min_span = 4,
+						  .recent = 2, .z_crit = 2.326 };
+	}
 	if (stacks) {
-		opts.stacks.unwind = stacks == STACK_PER_TID ? fake_unwind_per_tid : fake_unwind;
+		opts.stacks.unwind = stacks == STACK_PER_TID ? fake_unwind_per_tid :
+				     stacks >= GO_STACKS     ? fake_unwind_go_threads :
+							       fake_unwind;
 		opts.stacks.symbolize_user = fake_symbolize_user;
 		opts.stacks.symbolize_kernel = fake_symbolize_kernel;
 		opts.stacks.forget = fake_forget;
@@ -252,6 +405,16 @@ static int setup_stacks(void **state)
 static int setup_site_per_tid(void **state)
 {
 	return make_fx(state, false, STACK_PER_TID);
+}
+
+static int setup_go(void **state)
+{
+	return make_fx(state, false, GO_STACKS);
+}
+
+static int setup_go_cap_2(void **state)
+{
+	return make_fx(state, false, GO_CAP_2);
 }
 
 static int setup_host_wide(void **state)
@@ -1760,6 +1923,479 @@ static void test_quiet_process_costs_little_memory(void **state)
 	free(recs);
 }
 
+/* ---- Goroutines ---- */
+
+/* A goroutine parked in main.queryAll.func1's chan send (or, startpc
+ * PC_LOCKER, in main.locker's Mutex.Lock). */
+static struct go_goroutine parked(uint64_t goid, uint64_t startpc, uint8_t reason, uint8_t seq)
+{
+	return (struct go_goroutine){
+		.goid = goid,
+		.status = GO_G_WAITING,
+		.wait_reason = reason,
+		.tracking_seq = seq,
+		.sp_depth = 0x1a0,
+		.startpc = startpc,
+		.gopc = startpc == PC_LOCKER ? PC_MAIN_GO : PC_QUERY_GO,
+		.g_addr = 0xc000000000ULL + goid * 0x200,
+	};
+}
+
+static struct go_goroutine sends(uint64_t goid)
+{
+	return parked(goid, PC_QUERY_FUNC1, WR_CHAN_SEND, 1);
+}
+
+enum go_read { GO_READ, GO_UNREAD, GO_NOT_GIVEN };
+
+/* One scan of the Go process: its main thread running, then (read) its
+ * goroutines. */
+static void go_scan_as(struct fx *f, uint64_t now, enum go_read read,
+		       const struct go_goroutine *gs, size_t n)
+{
+	struct lw_task_rec r = running(GO_PID, GO_PID, now);
+
+	f->now = now;
+	tracker_scan_begin(f->t, now, &test_clock);
+	tracker_scan_task(f->t, &r, NULL);
+	if (read == GO_READ)
+		tracker_scan_goroutines(f->t, GO_PID, gs, n);
+	else if (read == GO_UNREAD)
+		tracker_goroutines_unread(f->t, GO_PID);
+	tracker_scan_end(f->t);
+}
+
+static void go_scan(struct fx *f, uint64_t now, const struct go_goroutine *gs, size_t n)
+{
+	go_scan_as(f, now, GO_READ, gs, n);
+}
+
+#define GO_SCAN(f, now, ...)                                                  \
+	do {                                                                  \
+		const struct go_goroutine gs_[] = { __VA_ARGS__ };            \
+		go_scan(f, now, gs_, sizeof(gs_) / sizeof(gs_[0]));           \
+	} while (0)
+
+static const struct captured *stuck_of_goroutine(const struct fx *f, uint64_t goid, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->rep[i]->r.type == LW_RPT_STUCK && f->rep[i]->r.goid == goid && k-- == 0)
+			return f->rep[i];
+	fail_msg("no stuck report #%zu for goid %llu", k, (unsigned long long)goid);
+	return NULL;
+}
+
+static void test_goroutine_parked_past_threshold_is_stuck(void **state)
+{
+	struct fx *f = *state;
+	const struct captured *c, *site;
+	const struct lw_report *sample;
+
+	tracker_add_target(f->t, GO_PID);
+	GO_SCAN(f, 100 * SEC, sends(7));
+	GO_SCAN(f, 109 * SEC, sends(7));
+	assert_int_equal(count(f, LW_RPT_STUCK), 0);
+	assert_int_equal(f->go_unwinds, 0); /* no stack read before it is stuck */
+	GO_SCAN(f, 110 * SEC, sends(7));
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+	c = stuck_of_goroutine(f, 7, 0);
+	assert_int_equal(c->r.pid, GO_PID);
+	assert_int_equal(c->r.tid, 0);
+	assert_string_equal(c->r.wait->kind, "chan send");
+	assert_float_equal(c->r.blocked_s, 10.0, 1e-9);
+	assert_false(c->r.since_exact);
+	assert_string_equal(c->func, "main.queryAll.func1");
+	assert_string_equal(c->created_by, "main.queryAll (/src/main.go:19)");
+	assert_true(c->site_goroutine);
+	assert_string_equal(c->site_where,
+			    "chan send in main.queryAll.func1 (main.go:21), created by main.queryAll");
+	assert_string_equal(c->site_created_by, "main.queryAll (/src/main.go:19)");
+	/* The site came first, with the Go stack named by pclntab. */
+	site = nth_cap(f, LW_RPT_SITE, 0);
+	assert_string_equal(site->site, c->site);
+	assert_int_equal(site->site_user_n, 4);
+	assert_int_equal(site->site_kernel_n, 0);
+	assert_string_equal(site->site_frames[0], "runtime.gopark+0x100 (/go/src/runtime/proc.go:381)");
+	assert_string_equal(site->site_frames[2], "main.queryAll.func1+0x50 (/src/main.go:21)");
+	assert_string_equal(site->site_frames[3],
+			    "runtime.goexit+0x10 (/go/src/runtime/asm_amd64.s:1598)");
+	sample = last_sample(f, GO_PID);
+	assert_true(sample->go);
+	assert_int_equal(sample->goroutines, 1);
+	assert_int_equal(sample->goroutines_blocked, 1);
+	assert_int_equal(sample->goroutines_stuck, 1);
+	assert_int_equal(sample->threads, 1);
+	assert_int_equal(sample->stuck, 0); /* threads */
+}
+
+static void test_goroutine_same_wait_across_scans_is_one_wait(void **state)
+{
+	struct fx *f = *state;
+	struct tracker_cursor cur = { 0 };
+	struct lw_waiter_view v;
+	uint64_t now;
+
+	tracker_add_target(f->t, GO_PID);
+	for (now = 100; now <= 140; now++)
+		GO_SCAN(f, now * SEC, sends(7));
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 0);
+	assert_int_equal(f->go_unwinds, 1);
+	assert_true(tracker_next_stuck(f->t, &cur, &v));
+	assert_int_equal(v.id.kind, LW_WAITER_GOROUTINE);
+	assert_int_equal(v.goid, 7);
+	assert_int_equal(v.blocked_ns, 40 * SEC);
+	assert_false(v.since_exact);
+	assert_string_equal(v.wait->kind, "chan send");
+	assert_string_equal(v.func, "main.queryAll.func1");
+	assert_string_equal(v.created_by, "main.queryAll (/src/main.go:19)");
+	assert_string_equal(v.comm, "");
+	assert_non_null(v.site);
+	assert_false(tracker_next_stuck(f->t, &cur, &v));
+	assert_int_equal(stats_of(f).goroutines, 1);
+}
+
+/* Woke and parked again at the same place between two scans: the
+ * tracking_seq tells; so do the depth of its stack and the wait reason. */
+static void test_goroutine_seq_change_is_new_wait(void **state)
+{
+	struct fx *f = *state;
+	struct go_goroutine g = sends(7);
+	const struct captured *u;
+	uint64_t now;
+
+	tracker_add_target(f->t, GO_PID);
+	go_scan(f, 100 * SEC, &g, 1);
+	go_scan(f, 110 * SEC, &g, 1);
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+	g.tracking_seq++;
+	go_scan(f, 111 * SEC, &g, 1);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	u = nth_cap(f, LW_RPT_UNSTUCK, 0);
+	assert_int_equal(u->r.goid, 7);
+	assert_int_equal(u->r.tid, 0);
+	assert_false(u->r.end_exact);
+	assert_float_equal(u->r.blocked_s, 10.0, 1e-9); /* to when it was last seen parked */
+	assert_string_equal(u->r.wait->kind, "chan send");
+	for (now = 112; now < 121; now++)
+		go_scan(f, now * SEC, &g, 1);
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+	go_scan(f, 121 * SEC, &g, 1);
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+	assert_float_equal(stuck_of_goroutine(f, 7, 1)->r.blocked_s, 10.0, 1e-9);
+	/* The same site: one site record. */
+	assert_int_equal(count(f, LW_RPT_SITE), 1);
+	assert_string_equal(stuck_of_goroutine(f, 7, 1)->site, stuck_of_goroutine(f, 7, 0)->site);
+
+	g.sp_depth += 0x40;
+	go_scan(f, 122 * SEC, &g, 1);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 2);
+	g.wait_reason = WR_SELECT;
+	go_scan(f, 140 * SEC, &g, 1);
+	assert_int_equal(count(f, LW_RPT_STUCK), 2); /* a new wait, first seen now */
+}
+
+static void test_goroutine_gone_or_running_is_unstuck(void **state)
+{
+	struct fx *f = *state;
+	struct go_goroutine run = sends(8);
+
+	tracker_add_target(f->t, GO_PID);
+	GO_SCAN(f, 100 * SEC, sends(7), sends(8));
+	GO_SCAN(f, 110 * SEC, sends(7), sends(8));
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+	assert_int_equal(stats_of(f).goroutines, 2);
+	/* 7 exited; 8 runs (on thread 201). */
+	run.status = GO_G_RUNNING;
+	run.tid = 201;
+	go_scan(f, 111 * SEC, &run, 1);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 2);
+	assert_false(nth(f, LW_RPT_UNSTUCK, 0)->end_exact);
+	assert_false(nth(f, LW_RPT_UNSTUCK, 1)->end_exact);
+	assert_int_equal(stats_of(f).goroutines, 0);
+	assert_int_equal(last_sample(f, GO_PID)->goroutines, 1);
+	assert_int_equal(last_sample(f, GO_PID)->goroutines_blocked, 0);
+	assert_int_equal(last_sample(f, GO_PID)->goroutines_stuck, 0);
+	assert_int_equal(drops_of(f).unstuck_inexact, 2);
+}
+
+/* A scan that could not read the goroutines, or did not try: they stay. */
+static void test_goroutines_unread_stay_as_they_were(void **state)
+{
+	struct fx *f = *state;
+	struct tracker_cursor cur = { 0 };
+	struct lw_waiter_view v;
+	struct lw_process_view pv;
+
+	tracker_add_target(f->t, GO_PID);
+	GO_SCAN(f, 100 * SEC, sends(7), sends(8));
+	GO_SCAN(f, 110 * SEC, sends(7), sends(8));
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+	go_scan_as(f, 111 * SEC, GO_UNREAD, NULL, 0);
+	go_scan_as(f, 112 * SEC, GO_NOT_GIVEN, NULL, 0);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 0);
+	assert_int_equal(last_sample(f, GO_PID)->goroutines_stuck, 2);
+	assert_int_equal(last_sample(f, GO_PID)->goroutines, 2);
+	assert_true(tracker_next_stuck(f->t, &cur, &v));
+	assert_true(tracker_next_stuck(f->t, &cur, &v));
+	assert_false(tracker_next_stuck(f->t, &cur, &v));
+	cur = (struct tracker_cursor){ 0 };
+	assert_true(tracker_next_process(f->t, &cur, &pv));
+	assert_true(pv.go);
+	assert_int_equal(pv.goroutines_stuck, 2);
+	/* Read again: 8 is gone. */
+	GO_SCAN(f, 113 * SEC, sends(7));
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 1);
+	assert_int_equal(nth(f, LW_RPT_UNSTUCK, 0)->goid, 8);
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+}
+
+/* One more goroutine parked at one Mutex.Lock every scan: a leak, named by
+ * the first frame outside runtime and sync, with Go's wait reason. */
+static void test_goroutine_pile_leaks_named_outside_the_runtime(void **state)
+{
+	enum { SCANS = 30 };
+	struct fx *f = *state;
+	struct go_goroutine gs[SCANS + 1];
+	struct tracker_cursor cur = { 0 };
+	struct lw_site_view v;
+	const struct captured *leak;
+	size_t i, k;
+
+	tracker_add_target(f->t, GO_PID);
+	for (i = 0; i < SCANS; i++) {
+		/* the main goroutine, in a select that a ticker answers */
+		gs[0] = parked(1, PC_QUERY_FUNC1, WR_SELECT, (uint8_t)i);
+		for (k = 0; k < i; k++)
+			gs[k + 1] = parked(100 + k, PC_LOCKER, WR_MUTEX, 3);
+		go_scan(f, (100 + 20 * i) * SEC, gs, i + 1);
+	}
+	assert_true(count(f, LW_RPT_LEAK) >= 1);
+	leak = nth_cap(f, LW_RPT_LEAK, 0);
+	assert_int_equal(leak->r.pid, GO_PID);
+	assert_int_equal(leak->r.goid, 0);
+	assert_true(leak->site_goroutine);
+	assert_string_equal(leak->site_where,
+			    "sync.Mutex.Lock in main.locker (lock.go:12), created by main.main");
+	assert_string_equal(leak->site_created_by, "main.main (/src/main.go:40)");
+	assert_true(leak->r.stuck >= 3);
+	assert_true(leak->r.go);
+	/* the main goroutine, and the newest one, not stuck yet */
+	assert_int_equal(leak->r.goroutines, leak->r.stuck + 2);
+	/* The inlined Mutex.Lock is a frame of its own. */
+	assert_int_equal(leak->site_user_n, 6);
+	assert_string_equal(leak->site_frames[3], "sync.(*Mutex).Lock+0x20 (/go/src/sync/mutex.go:90)");
+	assert_string_equal(leak->site_frames[4], "main.locker+0x20 (/src/lock.go:12)");
+	assert_true(tracker_next_leak(f->t, &cur, &v));
+	assert_true(v.site->goroutine);
+	assert_false(tracker_next_leak(f->t, &cur, &v));
+	/* No threads leak: a Go process's goroutines are not its threads. */
+	assert_int_equal(stats_of(f).leaking_sites, 1);
+}
+
+/* The runtime's own goroutines (GC workers, forcegc...) park for ever:
+ * never stuck, never counted, as runtime.NumGoroutine. */
+static void test_system_goroutines_not_counted(void **state)
+{
+	struct fx *f = *state;
+	struct go_goroutine gs[4] = { sends(1), sends(2), sends(3), sends(4) };
+	uint64_t now;
+
+	gs[1].system = true;
+	gs[2].system = true;
+	gs[3].status = GO_G_RUNNABLE;
+	tracker_add_target(f->t, GO_PID);
+	for (now = 100; now <= 120; now += 5)
+		go_scan(f, now * SEC, gs, 4);
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+	assert_int_equal(stuck_of_goroutine(f, 1, 0)->r.goid, 1);
+	assert_int_equal(last_sample(f, GO_PID)->goroutines, 2);
+	assert_int_equal(last_sample(f, GO_PID)->goroutines_blocked, 1);
+	assert_int_equal(last_sample(f, GO_PID)->goroutines_stuck, 1);
+	assert_int_equal(stats_of(f).goroutines, 1);
+}
+
+/* The stack moved while read: asked again at the next scan; a stack that
+ * keeps moving is reported stuck without it, and counted. */
+static void test_goroutine_stack_that_moved_is_read_again(void **state)
+{
+	struct fx *f = *state;
+	const struct captured *c;
+
+	tracker_add_target(f->t, GO_PID);
+	f->go_eagain = 1;
+	GO_SCAN(f, 100 * SEC, sends(7));
+	GO_SCAN(f, 110 * SEC, sends(7));
+	assert_int_equal(count(f, LW_RPT_STUCK), 0);
+	assert_int_equal(last_sample(f, GO_PID)->goroutines_stuck, 1);
+	GO_SCAN(f, 111 * SEC, sends(7));
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+	c = stuck_of_goroutine(f, 7, 0);
+	assert_float_equal(c->r.blocked_s, 11.0, 1e-9);
+	assert_int_equal(c->site_user_n, 4);
+	assert_int_equal(f->go_unwinds, 2);
+	assert_int_equal(drops_of(f).stacks_unreadable, 0);
+
+	f->go_eagain = 1000;
+	GO_SCAN(f, 100 * SEC, sends(7), sends(8));
+	GO_SCAN(f, 110 * SEC, sends(7), sends(8));
+	GO_SCAN(f, 111 * SEC, sends(7), sends(8));
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+	GO_SCAN(f, 112 * SEC, sends(7), sends(8));
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+	c = stuck_of_goroutine(f, 8, 0);
+	assert_int_equal(c->site_user_n, 0);
+	assert_string_equal(c->r.wait->kind, "chan send");
+	assert_string_equal(c->site_where, "chan send, created by main.queryAll");
+	assert_int_equal(drops_of(f).stacks_unreadable, 1);
+}
+
+static void test_goroutine_unreadable_stack_counted_reported_without(void **state)
+{
+	struct fx *f = *state;
+	const struct captured *c;
+
+	tracker_add_target(f->t, GO_PID);
+	f->go_stack_err = -EIO;
+	GO_SCAN(f, 100 * SEC, sends(7));
+	GO_SCAN(f, 110 * SEC, sends(7));
+	assert_int_equal(count(f, LW_RPT_STUCK), 1);
+	c = stuck_of_goroutine(f, 7, 0);
+	assert_int_equal(c->site_user_n, 0);
+	assert_string_equal(c->r.wait->kind, "chan send");
+	assert_string_equal(c->func, "main.queryAll.func1");
+	assert_int_equal(drops_of(f).stacks_unreadable, 1);
+	assert_int_equal(f->go_unwinds, 1);
+}
+
+static void test_goroutines_past_the_cap_counted(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, GO_PID);
+	GO_SCAN(f, 100 * SEC, sends(1), sends(2), sends(3));
+	assert_int_equal(stats_of(f).goroutines, 2);
+	assert_int_equal(drops_of(f).goroutines_untracked, 1);
+	assert_int_equal(last_sample(f, GO_PID)->goroutines, 3);
+	assert_int_equal(last_sample(f, GO_PID)->goroutines_blocked, 3);
+	GO_SCAN(f, 110 * SEC, sends(1), sends(2), sends(3));
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+	assert_int_equal(drops_of(f).goroutines_untracked, 2);
+}
+
+/* A thread that spins is reported with the goroutine running on it, and
+ * its stack named as Go code. */
+static void test_spin_joined_to_its_goroutine(void **state)
+{
+	struct fx *f = *state;
+	struct go_goroutine g = sends(9);
+	const struct captured *c;
+	uint64_t now;
+
+	g.status = GO_G_RUNNING;
+	g.tid = GO_PID + 1;
+	tracker_add_target(f->t, GO_PID);
+	for (now = 100; now <= 110; now++) {
+		struct lw_task_rec r = runnable(GO_PID, GO_PID + 1, 5, now * SEC);
+
+		tracker_scan_begin(f->t, now * SEC, &test_clock);
+		tracker_scan_goroutines(f->t, GO_PID, &g, 1);
+		tracker_scan_task(f->t, &r, NULL);
+		tracker_scan_end(f->t);
+	}
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+	c = nth_cap(f, LW_RPT_SPIN, 0);
+	assert_int_equal(c->r.tid, GO_PID + 1);
+	assert_int_equal(c->r.goid, 9);
+	assert_string_equal(c->func, "main.queryAll.func1");
+	assert_string_equal(c->created_by, "main.queryAll (/src/main.go:19)");
+	assert_int_equal(c->stack_n, 2);
+	assert_string_equal(c->stack_frame0, "main.queryAll.func1+0x50 (/src/main.go:21)");
+	assert_int_equal(count(f, LW_RPT_STUCK), 0);
+}
+
+/* A thread of another process spins without a goroutine. */
+static void test_spin_of_other_process_has_no_goroutine(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, runnable(100, 101, 5, 100 * SEC));
+	SCAN(f, runnable(100, 101, 5, 120 * SEC));
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+	assert_int_equal(nth(f, LW_RPT_SPIN, 0)->goid, 0);
+	assert_string_equal(nth_cap(f, LW_RPT_SPIN, 0)->stack_frame0, "fn_401100+0x0 (app)");
+}
+
+/* Goid 5 and tid 5 of one process are two waiters. */
+static void test_goroutine_and_thread_of_same_id_are_two_waiters(void **state)
+{
+	struct fx *f = *state;
+	struct go_goroutine g = sends(5);
+
+	tracker_add_target(f->t, GO_PID);
+	for (uint64_t now = 100; now <= 110; now += 10) {
+		struct lw_task_rec r = blocked(GO_PID, 5, 100 * SEC, now * SEC);
+
+		tracker_scan_begin(f->t, now * SEC, &test_clock);
+		tracker_scan_task(f->t, &r, NULL);
+		tracker_scan_goroutines(f->t, GO_PID, &g, 1);
+		tracker_scan_end(f->t);
+	}
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+	assert_int_equal(stats_of(f).waiters, 2);
+	assert_int_equal(last_sample(f, GO_PID)->stuck, 1);
+	assert_int_equal(last_sample(f, GO_PID)->goroutines_stuck, 1);
+	/* Two sites: the thread's and the goroutine's. */
+	assert_int_equal(count(f, LW_RPT_SITE), 2);
+}
+
+/* The process exits: its stuck goroutines end before its exit, and go. */
+static void test_goroutines_of_exited_process_unstuck_then_freed(void **state)
+{
+	struct fx *f = *state;
+
+	tracker_add_target(f->t, GO_PID);
+	GO_SCAN(f, 100 * SEC, sends(7), sends(8));
+	GO_SCAN(f, 110 * SEC, sends(7), sends(8));
+	scan_empty(f);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 2);
+	assert_int_equal(count(f, LW_RPT_EXIT), 1);
+	assert_int_equal(f->rep[f->n - 1]->r.type, LW_RPT_EXIT);
+	assert_int_equal(stats_of(f).goroutines, 0);
+	assert_int_equal(stats_of(f).waiters, 0);
+}
+
+/* Parked goroutines cost a small waiter each, no stack: 20,000 of them
+ * parked at one site, then all stuck. */
+static void test_parked_goroutines_cost_little_memory(void **state)
+{
+	enum { N = 20000 };
+	struct fx *f = *state;
+	struct go_goroutine *gs = calloc(N, sizeof(*gs));
+	size_t before, after, i;
+
+	assert_non_null(gs);
+	for (i = 0; i < N; i++)
+		gs[i] = parked(i + 1, PC_LOCKER, WR_MUTEX, 1);
+	tracker_add_target(f->t, GO_PID);
+	f->count_only = true;
+	go_scan(f, 99 * SEC, gs, 1); /* the tracker's own first allocations */
+	before = mallinfo2().uordblks;
+	go_scan(f, 100 * SEC, gs, N);
+	go_scan(f, 110 * SEC, gs, N);
+	after = mallinfo2().uordblks;
+	assert_int_equal(f->counted[LW_RPT_STUCK], N);
+	assert_int_equal(f->counted[LW_RPT_SITE], 1);
+	assert_int_equal(f->go_unwinds, N);
+	print_message("%zu bytes per stuck goroutine\n", (after - before) / N);
+	if (before)
+		assert_true((after - before) / N < 256);
+	free(gs);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_targets, teardown)
@@ -1837,6 +2473,23 @@ int main(void)
 		T(test_growing_thread_count_reports_a_threads_leak),
 		T(test_pool_and_churn_no_leak),
 		T(test_pool_ramping_up_then_steady_no_threads_leak),
+#define G(name) cmocka_unit_test_setup_teardown(name, setup_go, teardown)
+		G(test_goroutine_parked_past_threshold_is_stuck),
+		G(test_goroutine_same_wait_across_scans_is_one_wait),
+		G(test_goroutine_seq_change_is_new_wait),
+		G(test_goroutine_gone_or_running_is_unstuck),
+		G(test_goroutines_unread_stay_as_they_were),
+		G(test_goroutine_pile_leaks_named_outside_the_runtime),
+		G(test_system_goroutines_not_counted),
+		G(test_goroutine_stack_that_moved_is_read_again),
+		G(test_goroutine_unreadable_stack_counted_reported_without),
+		cmocka_unit_test_setup_teardown(test_goroutines_past_the_cap_counted, setup_go_cap_2,
+						teardown),
+		G(test_spin_joined_to_its_goroutine),
+		G(test_spin_of_other_process_has_no_goroutine),
+		G(test_goroutine_and_thread_of_same_id_are_two_waiters),
+		G(test_goroutines_of_exited_process_unstuck_then_freed),
+		G(test_parked_goroutines_cost_little_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

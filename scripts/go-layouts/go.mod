@@ -1,0 +1,3 @@
+module leakwatch/golayouts
+
+go 1.19

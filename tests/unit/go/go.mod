@@ -1,0 +1,3 @@
+module leakwatch/gotest
+
+go 1.19

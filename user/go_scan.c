@@ -1,0 +1,753 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "clock.h"
+#include "go_buildinfo.h"
+#include "go_g.h"
+#include "go_scan.h"
+#include "id_map.h"
+#include "procfs.h"
+
+/* The kernel's UIO_MAXIOV: iovecs per process_vm_readv, each side. */
+#define GO_IOV_MAX 1024
+/*
+ * An iovec costs more than the bytes it reads (a page walk and pin in the
+ * kernel each): 100,000 gs of Go 1.26 read as 7 ranges each took 466 ms, as
+ * 2 ranges 130 ms, as one 89 ms.  So a g is read as one range, from its
+ * first field used to its last, and gs next to each other in memory (allgs
+ * keeps allocation order: 94% of them are) as one run.
+ */
+#define GO_G_MERGE_GAP UINT32_MAX
+/* Gs in one run: each starts at most this far past the last one's end... */
+#define GO_RUN_GAP 512
+/* ...and a run, and a batch of runs (one process_vm_readv), is bounded. */
+#define GO_RUN_MAX (64 * 1024)
+#define GO_BATCH_BYTES (1024 * 1024)
+/* The stack is read in windows of this much from sched.sp: one read holds
+ * the used part of a parked goroutine's stack (490 bytes on average in a
+ * prototype), a deep one takes a few. */
+#define GO_STACK_WINDOW (64 * 1024)
+#define GO_STACK_MAX_WINDOWS 64
+/* Wait reasons: the runtime has ~40; a longer name is not one. */
+#define GO_MAX_WAIT_REASONS 256
+#define GO_WAIT_REASON_MAX_LEN 64
+/* /proc/PID/maps read for the load bias: the executable's mapping is among
+ * the first lines (maps is sorted by address; only the heap is lower). */
+#define GO_MAPS_MAX (1024 * 1024)
+/* A scan of an allglen past this did not read allglen. */
+#define GO_MAX_ALLGLEN (1ull << 32)
+/* startpc -> system: direct-mapped, a process has few distinct go statements. */
+#define GO_SYS_CACHE 1024
+
+struct sys_entry {
+	uint64_t startpc;  /* 0: empty */
+	bool system;
+};
+
+struct go_process {
+	uint32_t pid;
+	const struct go_binary *b;
+	struct go_layout layout;
+	struct go_g_segs segs;
+	uint64_t bias;
+	uint64_t allglen, allgs, allgptr; /* runtime addresses */
+	uint64_t goexit_lo, goexit_hi;
+	bool syscall_bp; /* entersyscall saves bp in g.sched (Go 1.23+) */
+
+	/* Wait reasons read from the process, else the binary's table. */
+	char (*reasons)[GO_WAIT_REASON_MAX_LEN + 1];
+	uint32_t n_reasons;
+	const char *const *reason_table;
+	uint32_t n_reason_table;
+
+	/* Buffers kept across scans. */
+	uint64_t *gptrs;
+	size_t gptrs_cap;
+	struct go_goroutine *gs;
+	size_t gs_cap, n_gs;
+	uint64_t *on_m;     /* per g in gs: its m when on a thread, else 0 */
+	size_t on_m_cap;
+	uint64_t procids[GO_IOV_MAX];
+	uint8_t *batch;     /* GO_BATCH_BYTES: one batch of runs of gs */
+	uint8_t *img;       /* one g, read alone */
+	struct iovec local[GO_IOV_MAX], remote[GO_IOV_MAX];
+	size_t run_first[GO_IOV_MAX], run_end[GO_IOV_MAX], run_off[GO_IOV_MAX];
+	uint8_t *stack;     /* GO_STACK_WINDOW */
+
+	struct sys_entry sys_cache[GO_SYS_CACHE];
+	struct id_map tids; /* tid -> scan number it was checked in */
+
+	struct go_scan_stats stats;
+};
+
+/* Reads remote [addr, addr + len) of the process.  Returns the bytes read
+ * (all of them) or -errno: -ESRCH gone, -EPERM, -EFAULT unmapped, -EIO
+ * short. */
+static int read_mem(struct go_process *p, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+	ssize_t got = process_vm_readv((pid_t)p->pid, &local, 1, &remote, 1, 0);
+
+	if (got < 0)
+		return errno == ESRCH || errno == EPERM || errno == EFAULT ? -errno : -EIO;
+	p->stats.bytes_read += (uint64_t)got;
+	return (size_t)got == len ? 0 : -EIO;
+}
+
+static int read_u64(struct go_process *p, uint64_t addr, uint64_t *v)
+{
+	return read_mem(p, addr, v, sizeof(*v));
+}
+
+static bool printable(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/*
+ * runtime.waitReasonStrings, read from the process: [n]string, each a
+ * (pointer, length) pair; PIE relocates the pointers at load, so the file's
+ * copy is not the one to read.  All or nothing: one entry that does not
+ * validate and the binary's table is used instead.
+ */
+static int read_wait_reasons(struct go_process *p)
+{
+	const struct go_runtime_vars *v = go_binary_vars(p->b);
+	uint64_t (*hdr)[2] = NULL;
+	uint32_t n = v->n_wait_reasons;
+	int err;
+
+	if (!v->wait_reason_strings || n == 0 || n > GO_MAX_WAIT_REASONS)
+		return -ENOENT;
+	hdr = calloc(n, sizeof(*hdr));
+	p->reasons = calloc(n, sizeof(*p->reasons));
+	if (!hdr || !p->reasons) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	err = read_mem(p, v->wait_reason_strings + p->bias, hdr, n * sizeof(*hdr));
+	if (err)
+		goto cleanup;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t ptr = hdr[i][0], len = hdr[i][1];
+
+		err = -EINVAL;
+		if (len > GO_WAIT_REASON_MAX_LEN || (len && !ptr))
+			goto cleanup;
+		if (len == 0)
+			continue;
+		err = read_mem(p, ptr, p->reasons[i], len);
+		if (err)
+			goto cleanup;
+		if (!printable(p->reasons[i], len)) {
+			err = -EINVAL;
+			goto cleanup;
+		}
+		p->reasons[i][len] = '\0';
+	}
+	p->n_reasons = n;
+	err = 0;
+cleanup:
+	free(hdr);
+	if (err) {
+		free(p->reasons);
+		p->reasons = NULL;
+	}
+	return err;
+}
+
+static int read_file(const char *path, char *buf, size_t cap, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+	ssize_t got;
+
+	if (fd < 0)
+		return -errno;
+	while (n < cap && (got = read(fd, buf + n, cap - n)) > 0)
+		n += (size_t)got;
+	close(fd);
+	*len = n;
+	return 0;
+}
+
+static int find_load_bias(struct go_process *p)
+{
+	char path[64], exe[PATH_MAX];
+	struct stat st;
+	char *maps = NULL;
+	ssize_t exe_len;
+	size_t len = 0;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", p->pid);
+	if (stat(path, &st))
+		return errno == ENOENT ? -ESRCH : -errno;
+	exe_len = readlink(path, exe, sizeof(exe) - 1);
+	exe[exe_len > 0 ? exe_len : 0] = '\0';
+	maps = malloc(GO_MAPS_MAX);
+	if (!maps)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%u/maps", p->pid);
+	err = read_file(path, maps, GO_MAPS_MAX, &len);
+	if (err) {
+		err = err == -ENOENT ? -ESRCH : err;
+		goto cleanup;
+	}
+	err = go_maps_load_bias(maps, len, major(st.st_dev), minor(st.st_dev), st.st_ino,
+				exe_len > 0 ? exe : NULL, go_binary_load_vaddr(p->b), &p->bias);
+	if (err)
+		err = -ENOEXEC; /* the executable is not mapped: not this binary */
+cleanup:
+	free(maps);
+	return err;
+}
+
+int go_process_open(uint32_t pid, const struct go_binary *b, struct go_process **out)
+{
+	const struct go_runtime_vars *v = go_binary_vars(b);
+	struct go_process *p = calloc(1, sizeof(*p));
+	struct go_func goexit;
+	int major_v, minor_v, err;
+	uint64_t allglen;
+
+	if (!p)
+		return -ENOMEM;
+	p->pid = pid;
+	p->b = b;
+	p->layout = *go_binary_layout(b);
+	id_map_init(&p->tids);
+	err = go_g_segs_init(&p->segs, &p->layout, GO_G_MERGE_GAP);
+	if (err)
+		goto err_free;
+	p->batch = malloc(GO_BATCH_BYTES);
+	p->img = malloc(p->segs.span);
+	p->stack = malloc(GO_STACK_WINDOW);
+	if (!p->batch || !p->img || !p->stack) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	err = find_load_bias(p);
+	if (err)
+		goto err_free;
+	if (!v->allglen || (!v->allgptr && !v->allgs)) {
+		err = -ENOTSUP;
+		goto err_free;
+	}
+	p->allglen = v->allglen + p->bias;
+	p->allgs = v->allgs ? v->allgs + p->bias : 0;
+	p->allgptr = v->allgptr ? v->allgptr + p->bias : 0;
+	err = go_pclntab_find_func(go_binary_pclntab(b), go_binary_goexit(b), &goexit);
+	if (err) {
+		err = -ENOTSUP;
+		goto err_free;
+	}
+	p->goexit_lo = goexit.entry + p->bias;
+	p->goexit_hi = goexit.end + p->bias;
+	p->syscall_bp = go_version_parse(go_binary_version(b), &major_v, &minor_v) == 0 &&
+			(major_v > 1 || minor_v >= 23);
+	/* Can we read it at all (-EPERM, -ESRCH now rather than at each scan)? */
+	err = read_u64(p, p->allglen, &allglen);
+	if (err)
+		goto err_free;
+	if (read_wait_reasons(p))
+		p->reason_table = go_binary_wait_reason_table(b, &p->n_reason_table);
+	*out = p;
+	return 0;
+err_free:
+	go_process_free(p);
+	return err;
+}
+
+void go_process_free(struct go_process *p)
+{
+	if (!p)
+		return;
+	free(p->reasons);
+	free(p->gptrs);
+	free(p->gs);
+	free(p->on_m);
+	free(p->batch);
+	free(p->img);
+	free(p->stack);
+	id_map_free(&p->tids);
+	free(p);
+}
+
+/* Grows *buf to hold n elements of size; keeps it across scans. */
+static int reserve(void **buf, size_t *cap, size_t n, size_t size)
+{
+	void *grown;
+	size_t want;
+
+	if (n <= *cap)
+		return 0;
+	want = *cap ? *cap : 1024;
+	while (want < n)
+		want *= 2;
+	grown = realloc(*buf, want * size);
+	if (!grown)
+		return -ENOMEM;
+	*buf = grown;
+	*cap = want;
+	return 0;
+}
+
+/* The goroutine pointers: allglen first, then allgptr (or allgs.array), as
+ * the runtime publishes them.  Sets *n (capped) and *total (allglen). */
+static int read_allgs(struct go_process *p, size_t *n, uint64_t *total)
+{
+	uint64_t len, array, slice[2];
+	size_t cap_unused;
+	int err;
+
+	err = read_u64(p, p->allglen, &len);
+	if (err)
+		return err;
+	if (p->allgptr) {
+		err = read_u64(p, p->allgptr, &array);
+	} else {
+		err = read_mem(p, p->allgs, slice, sizeof(slice));
+		array = slice[0];
+		if (!err && slice[1] < len)
+			len = slice[1];
+	}
+	if (err)
+		return err;
+	if (len > GO_MAX_ALLGLEN || (len && !array))
+		return -EIO;
+	*total = len;
+	*n = len > GO_MAX_GOROUTINES ? GO_MAX_GOROUTINES : (size_t)len;
+	if (*n == 0)
+		return 0;
+	cap_unused = p->gptrs_cap;
+	err = reserve((void **)&p->gptrs, &cap_unused, *n, sizeof(*p->gptrs));
+	if (err)
+		return err;
+	p->gptrs_cap = cap_unused;
+	return read_mem(p, array, p->gptrs, *n * sizeof(*p->gptrs));
+}
+
+static bool is_system(struct go_process *p, uint64_t startpc)
+{
+	struct sys_entry *e = &p->sys_cache[(startpc >> 4) % GO_SYS_CACHE];
+	struct go_func f;
+
+	if (e->startpc == startpc && startpc)
+		return e->system;
+	e->startpc = startpc;
+	/* runtime.isSystemGoroutine as newproc1 counts it into sched.ngsys:
+	 * a function of package runtime, but runtime.main (and
+	 * runtime.corostart, 1.23+, a user coroutine).  runfinq (runCleanups)
+	 * count as system there: they are not yet running a finalizer. */
+	e->system = startpc >= p->bias &&
+		    go_pclntab_find_func(go_binary_pclntab(p->b), startpc - p->bias, &f) == 0 &&
+		    strncmp(f.name, "runtime.", 8) == 0 && strcmp(f.name, "runtime.main") != 0 &&
+		    strcmp(f.name, "runtime.corostart") != 0;
+	return e->system;
+}
+
+/* Is tid a thread of the process?  Checked once per scan. */
+static bool thread_of(struct go_process *p, uint64_t tid)
+{
+	void *seen;
+
+	if (tid == 0 || tid > INT32_MAX)
+		return false;
+	seen = id_map_get(&p->tids, (uint32_t)tid);
+	if (seen == (void *)(uintptr_t)p->stats.scans)
+		return true;
+	if (procfs_thread_of(p->pid, (uint32_t)tid))
+		return false;
+	if (seen)
+		id_map_del(&p->tids, (uint32_t)tid);
+	id_map_put(&p->tids, (uint32_t)tid, (void *)(uintptr_t)p->stats.scans);
+	return true;
+}
+
+static void decode_one(struct go_process *p, const uint8_t *img, uint64_t g_addr)
+{
+	struct go_goroutine *g = &p->gs[p->n_gs];
+	struct go_g_raw raw;
+
+	switch (go_g_decode(&p->layout, img, p->segs.span, g_addr, &raw, g)) {
+	case GO_G_LIVE:
+		g->system = is_system(p, g->startpc);
+		p->on_m[p->n_gs] =
+			g->status == GO_G_RUNNING || g->status == GO_G_SYSCALL ? raw.m : 0;
+		p->n_gs++;
+		break;
+	case GO_G_GONE:
+		break;
+	case GO_G_INVALID:
+		p->stats.gs_invalid++;
+		break;
+	}
+}
+
+/* Reads one g alone (the rest of a run that did not read). */
+static int read_g(struct go_process *p, uint64_t g_addr)
+{
+	const struct go_g_segs *s = &p->segs;
+	struct iovec local[GO_G_MAX_SEGS], remote[GO_G_MAX_SEGS];
+	ssize_t got;
+
+	for (uint32_t j = 0; j < s->n; j++) {
+		local[j].iov_base = p->img + s->off[j];
+		local[j].iov_len = s->len[j];
+		remote[j].iov_base = (void *)(uintptr_t)(g_addr + s->off[j]);
+		remote[j].iov_len = s->len[j];
+	}
+	got = process_vm_readv((pid_t)p->pid, local, s->n, remote, s->n, 0);
+	if (got < 0)
+		return errno == ESRCH || errno == EPERM ? -errno : -EIO;
+	p->stats.bytes_read += (uint64_t)got;
+	return got == (ssize_t)s->bytes ? 0 : -EIO;
+}
+
+/* Runs of gs in p->gptrs from i on, as iovecs of one batch.  Returns the
+ * number of runs; *next: the first g not in them. */
+static size_t batch_runs(struct go_process *p, size_t i, size_t to, size_t *next)
+{
+	uint64_t span = p->segs.span;
+	size_t niov = 0, used = 0;
+
+	while (i < to && niov < GO_IOV_MAX) {
+		uint64_t start = p->gptrs[i], end = start + span;
+		size_t j = i + 1;
+
+		/* From each g's start: the first field read is at 0 (stack.lo)
+		 * in every Go, and images start at the g. */
+		while (j < to && p->gptrs[j] >= end && p->gptrs[j] - end <= GO_RUN_GAP &&
+		       p->gptrs[j] + span - start <= GO_RUN_MAX) {
+			end = p->gptrs[j] + span;
+			j++;
+		}
+		if (used + (end - start) > GO_BATCH_BYTES)
+			break;
+		p->remote[niov].iov_base = (void *)(uintptr_t)start;
+		p->remote[niov].iov_len = end - start;
+		p->run_first[niov] = i;
+		p->run_end[niov] = j;
+		p->run_off[niov] = used;
+		used += end - start;
+		niov++;
+		i = j;
+	}
+	*next = i;
+	return niov;
+}
+
+/*
+ * Reads and decodes gs [from, to) of p->gptrs (all pointers checked), runs
+ * of them per iovec, up to 1,024 iovecs per call.  Where a read stops short,
+ * the gs of that run not read are read one by one (a g that does not read
+ * is counted) and the next batch starts after the run.  Returns 0 or
+ * -ESRCH/-EPERM.
+ */
+static int read_gs(struct go_process *p, size_t from, size_t to)
+{
+	uint64_t span = p->segs.span;
+
+	while (from < to) {
+		size_t next, niov = batch_runs(p, from, to, &next), used;
+		struct iovec local;
+		ssize_t got;
+
+		used = p->run_off[niov - 1] + p->remote[niov - 1].iov_len;
+		local.iov_base = p->batch;
+		local.iov_len = used;
+		got = process_vm_readv((pid_t)p->pid, &local, 1, p->remote, niov, 0);
+		if (got < 0 && (errno == ESRCH || errno == EPERM))
+			return -errno;
+		if (got < 0)
+			got = 0;
+		p->stats.bytes_read += (uint64_t)got;
+		for (size_t r = 0; r < niov; r++) {
+			uint64_t start = (uint64_t)(uintptr_t)p->remote[r].iov_base;
+			bool whole = p->run_off[r] + p->remote[r].iov_len <= (size_t)got;
+
+			for (size_t k = p->run_first[r]; k < p->run_end[r]; k++) {
+				uint64_t at = p->run_off[r] + (p->gptrs[k] - start);
+				int err;
+
+				if (at + span <= (uint64_t)got) {
+					decode_one(p, p->batch + at, p->gptrs[k]);
+					p->stats.gs_read++;
+					continue;
+				}
+				err = read_g(p, p->gptrs[k]);
+				if (err == -ESRCH || err == -EPERM)
+					return err;
+				if (err) {
+					p->stats.gs_unread++;
+					continue;
+				}
+				decode_one(p, p->img, p->gptrs[k]);
+				p->stats.gs_read++;
+			}
+			if (!whole) {
+				next = p->run_end[r];
+				break;
+			}
+		}
+		from = next;
+	}
+	return 0;
+}
+
+/* m.procid of the gs on a thread, each checked to be a thread of pid.  A
+ * read that stops short ends its batch at the failing g (counted); the
+ * next batch starts after it. */
+static void read_tids(struct go_process *p)
+{
+	size_t idx[GO_IOV_MAX], j = 0;
+
+	while (j < p->n_gs) {
+		size_t niov = 0, got_iov;
+		ssize_t got;
+
+		for (; j < p->n_gs && niov < GO_IOV_MAX; j++) {
+			if (!p->on_m[j])
+				continue;
+			idx[niov] = j;
+			p->local[niov].iov_base = &p->procids[niov];
+			p->local[niov].iov_len = 8;
+			p->remote[niov].iov_base =
+				(void *)(uintptr_t)(p->on_m[j] + p->layout.m_procid);
+			p->remote[niov].iov_len = 8;
+			niov++;
+		}
+		if (!niov)
+			break;
+		got = process_vm_readv((pid_t)p->pid, p->local, niov, p->remote, niov, 0);
+		got_iov = got > 0 ? (size_t)got / 8 : 0;
+		if (got > 0)
+			p->stats.bytes_read += (uint64_t)got;
+		for (size_t k = 0; k < got_iov; k++) {
+			if (thread_of(p, p->procids[k]))
+				p->gs[idx[k]].tid = (uint32_t)p->procids[k];
+			else
+				p->stats.ms_unread++;
+		}
+		if (got_iov < niov) {
+			p->stats.ms_unread++;
+			j = idx[got_iov] + 1;
+		}
+	}
+}
+
+int go_process_scan(struct go_process *p, const struct go_goroutine **gs, size_t *n)
+{
+	uint64_t start = clock_mono_ns(), total;
+	size_t len;
+	int err;
+
+	err = read_allgs(p, &len, &total);
+	if (err == -EFAULT || err == -EIO) {
+		/* allgs grew (a new array) between the two reads: once more. */
+		err = read_allgs(p, &len, &total);
+	}
+	if (err)
+		return err == -ESRCH || err == -EPERM || err == -ENOMEM ? err : -EIO;
+	if (reserve((void **)&p->gs, &p->gs_cap, len, sizeof(*p->gs)))
+		return -ENOMEM;
+	if (p->on_m_cap < p->gs_cap) {
+		uint64_t *on_m = realloc(p->on_m, p->gs_cap * sizeof(*on_m));
+
+		if (!on_m)
+			return -ENOMEM;
+		p->on_m = on_m;
+		p->on_m_cap = p->gs_cap;
+	}
+	p->stats.scans++;
+	p->stats.gs_unread += total - len;
+	p->n_gs = 0;
+	for (size_t i = 0; i < len; i++) {
+		uint64_t g = p->gptrs[i];
+
+		/* A g pointer the runtime could not have made. */
+		if (!g || g & 7 || g >= (1ull << 47)) {
+			p->gptrs[i] = 0;
+			p->stats.gs_invalid++;
+		}
+	}
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+
+		/* Runs of good pointers; the bad ones were counted. */
+		while (j < len && p->gptrs[j])
+			j++;
+		err = read_gs(p, i, j);
+		if (err)
+			return err;
+		i = j < len ? j + 1 : j;
+	}
+	read_tids(p);
+	p->stats.last_scan_ns = clock_mono_ns() - start;
+	*gs = p->gs;
+	*n = p->n_gs;
+	return 0;
+}
+
+/* Reads g again: the same wait as the scan saw? */
+static int reread_g(struct go_process *p, const struct go_goroutine *g, struct go_g_raw *raw)
+{
+	const struct go_g_segs *s = &p->segs;
+	struct iovec local[GO_G_MAX_SEGS], remote[GO_G_MAX_SEGS];
+	struct go_goroutine now;
+	ssize_t got;
+
+	for (uint32_t j = 0; j < s->n; j++) {
+		local[j].iov_base = p->img + s->off[j];
+		local[j].iov_len = s->len[j];
+		remote[j].iov_base = (void *)(uintptr_t)(g->g_addr + s->off[j]);
+		remote[j].iov_len = s->len[j];
+	}
+	got = process_vm_readv((pid_t)p->pid, local, s->n, remote, s->n, 0);
+	if (got < 0 && errno == ESRCH)
+		return -ESRCH;
+	if (got > 0)
+		p->stats.bytes_read += (uint64_t)got;
+	if (got != (ssize_t)s->bytes)
+		return -EIO;
+	if (go_g_decode(&p->layout, p->img, s->span, g->g_addr, raw, &now) != GO_G_LIVE ||
+	    now.goid != g->goid || now.status != g->status || now.wait_reason != g->wait_reason ||
+	    now.tracking_seq != g->tracking_seq || now.sp_depth != g->sp_depth)
+		return -EAGAIN;
+	return 0;
+}
+
+static int walk(struct go_process *p, const struct go_g_raw *raw, uint64_t pc, uint64_t sp,
+		uint64_t *pcs, int max, int *n)
+{
+	struct go_stack_walk w = {
+		.stack_lo = raw->stack_lo,
+		.stack_hi = raw->stack_hi,
+		.goexit_lo = p->goexit_lo,
+		.goexit_hi = p->goexit_hi,
+		.pcs = pcs,
+		.max = max,
+	};
+	uint64_t base = sp, len;
+	int err;
+
+	if (sp < raw->stack_lo || sp >= raw->stack_hi)
+		return -EAGAIN;
+	go_stack_walk_init(&w, pc, sp, raw->sched_bp);
+	for (int windows = 0; windows < GO_STACK_MAX_WINDOWS; windows++) {
+		if (base < raw->stack_lo || base >= raw->stack_hi)
+			return -EAGAIN;
+		len = raw->stack_hi - base < GO_STACK_WINDOW ? raw->stack_hi - base
+							      : GO_STACK_WINDOW;
+		err = read_mem(p, base, p->stack, len);
+		if (err)
+			return err == -ESRCH ? err : -EIO;
+		err = go_stack_walk(&w, base, p->stack, len);
+		if (err != -ENODATA) {
+			*n = w.n;
+			return err;
+		}
+		base = w.need;
+	}
+	return -EIO; /* deeper than the windows read: not read, counted */
+}
+
+int go_process_stack(struct go_process *p, const struct go_goroutine *g, uint64_t *pcs, int max)
+{
+	struct go_g_raw raw;
+	uint64_t pc, sp;
+	int err, n = 0;
+
+	if (!g || !g->g_addr || max <= 0)
+		return -EINVAL;
+	err = reread_g(p, g, &raw);
+	if (err)
+		goto cleanup;
+	pc = raw.sched_pc;
+	sp = raw.sched_sp;
+	if (g->status == GO_G_SYSCALL) {
+		/* Go 1.23+ saves pc, sp and bp at entersyscall; older ones
+		 * leave bp stale: no walk from there. */
+		if (!p->syscall_bp || raw.sched_sp != raw.syscallsp) {
+			err = -EIO;
+			goto cleanup;
+		}
+	} else if (!go_g_parked(g->status)) {
+		err = -EAGAIN; /* running, or its stack being copied */
+		goto cleanup;
+	}
+	err = walk(p, &raw, pc, sp, pcs, max, &n);
+	if (err)
+		goto cleanup;
+	/* Did it stay parked while its stack was read? */
+	err = reread_g(p, g, &raw);
+	if (!err && (raw.sched_pc != pc || raw.sched_sp != sp))
+		err = -EAGAIN;
+cleanup:
+	if (err == -EAGAIN)
+		p->stats.stacks_moved++;
+	else if (err)
+		p->stats.stacks_unreadable++;
+	else
+		p->stats.stacks_read++;
+	return err ? err : n;
+}
+
+const char *go_process_wait_reason(const struct go_process *p, uint8_t reason)
+{
+	if (p->reasons)
+		return reason < p->n_reasons ? p->reasons[reason] : "";
+	if (p->reason_table && reason < p->n_reason_table && p->reason_table[reason])
+		return p->reason_table[reason];
+	return "";
+}
+
+int go_process_frames(const struct go_process *p, uint64_t pc, bool first, struct go_frame *out,
+		      int max)
+{
+	const struct go_pclntab *t = go_binary_pclntab(p->b);
+	struct go_func f;
+	uint64_t link;
+
+	if (pc < p->bias || max <= 0)
+		return 0;
+	link = pc - p->bias;
+	/* A return address names the call before it, but an entry (a
+	 * goroutine that never ran) is its own function: Go's symPC. */
+	if (!first && link && !(go_pclntab_find_func(t, link, &f) == 0 && f.entry == link))
+		link--;
+	return go_pclntab_frames(t, link, out, max);
+}
+
+const struct go_binary *go_process_binary(const struct go_process *p)
+{
+	return p->b;
+}
+
+uint64_t go_process_load_bias(const struct go_process *p)
+{
+	return p->bias;
+}
+
+bool go_process_own_wait_reasons(const struct go_process *p)
+{
+	return p->reasons != NULL;
+}
+
+void go_process_stats(const struct go_process *p, struct go_scan_stats *s)
+{
+	*s = p->stats;
+}
