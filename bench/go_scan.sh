@@ -5,9 +5,11 @@
 # GOSCAN_GOROUTINES (1,000 10,000 100,000 300,000), and `blocker cond
 # --threads N` for N in GOSCAN_THREADS (1,000 10,000: 100,000 threads in one
 # process is not something this 2-CPU host can hold), each watched alone by
-#   leakwatch -p PID -t 1s -i 1s -j -v --metrics 127.0.0.1:PORT -d GOSCAN_DURATION
-# Measured, after GOSCAN_SETTLE s (past the threshold: every goroutine or
-# thread is stuck and its stack was read once; the window is the steady state):
+#   leakwatch -p PID -t 1s -i 1s -j -v --metrics 127.0.0.1:PORT
+# Start-up: from its launch until its own gauge (leakwatch_goroutines_stuck,
+# leakwatch_stuck_threads) counts all N stuck: the tick that finds them reads
+# each one's stack once and reports it; its duration is reported too.  Then,
+# 1 s later, a window of GOSCAN_WINDOW s (8), the steady state of a watch:
 #   - time per scan: the daemon's own gauges, scraped every 0.25 s from a
 #     loop of their own (successive distinct values: one per scan):
 #     leakwatch_goroutine_scan_last_seconds{pid} (one read of the process's
@@ -26,7 +28,7 @@
 #
 #   usage: bench/go_scan.sh [BUILD_DIR]   (root; markdown on stdout)
 #   env:   GOSCAN_GOROUTINES ("1000 10000 100000 300000"), GOSCAN_THREADS
-#          ("1000 10000"), GOSCAN_DURATION (12), GOSCAN_SETTLE (4), GO, BENCH_RESULTS
+#          ("1000 10000"), GOSCAN_WINDOW (8), GOSCAN_STUCK_TIMEOUT (120), GO, BENCH_RESULTS
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_setup
@@ -37,8 +39,8 @@ BLOCKER=$BUILD/fixtures/blocker
 [ -x "$BLOCKER" ] || die "no $BLOCKER: run make first"
 GNS=${GOSCAN_GOROUTINES:-1000 10000 100000 300000}
 TNS=${GOSCAN_THREADS:-1000 10000}
-DURATION=${GOSCAN_DURATION:-12}
-SETTLE=${GOSCAN_SETTLE:-4}
+WINDOW=${GOSCAN_WINDOW:-8}
+STUCK_TIMEOUT=${GOSCAN_STUCK_TIMEOUT:-120}
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 NOTES=()
 
@@ -52,12 +54,12 @@ need=$(($(awk '{ split($4, a, "/"); print a[2] }' /proc/loadavg) + tmax + 2000))
 ulimit -u "$(ulimit -H -u)" 2>/dev/null || true
 
 # The scan metrics worth keeping from a scrape (names as the daemon gives them).
-SCRAPE_RE='^leakwatch_(scan_duration_seconds|go[a-z_]*(scan|bytes|read)[a-z_]*)[ {]'
+SCRAPE_RE='^leakwatch_(scan_duration_seconds|stuck_threads|goroutines_stuck|go[a-z_]*(scan|bytes|read)[a-z_]*)[ {]'
 
 # watch KIND N: start the target, watch it, append one JSON line to runs.jsonl.
 watch() {
 	local kind=$1 n=$2 tpid port out=$WORK/lw.out err=$WORK/lw.err scrapes=$WORK/scrapes spid
-	local n0 n1 t0 t1 hwm=0 h ng=null i t_ready t_start
+	local n0 n1 t0 t1 hwm=0 h ng=null i t_ready t_start t_lw t_all gauge_re startup_tick
 	: >"$WORK/target.out"
 	t_start=$(now)
 	if [ "$kind" = goroutines ]; then
@@ -79,7 +81,8 @@ watch() {
 	t_ready=$(now)
 	port=$((20000 + ($$ + n) % 20000))
 	: >"$scrapes"
-	"$LW" -p "$tpid" -t 1s -i 1s -j -v --metrics "127.0.0.1:$port" -d "${DURATION}s" >"$out" 2>"$err" &
+	t_lw=$(now)
+	"$LW" -p "$tpid" -t 1s -i 1s -j -v --metrics "127.0.0.1:$port" >"$out" 2>"$err" &
 	LPID=$!
 	bg_track "$LPID"
 	wait_for "$err" 'leakwatch: watching' "$LPID" 60 || die "leakwatch did not start: $(tail -3 "$err")"
@@ -90,20 +93,35 @@ watch() {
 	done) &
 	spid=$!
 	bg_track "$spid"
-	sleep "$SETTLE"
-	n0=$(cpu_ns "$LPID") t0=$(now)
-	while mine "$LPID"; do
+	# Start-up: until the daemon's own gauge counts them all stuck (the
+	# tick that found them, read their stacks and reported them is over).
+	[ "$kind" = goroutines ] && gauge_re='^leakwatch_goroutines_stuck[{]' || gauge_re='^leakwatch_stuck_threads[{]'
+	t_all=
+	for ((i = 0; i < STUCK_TIMEOUT * 4; i++)); do
+		mine "$LPID" || die "leakwatch died: $(tail -3 "$err")"
+		if awk -v re="$gauge_re" -v n="$n" '$2 ~ re && $3 >= n { f = 1 } END { exit !f }' "$scrapes"; then
+			t_all=$(now)
+			break
+		fi
 		h=$(hwm_kb "$LPID" || true)
 		[ -n "$h" ] && [ "$h" -gt "$hwm" ] && hwm=$h
-		n1=$(cpu_ns "$LPID" || true)
-		[ -n "$n1" ] && [ "$n1" -gt 0 ] && t1=$(now) && echo "$n1 $t1" >"$WORK/cpu_last"
 		sleep 0.25
 	done
-	wait "$LPID" || true
-	bg_untrack "$LPID"
+	[ -n "$t_all" ] || NOTES+=("$n $kind: not all stuck after ${STUCK_TIMEOUT} s: measured anyway")
+	t_all=${t_all:-$(now)}
+	sleep 1
+	n0=$(cpu_ns "$LPID") t0=$(now)
+	for ((i = 0; i < WINDOW * 4; i++)); do
+		h=$(hwm_kb "$LPID" || true)
+		[ -n "$h" ] && [ "$h" -gt "$hwm" ] && hwm=$h
+		sleep 0.25
+	done
+	n1=$(cpu_ns "$LPID") t1=$(now)
+	stop_pid "$LPID"
 	stop_pid "$spid" 2 TERM
 	stop_pid "$tpid" 5 TERM
-	read -r n1 t1 <"$WORK/cpu_last"
+	# The start-up's longest tick: the gauges before the window.
+	startup_tick=$(awk -v t0="$t0" '$1 < t0 && $2 ~ /^leakwatch_scan_duration_seconds/ && $3 > m { m = $3 } END { printf "%.3f", m }' "$scrapes")
 
 	# Per metric series (name with labels): successive distinct values after
 	# the settle time; counters as (last - first) per scan.
@@ -112,11 +130,14 @@ watch() {
 		--argjson cpu_ms_per_s "$(awk -v a="$n0" -v b="$n1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e6 / (e - s) }')" \
 		--argjson hwm "$hwm" \
 		--argjson start_s "$(awk -v a="$t_start" -v b="$t_ready" 'BEGIN { printf "%.2f", b - a }')" \
+		--argjson all_stuck_s "$(awk -v a="$t_lw" -v b="$t_all" 'BEGIN { printf "%.2f", b - a }')" \
+		--argjson startup_tick_s "$startup_tick" \
 		--slurpfile samples <(jq -c 'select(.type == "sample")' "$out") \
 		--slurpfile summary <(jq -c 'select(.type == "summary")' "$out") \
 		--argjson stuck "$(grep -c '"type":"stuck"' "$out" || true)" \
 		--arg series "$(cat "$WORK/series")" \
 		'{ kind: $kind, n: $n, numgoroutine: $ng, target_start_s: $start_s, cpu_ms_per_s: $cpu_ms_per_s,
+		   all_stuck_s: $all_stuck_s, startup_tick_s: $startup_tick_s,
 		   hwm_kb: $hwm, stuck: $stuck, last_sample: ($samples | last), summary: ($summary | last),
 		   series: ($series | split("\n") | map(select(length > 0) | split(" ")
 			| { key: .[0], v: (.[1] | tonumber) }) | group_by(.key)
@@ -146,40 +167,53 @@ f() { case ${1:-} in '' | nan) echo "n/a" ;; *) printf "%.${2:-1}f" "$1" ;; esac
 # counter_per_scan KIND N REGEX: the counter's delta over the scans' delta in the window.
 counter_per_scan() {
 	local c s
-	c=$(series "$1" "$2" "$3" | awk 'NR == 1 { f = $1 } { l = $1 } END { if (NR > 1) print l - f }')
-	s=$(series "$1" "$2" '^leakwatch_goroutine_scans_total' | awk 'NR == 1 { f = $1 } { l = $1 } END { if (NR > 1) print l - f }')
+	c=$(series "$1" "$2" "$3" | awk 'NR == 1 { f = $1 } { l = $1 } END { if (NR > 0) print l - f }')
+	s=$(series "$1" "$2" '^leakwatch_goroutine_scans_total' | awk 'NR == 1 { f = $1 } { l = $1 } END { if (NR > 0) print l - f }')
 	if [ -n "$c" ] && [ -n "$s" ] && [ "$s" -gt 0 ]; then
 		awk -v c="$c" -v s="$s" 'BEGIN { printf "%.0f", c / s }'
 	fi
 }
-# gauge KIND N REGEX: "median (max)" in ms of a scan gauge's values; sets G_MED.
+# gauge KIND N REGEX: "median (max)" in ms of a scan gauge's values;
+# gauge_med: the median alone.
+# The goroutine gauge is 0 on a tick that read no goroutines (the process's
+# scan interval stretched): those are not scans.
 gauge() {
 	local v
-	v=$(series "$1" "$2" "$3" | ms)
-	G_MED=
+	v=$(series "$1" "$2" "$3" | awk '$1 > 0' | ms)
 	if [ -n "$v" ]; then
-		G_MED=$(median <<<"$v")
-		echo "$(f "$G_MED" 2) ($(f "$(smax <<<"$v")" 2))"
+		echo "$(f "$(median <<<"$v")" 2) ($(f "$(smax <<<"$v")" 2))"
 	else
 		echo "n/a"
 	fi
 }
+gauge_med() {
+	local v
+	v=$(series "$1" "$2" "$3" | awk '$1 > 0' | ms)
+	if [ -n "$v" ]; then median <<<"$v"; fi
+}
 
-echo "Each target alone, watched by \`leakwatch -p PID -t 1s -i 1s -j -v --metrics 127.0.0.1:PORT -d ${DURATION}s\`;"
-echo "measured from ${SETTLE} s after the start (past the threshold: all stuck, their stacks read once) to the end."
+echo "Each target alone, watched by \`leakwatch -p PID -t 1s -i 1s -j -v --metrics 127.0.0.1:PORT\`: start-up until"
+echo "its own gauge counts all N stuck (their stacks read once, all reported), then a window of ${WINDOW} s, 1 s later."
 echo "Goroutines: \`gobench park -n N\` (bench/go, $("$GOB" version)); threads: \`blocker cond --threads N\`."
 echo "Load average at start $load_start, at end $load_end (other helpers' builds and tests share the 2 CPUs)."
 for n in "${NOTES[@]}"; do echo "Note: $n."; done
 echo
-echo "| target | one goroutine scan (scan_last), median ms (max) | the tick's goroutine part, median ms (max) | scans in the window | bytes read per goroutine scan | stacks read per scan | goroutines read every | thread scan, median ms (max) | daemon CPU, ms per s | VmHWM MiB | counted (last sample) vs the program's | stuck records |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "Steady state (the window): a goroutine scan is go_watch_scan (leakwatch_goroutine_scan_duration_seconds: read the gs,"
+echo "feed the tracker, stacks of new waits), its read of the gs alone is leakwatch_goroutine_scan_last_seconds; the whole tick"
+echo "(leakwatch_scan_duration_seconds) is the thread scan, the goroutine scan and the tracker's pass: for blocked threads, the thread scan."
+echo
+echo "| target | goroutine scan, median ms (max) | its read of the gs, median ms (max) | whole tick, median ms (max) | goroutine scans in the window | bytes read per goroutine scan | stacks read per scan | goroutines read every | daemon CPU, ms per s | VmHWM MiB | counted (last sample) vs the program's |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for kind in goroutines threads; do
 	[ "$kind" = goroutines ] && ns=$GNS || ns=$TNS
 	for n in $ns; do
-		g1=$(gauge "$kind" "$n" '^leakwatch_goroutine_scan_last_seconds') g1med=$G_MED
-		g2=$(gauge "$kind" "$n" '^leakwatch_goroutine_scan_duration_seconds') g2med=$G_MED
-		t1=$(gauge "$kind" "$n" '^leakwatch_scan_duration_seconds') t1med=$G_MED
-		scans=$(series "$kind" "$n" '^leakwatch_goroutine_scans_total' | awk 'NR == 1 { f = $1 } { l = $1 } END { print (NR > 1) ? l - f : "n/a" }')
+		g1=$(gauge "$kind" "$n" '^leakwatch_goroutine_scan_last_seconds')
+		g1med=$(gauge_med "$kind" "$n" '^leakwatch_goroutine_scan_last_seconds')
+		g2=$(gauge "$kind" "$n" '^leakwatch_goroutine_scan_duration_seconds')
+		g2med=$(gauge_med "$kind" "$n" '^leakwatch_goroutine_scan_duration_seconds')
+		t1=$(gauge "$kind" "$n" '^leakwatch_scan_duration_seconds')
+		t1med=$(gauge_med "$kind" "$n" '^leakwatch_scan_duration_seconds')
+		scans=$(series "$kind" "$n" '^leakwatch_goroutine_scans_total' | awk 'NR == 1 { f = $1 } { l = $1 } END { print (NR > 0) ? l - f : "n/a" }')
 		bytes=$(counter_per_scan "$kind" "$n" '^leakwatch_goroutine_scan_bytes_total')
 		stacks=$(counter_per_scan "$kind" "$n" '^leakwatch_goroutine_stacks_read_total')
 		every=$(series "$kind" "$n" '^leakwatch_goroutine_scan_interval_seconds' | tail -1)
@@ -188,15 +222,24 @@ for kind in goroutines threads; do
 		else
 			counted="$(f "$(col "$kind" "$n" '.last_sample.stuck')" 0) stuck threads vs $n"
 		fi
-		echo "| $n $kind | $g1 | $g2 | $scans | $(f "$bytes" 0) | $(f "$stacks" 0) | $(f "$every" 1) s | $t1 | $(f "$(col "$kind" "$n" .cpu_ms_per_s)" 1) | $(f "$(col "$kind" "$n" '.hwm_kb / 1024')" 1) | $counted | $(col "$kind" "$n" .stuck) |"
+		[ -n "$every" ] && every="$(f "$every" 1) s" || every=n/a
+		echo "| $n $kind | $g2 | $g1 | $t1 | $scans | $(f "$bytes" 0) | $(f "$stacks" 0) | $every | $(f "$(col "$kind" "$n" .cpu_ms_per_s)" 1) | $(f "$(col "$kind" "$n" '.hwm_kb / 1024')" 1) | $counted |"
+		echo "$n $kind|$(col "$kind" "$n" .all_stuck_s)|$(f "$(col "$kind" "$n" '.startup_tick_s * 1000')" 0)|$(col "$kind" "$n" .stuck)" >>"$WORK/startup"
 		result "gos_${kind}_${n}_scan_ms" "$g1med"
 		result "gos_${kind}_${n}_tick_ms" "$g2med"
 		result "gos_${kind}_${n}_thread_scan_ms" "$t1med"
 		result "gos_${kind}_${n}_bytes" "$bytes"
 		result "gos_${kind}_${n}_cpu_ms_per_s" "$(col "$kind" "$n" .cpu_ms_per_s)"
 		result "gos_${kind}_${n}_hwm_kb" "$(col "$kind" "$n" .hwm_kb)"
+		result "gos_${kind}_${n}_startup_tick_ms" "$(col "$kind" "$n" '.startup_tick_s * 1000')"
 	done
 done
+echo
+echo "Start-up:"
+echo
+echo "| target | leakwatch launched -> all counted stuck | longest tick before the window (finds them stuck, reads their stacks, reports them) | \`stuck\` records |"
+echo "|---|---|---|---|"
+awk -F'|' '{ printf "| %s | %s s | %s ms | %s |\n", $1, $2, $3, $4 }' "$WORK/startup"
 echo
 echo "Metrics the daemon exposed about its scans (the names this table reads):"
 echo "\`$(jq -r '.series | keys[]' "$WORK/runs.jsonl" | sed 's/{.*//' | sort -u | paste -sd' ' -)\`."

@@ -33,7 +33,7 @@ export MSG_GROUPS=${MSG_GROUPS:-4} MSG_LOOPS=${MSG_LOOPS:-150} FUTEX_THREADS=${F
 export IDLE_S=${IDLE_S:-10} SCALE_THREADS=${SCALE_THREADS:-10000} SCALE_DURATION=${SCALE_DURATION:-8s}
 export STORM_PROCS=${STORM_PROCS:-4} STORM_THREADS=${STORM_THREADS:-5000}
 export GOSCAN_GOROUTINES=${GOSCAN_GOROUTINES:-1000 10000 100000 300000} GOSCAN_THREADS=${GOSCAN_THREADS:-1000 10000}
-export GOSCAN_DURATION=${GOSCAN_DURATION:-12} GOSCAN_SETTLE=${GOSCAN_SETTLE:-4}
+export GOSCAN_WINDOW=${GOSCAN_WINDOW:-8}
 export LAT_GOROUTINES=${LAT_GOROUTINES:-100000} LAT_ROUNDS=${LAT_ROUNDS:-3} LAT_OPEN_S=${LAT_OPEN_S:-6} LAT_CLOSED_S=${LAT_CLOSED_S:-4}
 BENCH_PARTS=${BENCH_PARTS:-1 2 3 4 5 6 7}
 export FLOOR_SRC=${FLOOR_SRC:-$REPO_DIR/../shared/bench/floor}
@@ -236,9 +236,9 @@ ratio_() { case ${1:-} in '' | nan | n/a) echo "n/a" ;; *) printf "%.2f" "$1" ;;
 	echo "build/leakwatch -p PID -t 1s -i 1s -j -d $SCALE_DURATION -v --metrics 127.0.0.1:PORT"
 	echo "# 5. build/leakwatch -j -i 1s -t 1s   # host-wide, meanwhile:"
 	echo "build/leakwatch -j -i 500ms -t 1m -- build/bench/storm --procs $STORM_PROCS --threads $STORM_THREADS --linger 3000"
-	echo "# 6. GOSCAN_GOROUTINES=\"$GOSCAN_GOROUTINES\" GOSCAN_THREADS=\"$GOSCAN_THREADS\" GOSCAN_DURATION=$GOSCAN_DURATION GOSCAN_SETTLE=$GOSCAN_SETTLE"
+	echo "# 6. GOSCAN_GOROUTINES=\"$GOSCAN_GOROUTINES\" GOSCAN_THREADS=\"$GOSCAN_THREADS\" GOSCAN_WINDOW=$GOSCAN_WINDOW"
 	echo "build/bench/gobench park -n N    # (bench/go) or: build/fixtures/blocker cond --threads N"
-	echo "build/leakwatch -p PID -t 1s -i 1s -j -v --metrics 127.0.0.1:PORT -d ${GOSCAN_DURATION}s"
+	echo "build/leakwatch -p PID -t 1s -i 1s -j -v --metrics 127.0.0.1:PORT   # until all stuck, then GOSCAN_WINDOW s"
 	echo "# 7. LAT_GOROUTINES=$LAT_GOROUTINES LAT_ROUNDS=$LAT_ROUNDS LAT_OPEN_S=$LAT_OPEN_S LAT_CLOSED_S=$LAT_CLOSED_S"
 	echo "taskset -c 1 build/bench/gobench park -n $LAT_GOROUTINES -http 127.0.0.1:0"
 	echo "taskset -c 0 build/bench/gobench load -addr ADDR -rate RATE -dur ${LAT_OPEN_S}s -conns 64   # then -dur ${LAT_CLOSED_S}s -conns 8 (closed loop)"
