@@ -7,9 +7,9 @@
 # same server process:
 #   bare    nothing else
 #   lw      watched: leakwatch -p PID -i 1s -t LAT_THRESHOLD -j > /dev/null,
-#           started LAT_LW_SETTLE s before the load (past the threshold: every
-#           parked goroutine is stuck and its stack was read once, so the
-#           window is the steady state of a long watch, not its start)
+#           the load starting LAT_LW_SETTLE s (1) after its sample counted all
+#           parked goroutines stuck (their stacks read once: the window is the
+#           steady state of a long watch, not its start-up, timed apart)
 #   pprof1  a poller fetching /debug/pprof/goroutine?debug=1 once a second
 #           (start to start; the next at once when one took longer)
 #   pprof2  the same with debug=2 (every goroutine's stack)
@@ -19,7 +19,7 @@
 # (LAT_CLOSED_S s, LAT_CLOSED_CONNS connections back to back: the throughput
 # the server still has).  Both after 1 s of unmeasured warm-up.  The rate is
 # calibrated once on the bare server to load it at ~50% of its CPU, at most
-# 40% of its closed-loop capacity (LAT_RATE overrides).  Ratios are against bare of the same round, median over
+# half its closed-loop capacity (LAT_RATE overrides).  Ratios are against bare of the same round, median over
 # rounds.  leakwatch and the poller are not pinned: on 2 CPUs they share
 # them with the server and the load, as a daemon on a small host would.
 # Every process of the benchmark (server, load, leakwatch, poller) runs at
@@ -29,7 +29,7 @@
 #   usage: bench/go_latency.sh [BUILD_DIR]   (root; markdown on stdout)
 #   env:   LAT_GOROUTINES (100000), LAT_ROUNDS (3), LAT_OPEN_S (6), LAT_CLOSED_S (4),
 #          LAT_OPEN_CONNS (64), LAT_CLOSED_CONNS (8), LAT_RATE (calibrated),
-#          LAT_THRESHOLD (1s), LAT_LW_SETTLE (3), LAT_SERVER_CPU (1), LAT_LOAD_CPU (0),
+#          LAT_THRESHOLD (1s), LAT_LW_SETTLE (1), LAT_SERVER_CPU (1), LAT_LOAD_CPU (0),
 #          LAT_NICE (-5), GO, BENCH_RESULTS
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -44,7 +44,7 @@ CLOSED_S=${LAT_CLOSED_S:-4}
 OPEN_CONNS=${LAT_OPEN_CONNS:-64}
 CLOSED_CONNS=${LAT_CLOSED_CONNS:-8}
 THRESHOLD=${LAT_THRESHOLD:-1s}
-LW_SETTLE=${LAT_LW_SETTLE:-3}
+LW_SETTLE=${LAT_LW_SETTLE:-1}
 NICE=${LAT_NICE:--5}
 SCPU=${LAT_SERVER_CPU:-1}
 LCPU=${LAT_LOAD_CPU:-0}
@@ -72,7 +72,8 @@ load() {
 # Warm-up, then the calibration: closed-loop capacity, then server CPU at a trial rate.
 load "$WORK/warm.json" -dur 2s -conns "$CLOSED_CONNS"
 load "$WORK/cal_closed.json" -dur 3s -conns "$CLOSED_CONNS"
-cap_rps=$(jq -r .throughput "$WORK/cal_closed.json")
+# The better of the two: another job's burst only ever lowers it.
+cap_rps=$(jq -s -r 'map(.throughput) | max' "$WORK/warm.json" "$WORK/cal_closed.json")
 if [ -n "${LAT_RATE:-}" ]; then
 	RATE=$LAT_RATE
 	rate_note="LAT_RATE=$RATE (given)"
@@ -84,12 +85,12 @@ else
 	n1=$(cpu_ns "$SPID")
 	t1=$(now)
 	trial_pct=$(awk -v a="$n0" -v b="$n1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.1f", 100 * (b - a) / 1e9 / (e - s) }')
-	# Linear in the rate to 50%, at most 40% of the closed-loop capacity: on a
+	# Linear in the rate to 50%, at most half the closed-loop capacity: on a
 	# shared host a stall of the server's CPU (another job) is drained at
 	# (capacity - rate), and one long drain would be the whole p99.
 	RATE=$(awk -v t="$trial" -v p="$trial_pct" -v c="$cap_rps" \
-		'BEGIN { r = (p > 0) ? t * 50 / p : t; if (r > 0.4 * c) r = 0.4 * c; printf "%d", r }')
-	rate_note="calibrated: bare closed-loop capacity $(printf '%.0f' "$cap_rps") req/s; at $trial req/s the server used $trial_pct% of its CPU; $RATE req/s (~50%, at most 40% of the capacity)"
+		'BEGIN { r = (p > 0) ? t * 50 / p : t; if (r > 0.5 * c) r = 0.5 * c; printf "%d", r }')
+	rate_note="calibrated: bare closed-loop capacity $(printf '%.0f' "$cap_rps") req/s; at $trial req/s the server used $trial_pct% of its CPU; $RATE req/s (~50%, at most half the capacity)"
 fi
 log "go_latency: open loop at $RATE req/s ($rate_note)"
 
@@ -106,6 +107,16 @@ start_variant() {
 		VPID=$!
 		bg_track "$VPID"
 		wait_for "$WORK/v.err" 'leakwatch: watching' "$VPID" 60 || die "leakwatch did not start: $(tail -3 "$WORK/v.err")"
+		# Past the start-up: until its sample counts them all stuck (the
+		# tick that reads their stacks once is over), then LW_SETTLE s.
+		local i t0=$(now) got=0
+		for ((i = 0; i < 480; i++)); do
+			got=$(tail -c 100000 "$WORK/v.out" | grep '"type":"sample"' | tail -1 | jq -r '.goroutines_stuck // 0' 2>/dev/null || echo 0)
+			[ "${got:-0}" -ge "$N" ] && break
+			mine "$VPID" || die "leakwatch died: $(tail -3 "$WORK/v.err")"
+			sleep 0.25
+		done
+		LW_STARTUP=$(awk -v a="$t0" -v b="$(now)" -v g="$got" 'BEGIN { printf "%.1f s (%d stuck)", b - a, g }')
 		sleep "$LW_SETTLE"
 		;;
 	pprof1 | pprof2)
@@ -145,7 +156,7 @@ run() {
 		extra=$(jq -n --argjson ns "$((d1 - d0))" --arg s "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')" \
 			'{ agent_cpu_pct: (100 * $ns / 1e9 / ($s | tonumber)) }')
 		if [ "$v" = lw ]; then
-			extra=$(jq -c --argjson h "$(hwm_kb "$VPID")" '. + { lw_hwm_kb: $h }' <<<"$extra")
+			extra=$(jq -c --argjson h "$(hwm_kb "$VPID")" --arg st "$LW_STARTUP" '. + { lw_hwm_kb: $h, lw_startup: $st }' <<<"$extra")
 			stop_pid "$VPID"
 			extra=$(jq -c --argjson s "$(jq -c 'select(.type == "summary")' "$WORK/v.out" | tail -1 | grep . || echo null)" \
 				--argjson stuck "$(grep -c '"type":"stuck"' "$WORK/v.out" || true)" \
@@ -215,8 +226,9 @@ done
 echo
 echo "pprof fetches (median over rounds): debug=1 $(f "$(med pprof1 .poll.median_ms)" 0) ms each, $(f "$(med pprof1 .poll.bytes_per_fetch)" 0) bytes;"
 echo "debug=2 $(f "$(med pprof2 .poll.median_ms)" 0) ms each, $(f "$(med pprof2 .poll.bytes_per_fetch)" 0) bytes (Go caps the debug=2 dump at 64 MiB)."
-echo "leakwatch during the windows: $(f "$(med lw .agent_cpu_pct)" 1)% of a core, VmHWM $(f "$(med lw .lw_hwm_kb)" 0) KiB, \`stuck\` records per run $(f "$(med lw .lw_stuck)" 0);"
-echo "its last summary: \`$(jq -c 'select(.variant == "lw") | .lw_summary' "$WORK/runs.jsonl" | tail -1)\`."
+echo "leakwatch during the windows (agent CPU % above): $(f "$(med lw .agent_cpu_pct)" 1)% of a core, VmHWM $(f "$(med lw .lw_hwm_kb)" 0) KiB, \`stuck\` records per run $(f "$(med lw .lw_stuck)" 0);"
+echo "Its start-up (launch to all counted stuck), each round: $(jq -r 'select(.variant == "lw") | .lw_startup' "$WORK/runs.jsonl" | paste -sd';' - | sed 's/;/; /g').  "
+echo "Its last summary: \`$(jq -c 'select(.variant == "lw") | .lw_summary' "$WORK/runs.jsonl" | tail -1)\`."
 echo "Generator: pacer lateness (its own, median of runs' max) $(f "$(jq -r '.open.pacer_lag_ms' "$WORK/runs.jsonl" | median)" 1) ms;"
 echo "its CPU per open-loop run $(f "$(jq -r '.open.cpu_s' "$WORK/runs.jsonl" | median)" 2) s for $((OPEN_S + 1)) s."
 echo

@@ -126,6 +126,14 @@ watch() {
 	# Per metric series (name with labels): successive distinct values after
 	# the settle time; counters as (last - first) per scan.
 	awk -v t0="$t0" '$1 >= t0 && $3 != prev[$2] { prev[$2] = $3; print $2, $3 }' "$scrapes" >"$WORK/series"
+	# The goroutine scans' durations: the gauge at each scrape where the
+	# scan counter moved (a tick that read no goroutines sets it too).
+	awk -v t0="$t0" 'function flush() { if (sc != "" && psc != "" && sc > psc && d != "") print d
+			if (sc != "") psc = sc; sc = d = "" }
+		$1 < t0 { next } $1 != cur { flush(); cur = $1 }
+		$2 ~ /^leakwatch_goroutine_scans_total/ { sc = $3 }
+		$2 ~ /^leakwatch_goroutine_scan_duration_seconds/ { d = $3 }
+		END { flush() }' "$scrapes" >"$WORK/gscans"
 	jq -n -c --arg kind "$kind" --argjson n "$n" --argjson ng "$ng" \
 		--argjson cpu_ms_per_s "$(awk -v a="$n0" -v b="$n1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e6 / (e - s) }')" \
 		--argjson hwm "$hwm" \
@@ -136,8 +144,10 @@ watch() {
 		--slurpfile summary <(jq -c 'select(.type == "summary")' "$out") \
 		--argjson stuck "$(grep -c '"type":"stuck"' "$out" || true)" \
 		--arg series "$(cat "$WORK/series")" \
+		--arg gscans "$(cat "$WORK/gscans")" \
 		'{ kind: $kind, n: $n, numgoroutine: $ng, target_start_s: $start_s, cpu_ms_per_s: $cpu_ms_per_s,
 		   all_stuck_s: $all_stuck_s, startup_tick_s: $startup_tick_s,
+		   gscans: ($gscans | split("\n") | map(select(length > 0) | tonumber)),
 		   hwm_kb: $hwm, stuck: $stuck, last_sample: ($samples | last), summary: ($summary | last),
 		   series: ($series | split("\n") | map(select(length > 0) | split(" ")
 			| { key: .[0], v: (.[1] | tonumber) }) | group_by(.key)
@@ -175,11 +185,18 @@ counter_per_scan() {
 }
 # gauge KIND N REGEX: "median (max)" in ms of a scan gauge's values;
 # gauge_med: the median alone.
-# The goroutine gauge is 0 on a tick that read no goroutines (the process's
-# scan interval stretched): those are not scans.
+# gauge KIND N REGEX: "median (max)" in ms of a scan gauge's values;
+# gauge_med: the median alone.  REGEX "gscans": the goroutine scans.
+gvals() {
+	if [ "$3" = gscans ]; then
+		jq -r --arg k "$1" --argjson n "$2" 'select(.kind == $k and .n == $n) | .gscans[]' "$WORK/runs.jsonl"
+	else
+		series "$@"
+	fi
+}
 gauge() {
 	local v
-	v=$(series "$1" "$2" "$3" | awk '$1 > 0' | ms)
+	v=$(gvals "$@" | ms)
 	if [ -n "$v" ]; then
 		echo "$(f "$(median <<<"$v")" 2) ($(f "$(smax <<<"$v")" 2))"
 	else
@@ -188,7 +205,7 @@ gauge() {
 }
 gauge_med() {
 	local v
-	v=$(series "$1" "$2" "$3" | awk '$1 > 0' | ms)
+	v=$(gvals "$@" | ms)
 	if [ -n "$v" ]; then median <<<"$v"; fi
 }
 
@@ -209,8 +226,8 @@ for kind in goroutines threads; do
 	for n in $ns; do
 		g1=$(gauge "$kind" "$n" '^leakwatch_goroutine_scan_last_seconds')
 		g1med=$(gauge_med "$kind" "$n" '^leakwatch_goroutine_scan_last_seconds')
-		g2=$(gauge "$kind" "$n" '^leakwatch_goroutine_scan_duration_seconds')
-		g2med=$(gauge_med "$kind" "$n" '^leakwatch_goroutine_scan_duration_seconds')
+		g2=$(gauge "$kind" "$n" gscans)
+		g2med=$(gauge_med "$kind" "$n" gscans)
 		t1=$(gauge "$kind" "$n" '^leakwatch_scan_duration_seconds')
 		t1med=$(gauge_med "$kind" "$n" '^leakwatch_scan_duration_seconds')
 		scans=$(series "$kind" "$n" '^leakwatch_goroutine_scans_total' | awk 'NR == 1 { f = $1 } { l = $1 } END { print (NR > 0) ? l - f : "n/a" }')
