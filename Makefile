@@ -196,7 +196,7 @@ fuzz-ci: $(FUZZERS:%=$(FUZZ_DIR)/%) $(FUZZ_DIR)/seeded
 
 test: test-unit test-asan test-valgrind fuzz-ci test-go-scan test-integration
 
-# Benchmarks (root, ~15 min): writes BENCHMARKS.md.
+# Benchmarks (root, ~20 min): writes BENCHMARKS.md.
 .PHONY: bench
 bench: all
 	$(Q)bench/run.sh $(OUTPUT)

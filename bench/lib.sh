@@ -140,6 +140,26 @@ storm_bin() {
 	echo "$BUILD/bench/storm"
 }
 
+# The Go benchmark programs (bench/go: park, load, poll), built into
+# BUILD/bench/gobench with the machine's Go (GO, default /usr/local/go/bin/go,
+# else the go on PATH), standard library only.
+gobench_bin() {
+	local go=${GO:-/usr/local/go/bin/go} src=$BENCH_DIR/go out=$BUILD/bench/gobench f v
+	[ -x "$go" ] || go=$(command -v go) || die "no Go toolchain: set GO"
+	v=$(GOTOOLCHAIN=local "$go" env GOVERSION) || die "$go does not run"
+	# One binary per Go version: GO=/usr/lib/go-1.19/bin/go measures 1.19's pprof.
+	[ "$v" = "$(GOTOOLCHAIN=local /usr/local/go/bin/go env GOVERSION 2>/dev/null)" ] || out=$out-$v
+	mkdir -p "$BUILD/bench"
+	for f in "$src"/*.go "$src"/go.mod; do
+		if [ ! -x "$out" ] || [ "$f" -nt "$out" ]; then
+			(cd "$src" && GOTOOLCHAIN=local GOFLAGS=-mod=mod "$go" build -o "$out" .) >&2 ||
+				die "cannot build bench/go"
+			break
+		fi
+	done
+	echo "$out"
+}
+
 # An idle process that nobody watches, for `leakwatch -p`.
 start_idle_target() {
 	sleep 100000 &
@@ -209,9 +229,10 @@ cpu_ticks() {
 	echo $((${12} + ${13}))
 }
 
-# cpu_ns PID: CPU time of all its threads in ns (schedstat: finer than ticks).
+# cpu_ns PID: CPU time of all its threads in ns (schedstat: finer than ticks;
+# %.0f: mawk's %d stops at 2^31 - 1, 2.1 s).
 cpu_ns() {
-	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
 # hwm_kb PID: peak RSS (VmHWM) in KiB.

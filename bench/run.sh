@@ -7,13 +7,20 @@
 #   3. daemon_cost.sh  the daemon's CPU time and peak RSS, idle and under load
 #   4. scale.sh        10,000 blocked threads in one process
 #   5. storm.sh        fork/exit storm: every record accounted, no stale state
+#   6. go_scan.sh      goroutine scan cost at 1,000-300,000 parked goroutines,
+#                      beside the thread scan (issue 9)
+#   7. go_latency.sh   a Go HTTP server with 100,000 parked goroutines: latency
+#                      and throughput bare, watched, under pprof's goroutine
+#                      dump (issue 9)
 # Each part runs alone too (see its header).  The numbers are only reported:
 # nothing here fails because a target is missed.  bench/analysis.md, if there,
 # is appended (the explanation of missed targets, written by hand).
 #
 #   usage: bench/run.sh [BUILD_DIR] [OUT_MD]   (root; default build, BENCHMARKS.md)
 #   env:   ROUNDS (5), PIPE_ROUNDS (2 x ROUNDS + 1) and the knobs of each part
-#          (see each script's header); FLOOR_SRC (../shared/bench/floor)
+#          (see each script's header); FLOOR_SRC (../shared/bench/floor);
+#          BENCH_PARTS ("1 2 3 4 5 6 7": the others are "not run"; give an
+#          OUT_MD then, BENCHMARKS.md is the full run's)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_setup
@@ -25,12 +32,17 @@ export PIPE_LOOPS=${PIPE_LOOPS:-200000}
 export MSG_GROUPS=${MSG_GROUPS:-4} MSG_LOOPS=${MSG_LOOPS:-150} FUTEX_THREADS=${FUTEX_THREADS:-300}
 export IDLE_S=${IDLE_S:-10} SCALE_THREADS=${SCALE_THREADS:-10000} SCALE_DURATION=${SCALE_DURATION:-8s}
 export STORM_PROCS=${STORM_PROCS:-4} STORM_THREADS=${STORM_THREADS:-5000}
+export GOSCAN_GOROUTINES=${GOSCAN_GOROUTINES:-1000 10000 100000 300000} GOSCAN_THREADS=${GOSCAN_THREADS:-1000 10000}
+export GOSCAN_WINDOW=${GOSCAN_WINDOW:-8}
+export LAT_GOROUTINES=${LAT_GOROUTINES:-100000} LAT_ROUNDS=${LAT_ROUNDS:-3} LAT_OPEN_S=${LAT_OPEN_S:-6} LAT_CLOSED_S=${LAT_CLOSED_S:-4}
+BENCH_PARTS=${BENCH_PARTS:-1 2 3 4 5 6 7}
 export FLOOR_SRC=${FLOOR_SRC:-$REPO_DIR/../shared/bench/floor}
 export BENCH_RESULTS=$WORK/results
 : >"$BENCH_RESULTS"
 # Build the helpers once, here, so that a missing piece fails early.
 floor_bin >/dev/null
 storm_bin >/dev/null
+gobench_bin >/dev/null
 command -v bpftrace >/dev/null || die "bpftrace is missing: scripts/install-deps.sh installs it"
 
 # What is measured: the tree as make just built it.
@@ -45,6 +57,10 @@ others=$(bpftool -j prog show | jq '[.[] | select(.type == "tracing")] | length'
 FAILED=()
 part() { # N SCRIPT TITLE
 	local n=$1 script=$2 title=$3 s e
+	if ! grep -qw "$n" <<<"$BENCH_PARTS"; then
+		echo "Not run (BENCH_PARTS=\"$BENCH_PARTS\")." >"$WORK/$n.md"
+		return 0
+	fi
 	s=$(date +%s)
 	log "== part $n: $title"
 	if "$BENCH_DIR/$script" "$BUILD" >"$WORK/$n.md" 2>"$WORK/$n.log"; then
@@ -67,6 +83,8 @@ part 2 prog_cost.sh "cost per BPF program run"
 part 3 daemon_cost.sh "daemon CPU and RSS"
 part 4 scale.sh "$SCALE_THREADS blocked threads"
 part 5 storm.sh "fork/exit storm"
+part 6 go_scan.sh "goroutine scan: $GOSCAN_GOROUTINES goroutines, $GOSCAN_THREADS threads"
+part 7 go_latency.sh "Go HTTP server with $LAT_GOROUTINES parked goroutines, $LAT_ROUNDS rotating rounds"
 elapsed=$(($(date +%s) - start))
 
 # ---- targets
@@ -121,6 +139,22 @@ ref=$(v prog_floor_ref_ns)
 	echo "| every loss accounted: records seen = delivered + counted drops | storm: $(v storm_run_seen) of $(v storm_run_expected) expected; reader stopped: $(v storm_stopped_seen) of $(v storm_run_expected) ($(v storm_stopped_ringbuf) counted drops); no stale state: $(v storm_stale_ok) | $(verdict 'a == "yes" && b == "yes"' "$(v storm_run_accounted)" "$(v storm_stopped_accounted)") |"
 } >"$WORK/targets.md"
 
+ratio_() { case ${1:-} in '' | nan | n/a) echo "n/a" ;; *) printf "%.2f" "$1" ;; esac; }
+{
+	echo "| target | measured | met? |"
+	echo "|---|---|---|"
+	c=$(v gos_goroutines_100000_tick_ms) cpu=$(v gos_goroutines_100000_cpu_ms_per_s)
+	echo "| 100,000 parked goroutines scanned in under 100 ms of daemon time | goroutine scan (go_watch_scan) median $(fmt "$c" 1) ms (the read of the gs alone: $(fmt "$(v gos_goroutines_100000_scan_ms)" 1) ms, $(awk -v b="$(v gos_goroutines_100000_bytes)" 'BEGIN { if (b == "") print "n/a"; else printf "%.1f MB", b / 1e6 }') read per scan); daemon CPU $(fmt "$cpu" 1) ms per s at -i 1s (everything it does) | $(verdict 'a < 100' "$c") |"
+	c=$(v gos_goroutines_300000_tick_ms)
+	echo "| 300,000 parked goroutines (reported, no target) | goroutine scan (go_watch_scan) median $(fmt "$c" 1) ms; daemon CPU $(fmt "$(v gos_goroutines_300000_cpu_ms_per_s)" 1) ms per s; VmHWM $(awk -v k="$(v gos_goroutines_300000_hwm_kb)" 'BEGIN { if (k == "") print "n/a"; else printf "%.1f MiB", k / 1024 }') | - |"
+	echo "| the same at 10,000: goroutine scan vs thread scan of 10,000 blocked threads (reported) | goroutines $(fmt "$(v gos_goroutines_10000_tick_ms)" 2) ms, threads $(fmt "$(v gos_threads_10000_thread_scan_ms)" 2) ms per scan; daemon CPU $(fmt "$(v gos_goroutines_10000_cpu_ms_per_s)" 1) vs $(fmt "$(v gos_threads_10000_cpu_ms_per_s)" 1) ms per s | - |"
+	c=$(v gol_lw_p99_ratio)
+	echo "| watched server (100,000 goroutines, open loop at $(v gol_rate) req/s): p99 within 10% of bare | p99 $(ratio_ "$c")x bare ($(fmt "$(v gol_lw_p99_ms)" 3) vs $(fmt "$(v gol_bare_p99_ms)" 3) ms); p999 $(ratio_ "$(v gol_lw_p999_ratio)")x | $(verdict 'a <= 1.10' "$c") |"
+	c=$(v gol_lw_closed_rps_ratio)
+	echo "| watched server: throughput within 5% of bare (closed loop: the capacity left; open loop: achieved) | closed $(ratio_ "$c")x bare ($(fmt "$(v gol_lw_closed_rps)" 0) vs $(fmt "$(v gol_bare_closed_rps)" 0) req/s); open $(ratio_ "$(v gol_lw_open_rps_ratio)")x | $(verdict 'a >= 0.95 && b >= 0.95' "$c" "$(v gol_lw_open_rps_ratio)") |"
+	echo "| ... far ahead of pprof's: goroutine?debug=1 / debug=2 each second (reported) | p99 $(ratio_ "$(v gol_pprof1_p99_ratio)")x / $(ratio_ "$(v gol_pprof2_p99_ratio)")x bare; closed-loop throughput $(ratio_ "$(v gol_pprof1_closed_rps_ratio)")x / $(ratio_ "$(v gol_pprof2_closed_rps_ratio)")x bare | - |"
+} >"$WORK/targets9.md"
+
 {
 	echo "# leakwatch benchmarks"
 	echo
@@ -147,6 +181,10 @@ ref=$(v prog_floor_ref_ns)
 	echo
 	cat "$WORK/targets.md"
 	echo
+	echo "## Targets: Goroutines (issue 9)"
+	echo
+	cat "$WORK/targets9.md"
+	echo
 	echo "## 1. Overhead on benchmarks"
 	echo
 	cat "$WORK/1.md"
@@ -166,6 +204,14 @@ ref=$(v prog_floor_ref_ns)
 	echo "## 5. Fork/exit storm"
 	echo
 	cat "$WORK/5.md"
+	echo
+	echo "## 6. Goroutine scan cost, beside the thread scan (issue 9)"
+	echo
+	cat "$WORK/6.md"
+	echo
+	echo "## 7. The target's cost: a Go HTTP server with $LAT_GOROUTINES parked goroutines (issue 9)"
+	echo
+	cat "$WORK/7.md"
 	echo
 	echo "## Commands"
 	echo
@@ -190,6 +236,13 @@ ref=$(v prog_floor_ref_ns)
 	echo "build/leakwatch -p PID -t 1s -i 1s -j -d $SCALE_DURATION -v --metrics 127.0.0.1:PORT"
 	echo "# 5. build/leakwatch -j -i 1s -t 1s   # host-wide, meanwhile:"
 	echo "build/leakwatch -j -i 500ms -t 1m -- build/bench/storm --procs $STORM_PROCS --threads $STORM_THREADS --linger 3000"
+	echo "# 6. GOSCAN_GOROUTINES=\"$GOSCAN_GOROUTINES\" GOSCAN_THREADS=\"$GOSCAN_THREADS\" GOSCAN_WINDOW=$GOSCAN_WINDOW"
+	echo "build/bench/gobench park -n N    # (bench/go) or: build/fixtures/blocker cond --threads N"
+	echo "build/leakwatch -p PID -t 1s -i 1s -j -v --metrics 127.0.0.1:PORT   # until all stuck, then GOSCAN_WINDOW s"
+	echo "# 7. LAT_GOROUTINES=$LAT_GOROUTINES LAT_ROUNDS=$LAT_ROUNDS LAT_OPEN_S=$LAT_OPEN_S LAT_CLOSED_S=$LAT_CLOSED_S"
+	echo "taskset -c 1 build/bench/gobench park -n $LAT_GOROUTINES -http 127.0.0.1:0"
+	echo "taskset -c 0 build/bench/gobench load -addr ADDR -rate RATE -dur ${LAT_OPEN_S}s -conns 64   # then -dur ${LAT_CLOSED_S}s -conns 8 (closed loop)"
+	echo "#    beside: nothing | build/leakwatch -p PID -i 1s -t 1s -j | build/bench/gobench poll -url http://ADDR/debug/pprof/goroutine?debug=1 (or 2) -every 1s"
 	echo '```'
 	if [ -f "$BENCH_DIR/analysis.md" ]; then
 		echo
@@ -197,7 +250,7 @@ ref=$(v prog_floor_ref_ns)
 	fi
 } >"$OUT_MD"
 log "wrote $OUT_MD ($((elapsed / 60)) min $((elapsed % 60)) s)"
-cat "$WORK/targets.md"
+cat "$WORK/targets.md" "$WORK/targets9.md"
 if [ ${#FAILED[@]} -gt 0 ]; then
 	die "parts that failed: ${FAILED[*]} (see $OUT_MD)"
 fi

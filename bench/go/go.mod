@@ -1,0 +1,3 @@
+module leakwatch/bench/go
+
+go 1.19
