@@ -36,6 +36,7 @@ struct go_binary {
 	bool pie;
 	uint64_t load_vaddr;
 	uint64_t goexit;
+	char goroot[256];   /* "/usr/local/go/src/", or "" */
 	struct go_layout layout;
 	struct go_runtime_vars vars;
 	struct go_pclntab pclntab;
@@ -712,6 +713,28 @@ static int load_pclntab(struct go_binary *b, struct reader *r, uint64_t *addr)
 	return 0;
 }
 
+
+/* GOROOT/src/ from where runtime.goexit is: ".../src/runtime/asm_amd64.s". */
+static void set_goroot(struct go_binary *b, const struct go_func *goexit)
+{
+	static const char tail[] = "runtime/asm_amd64.s";
+	struct go_frame f;
+	size_t len, keep;
+
+	b->goroot[0] = '\0';
+	if (go_pclntab_frames(&b->pclntab, goexit->entry, &f, 1) != 1 || !f.file)
+		return;
+	len = strlen(f.file);
+	if (len <= sizeof(tail) - 1 || strcmp(f.file + len - (sizeof(tail) - 1), tail))
+		return;
+	keep = len - (sizeof(tail) - 1);
+	/* A trimmed path ("runtime/asm_amd64.s") has no prefix to tell by. */
+	if (keep < 2 || keep >= sizeof(b->goroot) || f.file[keep - 1] != '/')
+		return;
+	memcpy(b->goroot, f.file, keep);
+	b->goroot[keep] = '\0';
+}
+
 static int read_binary(struct go_binary *b, struct reader *r)
 {
 	const struct section *bi;
@@ -801,6 +824,7 @@ static int read_binary(struct go_binary *b, struct reader *r)
 	if (go_pclntab_func_by_name(&b->pclntab, "runtime.goexit", &goexit))
 		return refuse(r, -ENOTSUP, "%s: no runtime.goexit in .gopclntab", b->version);
 	b->goexit = goexit.entry;
+	set_goroot(b, &goexit);
 
 	if (!sy.allgs || !sy.allglen || !sy.allgptr)
 		derive_allgs(r, &b->pclntab, &sy);
@@ -916,6 +940,11 @@ bool go_binary_pie(const struct go_binary *b)
 uint64_t go_binary_goexit(const struct go_binary *b)
 {
 	return b->goexit;
+}
+
+const char *go_binary_goroot(const struct go_binary *b)
+{
+	return b->goroot;
 }
 
 const char *const *go_binary_wait_reason_table(const struct go_binary *b, uint32_t *n)

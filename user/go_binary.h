@@ -77,6 +77,12 @@ bool go_binary_pie(const struct go_binary *b);
 /* runtime.goexit's entry (link-time): a goroutine's walk must end there. */
 uint64_t go_binary_goexit(const struct go_binary *b);
 
+/* The source directory of the Go distribution the binary was built with
+ * ("/usr/local/go/src/"), from runtime.goexit's file: frames whose file is
+ * under it are the standard library's.  "" when the paths were trimmed
+ * (-trimpath) and cannot tell. */
+const char *go_binary_goroot(const struct go_binary *b);
+
 /* Wait reasons by number for this binary's Go version, from the table
  * (the runtime's own strings, read from the process, come first: this is
  * for a binary whose runtime.waitReasonStrings was not found).  NULL, *n 0

@@ -55,6 +55,7 @@ struct go_frame {
 	int line;           /* 0 when unknown */
 	uint64_t entry;     /* of the outer (physical) function */
 	bool inlined;       /* inlined into the next frame */
+	bool stdlib;        /* in the Go distribution (go_process_frames sets it) */
 };
 
 /*

@@ -760,8 +760,11 @@ int go_process_frames(const struct go_process *p, uint64_t pc, bool first, struc
 		      int max)
 {
 	const struct go_pclntab *t = go_binary_pclntab(p->b);
+	const char *goroot = go_binary_goroot(p->b);
+	size_t goroot_len = strlen(goroot);
 	struct go_func f;
 	uint64_t link;
+	int n, i;
 
 	if (pc < p->bias || max <= 0)
 		return 0;
@@ -770,7 +773,10 @@ int go_process_frames(const struct go_process *p, uint64_t pc, bool first, struc
 	 * goroutine that never ran) is its own function: Go's symPC. */
 	if (!first && link && !(go_pclntab_find_func(t, link, &f) == 0 && f.entry == link))
 		link--;
-	return go_pclntab_frames(t, link, out, max);
+	n = go_pclntab_frames(t, link, out, max);
+	for (i = 0; i < n; i++)
+		out[i].stdlib = goroot_len && !strncmp(out[i].file, goroot, goroot_len);
+	return n;
 }
 
 const struct go_binary *go_process_binary(const struct go_process *p)

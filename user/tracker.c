@@ -507,7 +507,7 @@ static int go_frames(struct lw_tracker *t, uint32_t pid, uint64_t pc, bool first
 
 /* The frame a goroutine's site is named by, copied out of the callback's. */
 struct culprit {
-	bool found, fallback;
+	bool found, fallback, in_stdlib;
 	char func[LW_FRAME_TEXT], file[LW_FRAME_TEXT];
 	int line;
 };
@@ -519,15 +519,23 @@ static void culprit_take(struct culprit *c, const struct go_frame *f)
 	c->line = f->line;
 }
 
-/* The first frame outside the runtime's own; else the outermost but goexit. */
+/*
+ * The first frame of the program's own code (outside the Go distribution:
+ * http.Get's leak is its caller's, not net/http's); else the first outside
+ * the runtime's own packages; else the outermost but goexit.
+ */
 static void culprit_see(struct culprit *c, const struct go_frame *f)
 {
 	if (c->found || !f->func)
 		return;
 	if (!site_go_runtime_func(f->func)) {
+		if (c->in_stdlib && f->stdlib)
+			return; /* a library frame is already the best so far */
 		culprit_take(c, f);
-		c->found = true;
-	} else if (strcmp(f->func, "runtime.goexit")) {
+		c->found = !f->stdlib;
+		c->in_stdlib = f->stdlib;
+		c->fallback = false;
+	} else if (strcmp(f->func, "runtime.goexit") && !c->in_stdlib) {
 		culprit_take(c, f);
 		c->fallback = true;
 	}
@@ -1098,7 +1106,7 @@ static struct lw_site *find_goroutine_site(struct lw_tracker *t, struct lw_proce
 		 w->go.created_by ? w->go.created_by : "");
 	snprintf(created_func, sizeof(created_func), "%.*s", (int)strcspn(s->created_by, " "),
 		 s->created_by);
-	site_name_goroutine(s, c.found || c.fallback ? c.func : NULL, c.file, c.line,
+	site_name_goroutine(s, c.found || c.fallback || c.in_stdlib ? c.func : NULL, c.file, c.line,
 			    created_func);
 	emit(t, &(struct lw_report){
 			.type = LW_RPT_SITE,

@@ -243,6 +243,11 @@ static const struct lw_restart_fns restart_fns = {
 #define PC_LOCKER 0x4000      /* main.locker's entry */
 #define PC_LOCKER_LOCK 0x4020 /* in it, Mutex.Lock inlined */
 #define PC_MAIN_GO 0x5000     /* main.main, after a go statement */
+#define PC_NETREAD 0x6000      /* main.reader's entry: reads a socket */
+#define PC_NETREAD_CALL 0x6040 /* in it, after conn.Read */
+#define PC_NETFD_READ 0x7000   /* net.(*netFD).Read: the standard library's */
+#define PC_POLL_WAIT 0x7100    /* internal/poll.runtime_pollWait */
+#define WR_IO_WAIT 2
 #define WR_CHAN_SEND 15
 #define WR_MUTEX 21
 #define WR_SELECT 9
@@ -265,7 +270,11 @@ static int fake_unwind_goroutine(void *ctx, uint32_t pid, const struct go_gorout
 		return -EAGAIN;
 	}
 	pcs[n++] = PC_GOPARK;
-	if (g->startpc == PC_LOCKER) {
+	if (g->startpc == PC_NETREAD) {
+		pcs[n++] = PC_POLL_WAIT;
+		pcs[n++] = PC_NETFD_READ;
+		pcs[n++] = PC_NETREAD_CALL;
+	} else if (g->startpc == PC_LOCKER) {
 		pcs[n++] = PC_SEMACQUIRE;
 		pcs[n++] = PC_LOCKSLOW;
 		pcs[n++] = PC_LOCKER_LOCK;
@@ -321,6 +330,19 @@ static int fake_go_frames(void *ctx, uint32_t pid, uint64_t pc, bool first, stru
 		return 2;
 	case PC_MAIN_GO:
 		return go_frame(out, "main.main", "/src/main.go", 40, 0x4f00, 0);
+	case PC_POLL_WAIT:
+		go_frame(out, "internal/poll.runtime_pollWait", "/go/src/runtime/netpoll.go", 351,
+			 0x70f0, 0);
+		out->stdlib = true;
+		return 1;
+	case PC_NETFD_READ:
+		go_frame(out, "net.(*netFD).Read", "/go/src/net/fd_posix.go", 55, 0x6ff0, 0);
+		out->stdlib = true;
+		return 1;
+	case PC_NETREAD:
+		return go_frame(out, "main.reader", "/src/net.go", 30, PC_NETREAD, 0);
+	case PC_NETREAD_CALL:
+		return go_frame(out, "main.reader", "/src/net.go", 33, PC_NETREAD, 0);
 	}
 	return 0;
 }
@@ -331,6 +353,7 @@ static const char *fake_go_wait_reason(void *ctx, uint32_t pid, uint8_t reason)
 	case WR_CHAN_SEND: return "chan send";
 	case WR_MUTEX: return "sync.Mutex.Lock";
 	case WR_SELECT: return "select";
+	case WR_IO_WAIT: return "IO wait";
 	}
 	return "";
 }
@@ -1989,6 +2012,22 @@ static const struct captured *stuck_of_goroutine(const struct fx *f, uint64_t go
 	return NULL;
 }
 
+/* A read without a timeout parks in net and internal/poll: the site is
+ * named by the program's own frame that called them, not net's. */
+static void test_goroutine_site_named_outside_the_standard_library(void **state)
+{
+	struct fx *f = *state;
+	const struct captured *c;
+
+	tracker_add_target(f->t, GO_PID);
+	GO_SCAN(f, 100 * SEC, parked(9, PC_NETREAD, WR_IO_WAIT, 1));
+	GO_SCAN(f, 110 * SEC, parked(9, PC_NETREAD, WR_IO_WAIT, 1));
+	c = stuck_of_goroutine(f, 9, 0);
+	assert_string_equal(c->r.wait->kind, "IO wait");
+	assert_string_equal(c->site_where,
+			    "IO wait in main.reader (net.go:33), created by main.queryAll");
+}
+
 static void test_goroutine_parked_past_threshold_is_stuck(void **state)
 {
 	struct fx *f = *state;
@@ -2478,6 +2517,7 @@ int main(void)
 		T(test_pool_and_churn_no_leak),
 		T(test_pool_ramping_up_then_steady_no_threads_leak),
 #define G(name) cmocka_unit_test_setup_teardown(name, setup_go, teardown)
+		G(test_goroutine_site_named_outside_the_standard_library),
 		G(test_goroutine_parked_past_threshold_is_stuck),
 		G(test_goroutine_same_wait_across_scans_is_one_wait),
 		G(test_goroutine_seq_change_is_new_wait),
