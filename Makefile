@@ -125,10 +125,11 @@ GO126 ?= /usr/local/go/bin/go
 GO127 ?= GOTOOLCHAIN=go1.27.3 /usr/local/go/bin/go
 GO_TEST_VERSIONS := 1.19 1.26 1.27
 GO_TEST_BINS := $(foreach v,$(GO_TEST_VERSIONS),$(foreach k,plain strip pie cgo cgopie,$(OUTPUT)/gotest/$(v)-$(k)))
+GO_ORACLES := $(GO_TEST_VERSIONS:%=$(OUTPUT)/gotest/%-oracle)
 GO_TEST_SRCS := $(wildcard tests/unit/go/*.go tests/unit/go/go.mod)
 go_for = env GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=$(2) \
 	$(if $(filter 1.19,$(1)),$(GO119),$(if $(filter 1.26,$(1)),$(GO126),$(GO127)))
-go_build = cd tests/unit/go && $(call go_for,$(1),$(3)) build -trimpath $(2) -o $(abspath $@) .
+go_build = cd tests/unit/go && $(call go_for,$(1),$(3)) build -trimpath $(2) -o $(abspath $@) $(or $(4),.)
 UNIT_GO_CFLAGS := -DLW_GO_TEST_DIR='"$(abspath $(OUTPUT))/gotest"'
 
 $(OUTPUT)/gotest:
@@ -148,7 +149,11 @@ $(OUTPUT)/gotest/%-cgo: $(GO_TEST_SRCS) | $(OUTPUT)/gotest
 $(OUTPUT)/gotest/%-cgopie: $(GO_TEST_SRCS) | $(OUTPUT)/gotest
 	$(call msg,GO,$@)
 	$(Q)$(call go_build,$*,-buildmode=pie -ldflags=-linkmode=external,1)
-$(OUTPUT)/unit/test_go_binary $(OUTPUT)/asan/test_go_binary: $(GO_TEST_BINS)
+# runtime.CallersFrames as an oracle for go_pclntab_frames.
+$(OUTPUT)/gotest/%-oracle: $(GO_TEST_SRCS) tests/unit/go/oracle/main.go | $(OUTPUT)/gotest
+	$(call msg,GO,$@)
+	$(Q)$(call go_build,$*,,0,./oracle)
+$(OUTPUT)/unit/test_go_binary $(OUTPUT)/asan/test_go_binary: $(GO_TEST_BINS) $(GO_ORACLES)
 
 test-unit: $(UNIT_TESTS:%=$(OUTPUT)/unit/%)
 	$(Q)for t in $^; do echo "== $$t"; $$t || exit 1; done

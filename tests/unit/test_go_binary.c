@@ -222,6 +222,92 @@ static void test_unknown_version_without_dwarf_refused(void **state)
 	assert_int_equal(strncmp(why, "go1.30.", 7), 0);
 }
 
+/* runtime.funcNameForPrint: the shapes of a generic instantiation as "[...]". */
+static void name_for_print(const char *name, char *out, size_t len)
+{
+	const char *open = strchr(name, '['), *close = strrchr(name, ']');
+
+	if (!open || !close || close <= open)
+		snprintf(out, len, "%s", name);
+	else
+		snprintf(out, len, "%.*s[...]%s", (int)(open - name), name, close + 1);
+}
+
+/*
+ * Every 17th pc of every function of the oracle (tests/unit/go/oracle), its
+ * innermost frame as runtime.CallersFrames gives it in the running oracle,
+ * against go_pclntab_frames on its file.  Not compared: a function's last
+ * byte (CallersFrames looks it up at pc + 1, in the next function), and pcs
+ * with no line (alignment padding), counted.
+ */
+static void check_against_runtime(const char *version)
+{
+	char bin[512], cmd[1400], in[] = "/tmp/lw-test-pcs-XXXXXX", out[] = "/tmp/lw-test-frames-XXXXXX";
+	char line[4096], want[4096], got[4096], name[2048];
+	struct go_binary *b = open_test_binary(version, "oracle", 0);
+	const struct go_pclntab *t = go_binary_pclntab(b);
+	size_t listed = 0, compared = 0, differ = 0;
+	FILE *f;
+	int fd;
+
+	snprintf(bin, sizeof(bin), "%s/%s-oracle", LW_GO_TEST_DIR, version);
+	fd = mkstemp(in);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	for (uint32_t i = 0; i < t->nfunc; i++) {
+		uint32_t entry;
+		struct go_func fn;
+
+		memcpy(&entry, t->data + t->functab_off + (uint64_t)i * 8, 4);
+		if (go_pclntab_find_func(t, t->text_start + entry, &fn))
+			continue;
+		for (uint64_t pc = fn.entry; pc + 1 < fn.end; pc += 17, listed++)
+			fprintf(f, "%#llx\n", (unsigned long long)pc);
+	}
+	fclose(f);
+	fd = mkstemp(out);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "%s < %s > %s", bin, in, out);
+	assert_int_equal(system(cmd), 0);
+	f = fopen(out, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long pc;
+		struct go_frame fr[8];
+		int n;
+
+		line[strcspn(line, "\n")] = '\0';
+		assert_int_equal(sscanf(line, "%llx", &pc), 1);
+		n = go_pclntab_frames(t, pc, fr, 8);
+		assert_true(n >= 1);
+		if (fr[0].line == 0 || strstr(line, "  ")) /* padding; the oracle has no name */
+			continue;
+		name_for_print(fr[0].func, name, sizeof(name));
+		snprintf(got, sizeof(got), "%#llx %s %s:%d", pc, name, fr[0].file, fr[0].line);
+		snprintf(want, sizeof(want), "%s", line);
+		compared++;
+		if (strcmp(got, want)) {
+			if (differ++ < 5)
+				print_error("%s oracle: %s\n         ours:   %s\n", version, want, got);
+		}
+	}
+	fclose(f);
+	unlink(in);
+	unlink(out);
+	print_message("go%s: %zu pcs, %zu compared with runtime.CallersFrames, %zu differ\n",
+		      version, listed, compared, differ);
+	assert_int_equal(differ, 0);
+	assert_true(compared > listed * 9 / 10);
+	go_binary_free(b);
+}
+
+static void test_frames_equal_runtime_callersframes(void **state)
+{
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
+		check_against_runtime(versions[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_stripped_has_no_dwarf),
 		cmocka_unit_test(test_not_go_and_missing),
 		cmocka_unit_test(test_unknown_version_without_dwarf_refused),
+		cmocka_unit_test(test_frames_equal_runtime_callersframes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
