@@ -4,6 +4,7 @@
 #include <string.h>
 #include <json-c/json.h>
 #include "dump.h"
+#include "go_names.h"
 #include "utf8.h"
 
 #define DUMP_GO_FRAMES 16 /* inlined calls at one pc, at most */
@@ -222,7 +223,9 @@ static int frames_at(const struct dump_group *g, int i, const struct dump_symbol
 	if (n > DUMP_GO_FRAMES)
 		n = DUMP_GO_FRAMES;
 	for (k = 0; k < n && k < max; k++) {
-		const char *name = gf[k].func ? gf[k].func : "?";
+		char name[GO_NAME_MAX];
+
+		go_func_print_name(gf[k].func ? gf[k].func : "?", name, sizeof(name));
 
 		memset(&out[k], 0, sizeof(out[k]));
 		out[k].pc = at;

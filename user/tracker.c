@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "go_names.h"
 #include "id_map.h"
 #include "leak_policy.h"
 #include "tracker.h"
@@ -485,12 +486,14 @@ fail:
 static void go_frame_text(const struct go_frame *f, uint64_t pc, char *buf, size_t len)
 {
 	uint64_t off = pc >= f->entry ? pc - f->entry : 0;
+	char name[GO_NAME_MAX];
 
+	go_func_print_name(f->func, name, sizeof(name));
 	if (f->file && f->file[0] && f->line > 0)
-		snprintf(buf, len, "%s+0x%llx (%s:%d)", f->func, (unsigned long long)off, f->file,
+		snprintf(buf, len, "%s+0x%llx (%s:%d)", name, (unsigned long long)off, f->file,
 			 f->line);
 	else
-		snprintf(buf, len, "%s+0x%llx", f->func, (unsigned long long)off);
+		snprintf(buf, len, "%s+0x%llx", name, (unsigned long long)off);
 }
 
 /* The Go frames at pc, or 0 when it is not Go code (or there is no Go). */
@@ -514,7 +517,7 @@ struct culprit {
 
 static void culprit_take(struct culprit *c, const struct go_frame *f)
 {
-	snprintf(c->func, sizeof(c->func), "%s", f->func ? f->func : "?");
+	go_func_print_name(f->func ? f->func : "?", c->func, sizeof(c->func));
 	snprintf(c->file, sizeof(c->file), "%s", f->file ? f->file : "");
 	c->line = f->line;
 }
@@ -743,7 +746,7 @@ static const char *go_pc_name(struct lw_tracker *t, struct lw_process *p, uint64
 	uint64_t key = pc ^ (start ? 1ULL << 63 : 0);
 	struct go_frame frames[GO_INLINE_MAX];
 	struct pc_name *slot;
-	char text[LW_FRAME_TEXT];
+	char text[LW_FRAME_TEXT], name[GO_NAME_MAX];
 	int n, err;
 
 	if (!pc)
@@ -751,13 +754,15 @@ static const char *go_pc_name(struct lw_tracker *t, struct lw_process *p, uint64
 	if (m->cap && (slot = pc_slot(m, key))->key)
 		return slot->text;
 	n = go_frames(t, p->pid, pc, start, frames);
-	if (!n || !frames[0].func)
+	if (!n || !frames[0].func || !frames[n - 1].func)
 		return NULL; /* not Go code: looked up again next time, cheap */
+	/* As Go's "created by": the function that holds the go statement (the
+	 * outer frame of an inlined call), at the line of the statement. */
+	go_func_print_name(frames[n - 1].func, name, sizeof(name));
 	if (start || !frames[0].file || !frames[0].file[0] || frames[0].line <= 0)
-		snprintf(text, sizeof(text), "%s", frames[0].func);
+		snprintf(text, sizeof(text), "%s", name);
 	else
-		snprintf(text, sizeof(text), "%s (%s:%d)", frames[0].func, frames[0].file,
-			 frames[0].line);
+		snprintf(text, sizeof(text), "%s (%s:%d)", name, frames[0].file, frames[0].line);
 	err = pc_names_reserve(m);
 	if (err) {
 		t->insert_failures++;
@@ -790,7 +795,7 @@ static void join_goroutine(struct lw_tracker *t, struct lw_process *p, uint32_t 
 			continue;
 		r->goid = g->goid;
 		r->func = go_pc_name(t, p, g->startpc, true);
-		r->created_by = go_pc_name(t, p, g->gopc, false);
+		r->created_by = g->goid == 1 ? NULL : go_pc_name(t, p, g->gopc, false);
 		return;
 	}
 }
@@ -1149,7 +1154,8 @@ static bool report_goroutine_stuck(struct lw_tracker *t, struct lw_process *p,
 	if (!w->go.wait)
 		return false; /* out of memory, counted: tried again next scan */
 	w->go.func = go_pc_name(t, p, g->startpc, true);
-	w->go.created_by = go_pc_name(t, p, g->gopc, false);
+	/* As Go's tracebacks: the main goroutine (goid 1) has no creator to show. */
+	w->go.created_by = g->goid == 1 ? NULL : go_pc_name(t, p, g->gopc, false);
 	set_site(w, find_goroutine_site(t, p, w, pcs, n));
 	w->stuck = true;
 	p->stuck_waiters++;
