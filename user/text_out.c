@@ -362,6 +362,7 @@ struct rows {
 
 struct table {
 	struct rows procs, sites, spins, threads;
+	bool go; /* a Go process is among the rows: goroutine columns */
 	/* sites.v holds each site's row followed by its frames */
 	size_t site_frames[TABLE_SITES];
 };
@@ -448,7 +449,7 @@ static int by_site_stuck(const void *a, const void *b)
 
 /* The processes shown (watched, or with stuck threads or goroutines), most
  * stuck first; a Go process's goroutine counts beside its thread counts. */
-static int collect_procs(struct rows *out, const struct lw_tracker *t, size_t max)
+static int collect_procs(struct rows *out, bool *go, const struct lw_tracker *t, size_t max)
 {
 	struct lw_process_view *procs;
 	char name[NAME_BUF];
@@ -461,6 +462,7 @@ static int collect_procs(struct rows *out, const struct lw_tracker *t, size_t ma
 	out->total = n;
 	for (i = 0; i < n && i < max && !err; i++) {
 		text_clean_name(procs[i].pcomm, name);
+		*go |= procs[i].go;
 		if (procs[i].go)
 			err = rows_add(out, "%8u %-16s %8u %8u %8u %10u %7u %7u", procs[i].pid,
 				       name, procs[i].threads, procs[i].blocked, procs[i].stuck,
@@ -566,7 +568,7 @@ static int collect_threads(struct rows *out, const struct lw_tracker *t, size_t 
 /* Everything the table could show, as text; max rows per section. */
 static int collect_table(struct table *tb, const struct lw_tracker *t, size_t max)
 {
-	int err = collect_procs(&tb->procs, t, max);
+	int err = collect_procs(&tb->procs, &tb->go, t, max);
 
 	if (!err)
 		err = collect_sites(tb, t);
@@ -707,8 +709,12 @@ static void print_table(struct text_out *o, const struct table *tb,
 		    duration_format(o->threshold_ns, thr, sizeof(thr)),
 		    duration_format(o->interval_ns, ivl, sizeof(ivl)));
 	screen_line(&sc, "%s", "");
-	screen_line(&sc, "%8s %-16s %8s %8s %8s %10s %7s %7s", "PID", "PROCESS", "THREADS",
-		    "BLOCKED", "STUCK", "GOROUTINES", "BLOCKED", "STUCK");
+	if (tb->go)
+		screen_line(&sc, "%8s %-16s %8s %8s %8s %10s %7s %7s", "PID", "PROCESS", "THREADS",
+			    "BLOCKED", "STUCK", "GOROUTINES", "BLOCKED", "STUCK");
+	else
+		screen_line(&sc, "%8s %-16s %8s %8s %8s", "PID", "PROCESS", "THREADS", "BLOCKED",
+			    "STUCK");
 	screen_rows(&sc, &tb->procs, p->procs, p->procs_more);
 	if (!tb->procs.total)
 		screen_line(&sc, "%8s (no process with stuck threads)", "");

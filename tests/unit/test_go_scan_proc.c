@@ -79,6 +79,11 @@ uint64_t go_binary_load_vaddr(const struct go_binary *b)
 	return b->load_vaddr;
 }
 
+const char *go_binary_goroot(const struct go_binary *b)
+{
+	return "/go/src/";
+}
+
 uint64_t go_binary_goexit(const struct go_binary *b)
 {
 	return GOEXIT;

@@ -919,6 +919,8 @@ static void test_table_shows_sites_and_spins(void **state)
 	assert_true(after(sites, "futex") < after(sites, "read"));
 	assert_contains(sites, "       3      100");
 	assert_contains(s, "SPINNING");
+	/* No Go process: no goroutine columns. */
+	assert_null(strstr(s, "GOROUTINES"));
 	assert_contains(after(s, "SPINNING"), "spinner");
 	free(s);
 }
@@ -1213,7 +1215,7 @@ static void test_table_groups_stuck_goroutines_by_site(void **state)
 {
 	struct table_fx *fx = *state;
 	const struct go_goroutine gs[] = {
-		go_parked(1, 0x6000, 9),  go_parked(2, 0x2000, 15), go_parked(3, 0x2000, 15),
+		go_parked(6, 0x6000, 9),  go_parked(2, 0x2000, 15), go_parked(3, 0x2000, 15),
 		go_parked(4, 0x2000, 15), { .goid = 5, .status = GO_G_RUNNING, .tid = 301 },
 	};
 	const char *procs, *sites, *send, *sel, *threads;
