@@ -999,6 +999,14 @@ int main(int argc, char **argv)
 	if (d.cfg.dump) {
 		print_banner(&d);
 		exit_code = run_dump(&d);
+		/* As every JSON run: the last record counts what was lost. */
+		if (d.cfg.json && exit_code != LW_EXIT_CANNOT_RUN) {
+			emit_summary(&d);
+			if (fflush(stdout) || ferror(stdout)) {
+				log_error("cannot write the output: %s", strerror(errno));
+				exit_code = LW_EXIT_CANNOT_RUN;
+			}
+		}
 		goto cleanup;
 	}
 	if (d.cfg.command) {
