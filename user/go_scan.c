@@ -428,11 +428,12 @@ static int grow_gs(struct go_process *p)
 }
 
 /*
- * Was a runnable g stopped by a preemption?  Every other way off the CPU
+ * Was g's last stop (sched.pc) a preemption?  Every other way off the CPU
  * (gopark, Gosched, Goexit, exitsyscall, coroswitch) is an mcall from a
- * runtime function, and a g that never ran is at its entry: sched.pc in
- * non-runtime code other than the entry is where morestack saved a
- * synchronously preempted function's prologue.
+ * runtime function, entersyscall saves a pc in package syscall or the
+ * runtime, and a g that never stopped is at its entry: sched.pc in other
+ * code is where morestack saved a function's prologue (a synchronous
+ * preemption, or a stack growth: no stop either).
  */
 static bool stopped_by_preemption(struct go_process *p, const struct go_goroutine *g,
 				  uint64_t sched_pc)
@@ -441,15 +442,16 @@ static bool stopped_by_preemption(struct go_process *p, const struct go_goroutin
 
 	if (g->status == GO_G_PREEMPTED)
 		return true; /* suspendG: preemptPark, from either path */
-	if (g->status != GO_G_RUNNABLE || !sched_pc || sched_pc == g->startpc ||
-	    (sched_pc >= p->gopark_lo && sched_pc < p->gopark_hi))
+	if ((g->status != GO_G_RUNNABLE && g->status != GO_G_RUNNING) || !sched_pc ||
+	    sched_pc == g->startpc || (sched_pc >= p->gopark_lo && sched_pc < p->gopark_hi))
 		return false;
 	for (size_t i = 0; i < GO_PREEMPT_FUNCS; i++)
 		if (sched_pc >= p->preempt_lo[i] && sched_pc < p->preempt_hi[i])
 			return true;
 	return sched_pc >= p->bias &&
 	       go_pclntab_find_func(go_binary_pclntab(p->b), sched_pc - p->bias, &f) == 0 &&
-	       strncmp(f.name, "runtime.", 8) != 0 && strcmp(f.name, "?") != 0;
+	       strncmp(f.name, "runtime.", 8) != 0 && strncmp(f.name, "syscall.", 8) != 0 &&
+	       strcmp(f.name, "?") != 0;
 }
 
 static int decode_one(struct go_process *p, const uint8_t *img, uint64_t g_addr)

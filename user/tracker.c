@@ -82,25 +82,31 @@ struct go_running {
 
 /*
  * A goroutine on the CPU at every read of its process since since_ns:
- * running, or runnable/preempted with its sched.pc in a preemption
- * (go_goroutine.preempted), never parked, in a syscall or runnable after a
- * park.  A spin once past the threshold, reported once per episode.
+ * running or runnable, and between two reads either never off running
+ * (tracking_seq, which rises at every stop, the same) or last stopped by a
+ * preemption (go_goroutine.preempted: its sched.pc, which a resume leaves
+ * as it was).  A goroutine seen parked, in a syscall, or whose last stop
+ * was a park ends its run.  A spin once past the threshold, reported once
+ * per episode.
  *
- * What the rule can tell: the goroutine never stopped of its own accord at
- * any read, wherever the scheduler moved it between threads (a thread-level
- * spin needs one thread busy for the whole threshold, and Go's sysmon
- * preempts a loop every 10 ms onto whichever M is free).  What it cannot:
- * it is sampled, so a goroutine that parks and wakes between two reads is
- * not seen parking (a busy worker that blocks briefly but often may look
- * like a spin if every read finds it on the CPU); tracking_seq rises on
- * preemptions as well as on parks, so it cannot tell them apart either.
- * A goroutine preempted in runtime code (its prologue's morestack) is not
- * taken as preempted: its run ends there.
+ * What the rule can tell: the goroutine did not stop of its own accord at
+ * the last stop before each read, wherever the scheduler moved it between
+ * threads (a thread-level spin needs one thread busy for the whole
+ * threshold, and sysmon preempts a loop every 10 ms onto whichever M is
+ * free).  What it cannot: it is sampled, so a goroutine that parks and
+ * wakes, then is preempted, between two reads is not seen parking; a
+ * goroutine in short syscalls, seen running at each read, never left
+ * running as tracking_seq counts (it does not count syscalls); tracking_seq
+ * is 8 bits, so 256 stops between two reads look like none; and
+ * tracking_seq rises on preemptions too, so it cannot tell them from parks
+ * (sched.pc does).  A goroutine preempted in runtime code (a runtime
+ * function's prologue) is not taken as preempted: its run ends there.
  */
 struct go_spinner {
 	uint64_t goid, gopc, startpc;
 	uint64_t since_ns;    /* first read that saw it on the CPU */
 	uint64_t gen;         /* the last read that did */
+	uint8_t tracking_seq; /* at that read */
 	uint32_t pending_tid; /* past the threshold, running on this thread at
 			       * the read: reported with that thread's stack at
 			       * its record in this scan */
@@ -1344,7 +1350,8 @@ static bool scan_blocked_goroutine(struct lw_tracker *t, struct lw_process *p,
 /* Running, or stopped by a preemption: on the CPU as its code knows. */
 static bool on_cpu(const struct go_goroutine *g)
 {
-	return g->status == GO_G_RUNNING || g->preempted;
+	return g->status == GO_G_RUNNING ||
+	       ((g->status == GO_G_RUNNABLE || g->status == GO_G_PREEMPTED) && g->preempted);
 }
 
 static void spinner_end(struct go_state *go, uint32_t pid, uint64_t goid)
@@ -1381,8 +1388,14 @@ static void scan_spinning_goroutine(struct lw_tracker *t, struct lw_process *p,
 		}
 		sp->goid = g->goid;
 		sp->since_ns = t->now_ns; /* first seen: a lower bound */
+	} else if (g->tracking_seq != sp->tracking_seq && !g->preempted) {
+		/* Running again after a park (or a yield, a syscall) since
+		 * the last read: a new run starts. */
+		sp->since_ns = t->now_ns;
+		sp->reported = false;
 	}
 	sp->gen = t->gen;
+	sp->tracking_seq = g->tracking_seq;
 	sp->gopc = g->gopc;
 	sp->startpc = g->startpc;
 	sp->pending_tid = 0;

@@ -2331,18 +2331,34 @@ static void test_spin_joined_to_its_goroutine(void **state)
 	assert_int_equal(count(f, LW_RPT_STUCK), 0);
 }
 
-/* How goroutine 9 of the fake Go process is at a read. */
-enum go_cpu { ON_THREAD_1, ON_THREAD_2, PREEMPTED, WOKEN, PARKED, IN_SYSCALL };
+/*
+ * How goroutine 9 of the fake Go process is at a read: on a thread after a
+ * preemption, or runnable preempted (tracking_seq risen since the last
+ * read, its last stop a preemption); runnable after a wake-up, running
+ * again after a park (RESUMED: tracking_seq risen, its last stop not a
+ * preemption), parked, in a syscall; or on a thread, never off it
+ * (NEVER_OFF: tracking_seq as it was).
+ */
+enum go_cpu { ON_THREAD_1, ON_THREAD_2, PREEMPTED, WOKEN, RESUMED, PARKED, IN_SYSCALL, NEVER_OFF };
 
-static struct go_goroutine spinner(enum go_cpu how)
+static struct go_goroutine spinner(enum go_cpu how, uint64_t now)
 {
 	struct go_goroutine g = sends(9);
 
+	g.tracking_seq = (uint8_t)now;
 	switch (how) {
 	case ON_THREAD_1:
 	case ON_THREAD_2:
 		g.status = GO_G_RUNNING;
 		g.tid = how == ON_THREAD_1 ? GO_PID + 1 : GO_PID + 2;
+		g.preempted = true;
+		break;
+	case RESUMED:
+	case NEVER_OFF:
+		g.status = GO_G_RUNNING;
+		g.tid = GO_PID + 1;
+		if (how == NEVER_OFF)
+			g.tracking_seq = 1;
 		break;
 	case PREEMPTED:
 	case WOKEN:
@@ -2367,7 +2383,7 @@ static struct go_goroutine spinner(enum go_cpu how)
  */
 static void spin_scan(struct fx *f, uint64_t now, enum go_cpu how)
 {
-	struct go_goroutine g = spinner(how);
+	struct go_goroutine g = spinner(how, now);
 	struct lw_task_rec r1 = runnable(GO_PID, GO_PID + 1, now, now * SEC);
 	struct lw_task_rec r2 = runnable(GO_PID, GO_PID + 2, now, now * SEC);
 
@@ -2440,12 +2456,12 @@ static void test_goroutine_spin_preempted_has_its_sched_stack(void **state)
  * ended there, and a new one starts; a spin needs the threshold again. */
 static void test_goroutine_that_stops_does_not_spin(void **state)
 {
-	static const enum go_cpu stops[] = { PARKED, IN_SYSCALL, WOKEN };
+	static const enum go_cpu stops[] = { PARKED, IN_SYSCALL, WOKEN, RESUMED };
 	struct fx *f = *state;
 	uint64_t now = 100, i;
 
 	tracker_add_target(f->t, GO_PID);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		uint64_t start = now;
 
 		for (; now < start + 10; now++)
@@ -2465,12 +2481,29 @@ static void test_goroutine_that_stops_does_not_spin(void **state)
 	assert_int_equal(count(f, LW_RPT_SPIN), 2);
 }
 
+/* Seen running at every read and never off running in between (as
+ * tracking_seq counts): a spin, though its last stop, long ago, was not a
+ * preemption. */
+static void test_goroutine_never_off_running_spins(void **state)
+{
+	struct fx *f = *state;
+	uint64_t now;
+
+	tracker_add_target(f->t, GO_PID);
+	for (now = 100; now < 110; now++)
+		spin_scan(f, now, NEVER_OFF);
+	assert_int_equal(count(f, LW_RPT_SPIN), 0);
+	spin_scan(f, 110, NEVER_OFF);
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+	assert_int_equal(nth(f, LW_RPT_SPIN, 0)->goid, 9);
+}
+
 /* A thread-level spin names the goroutine on it first: that goroutine's
  * episode is reported, not twice. */
 static void test_goroutine_spin_after_its_thread_spin_not_twice(void **state)
 {
 	struct fx *f = *state;
-	struct go_goroutine g = spinner(ON_THREAD_1);
+	struct go_goroutine g = spinner(ON_THREAD_1, 0);
 	uint64_t now;
 
 	tracker_add_target(f->t, GO_PID);
@@ -2488,9 +2521,10 @@ static void test_goroutine_spin_after_its_thread_spin_not_twice(void **state)
 	assert_int_equal(nth(f, LW_RPT_SPIN, 0)->goid, 9);
 	assert_float_equal(nth(f, LW_RPT_SPIN, 0)->ts, OFFSET_S + 110, 1e-6);
 	/* Preempted, off its thread: still the same episode. */
-	g = spinner(PREEMPTED);
-	for (; now <= 140; now++)
+	for (; now <= 140; now++) {
+		g = spinner(PREEMPTED, now);
 		go_scan(f, now * SEC, &g, 1);
+	}
 	assert_int_equal(count(f, LW_RPT_SPIN), 1);
 }
 
@@ -2668,6 +2702,7 @@ int main(void)
 		G(test_goroutine_spin_moving_between_threads),
 		G(test_goroutine_spin_preempted_has_its_sched_stack),
 		G(test_goroutine_that_stops_does_not_spin),
+		G(test_goroutine_never_off_running_spins),
 		G(test_goroutine_spin_after_its_thread_spin_not_twice),
 		G(test_goroutine_and_thread_of_same_id_are_two_waiters),
 		G(test_goroutines_of_exited_process_unstuck_then_freed),
