@@ -48,6 +48,16 @@
 /* startpc -> system: direct-mapped, a process has few distinct go statements. */
 #define GO_SYS_CACHE 1024
 
+/* The runtime functions whose mcall a preempted goroutine stopped at:
+ * asyncPreempt2 (async preemption, every Go here; 1.26's mcall of a func
+ * literal returns into it too), goschedIfBusy (1.20+: a busy sweeper told
+ * to yield).  gopreempt_m, preemptPark and newstack run on g0 and do not
+ * move sched.pc. */
+static const char *const preempt_funcs[] = {
+	"runtime.asyncPreempt2", "runtime.asyncPreempt", "runtime.goschedIfBusy",
+};
+#define GO_PREEMPT_FUNCS (sizeof(preempt_funcs) / sizeof(preempt_funcs[0]))
+
 struct sys_entry {
 	uint64_t startpc;  /* 0: empty */
 	bool system;
@@ -61,6 +71,11 @@ struct go_process {
 	uint64_t bias;
 	uint64_t allglen, allgs, allgptr; /* runtime addresses */
 	uint64_t goexit_lo, goexit_hi;
+	/* Where a preempted goroutine's sched.pc is (runtime addresses, 0 0
+	 * if the binary has no such function), and gopark's, the common case
+	 * of a runnable goroutine, told apart without a lookup. */
+	uint64_t preempt_lo[GO_PREEMPT_FUNCS], preempt_hi[GO_PREEMPT_FUNCS];
+	uint64_t gopark_lo, gopark_hi;
 	bool syscall_bp; /* entersyscall saves bp in g.sched (Go 1.23+) */
 
 	/* Wait reasons read from the process, else the binary's table. */
@@ -214,6 +229,24 @@ cleanup:
 	return err;
 }
 
+static void func_range(struct go_process *p, const char *name, uint64_t *lo, uint64_t *hi)
+{
+	struct go_func f;
+
+	*lo = *hi = 0;
+	if (go_pclntab_func_by_name(go_binary_pclntab(p->b), name, &f) == 0) {
+		*lo = f.entry + p->bias;
+		*hi = f.end + p->bias;
+	}
+}
+
+static void find_preempt_funcs(struct go_process *p)
+{
+	for (size_t i = 0; i < GO_PREEMPT_FUNCS; i++)
+		func_range(p, preempt_funcs[i], &p->preempt_lo[i], &p->preempt_hi[i]);
+	func_range(p, "runtime.gopark", &p->gopark_lo, &p->gopark_hi);
+}
+
 int go_process_open(uint32_t pid, const struct go_binary *b, struct go_process **out)
 {
 	const struct go_runtime_vars *v = go_binary_vars(b);
@@ -255,6 +288,7 @@ int go_process_open(uint32_t pid, const struct go_binary *b, struct go_process *
 	}
 	p->goexit_lo = goexit.entry + p->bias;
 	p->goexit_hi = goexit.end + p->bias;
+	find_preempt_funcs(p);
 	p->syscall_bp = go_version_parse(go_binary_version(b), &major_v, &minor_v) == 0 &&
 			(major_v > 1 || minor_v >= 23);
 	/* Can we read it at all (-EPERM, -ESRCH now rather than at each scan)? */
@@ -393,6 +427,33 @@ static int grow_gs(struct go_process *p)
 	return 0;
 }
 
+/*
+ * Was g's last stop (sched.pc) a preemption?  Every other way off the CPU
+ * (gopark, Gosched, Goexit, exitsyscall, coroswitch) is an mcall from a
+ * runtime function, entersyscall saves a pc in package syscall or the
+ * runtime, and a g that never stopped is at its entry: sched.pc in other
+ * code is where morestack saved a function's prologue (a synchronous
+ * preemption, or a stack growth: no stop either).
+ */
+static bool stopped_by_preemption(struct go_process *p, const struct go_goroutine *g,
+				  uint64_t sched_pc)
+{
+	struct go_func f;
+
+	if (g->status == GO_G_PREEMPTED)
+		return true; /* suspendG: preemptPark, from either path */
+	if ((g->status != GO_G_RUNNABLE && g->status != GO_G_RUNNING) || !sched_pc ||
+	    sched_pc == g->startpc || (sched_pc >= p->gopark_lo && sched_pc < p->gopark_hi))
+		return false;
+	for (size_t i = 0; i < GO_PREEMPT_FUNCS; i++)
+		if (sched_pc >= p->preempt_lo[i] && sched_pc < p->preempt_hi[i])
+			return true;
+	return sched_pc >= p->bias &&
+	       go_pclntab_find_func(go_binary_pclntab(p->b), sched_pc - p->bias, &f) == 0 &&
+	       strncmp(f.name, "runtime.", 8) != 0 && strncmp(f.name, "syscall.", 8) != 0 &&
+	       strcmp(f.name, "?") != 0;
+}
+
 static int decode_one(struct go_process *p, const uint8_t *img, uint64_t g_addr)
 {
 	struct go_goroutine *g;
@@ -404,6 +465,7 @@ static int decode_one(struct go_process *p, const uint8_t *img, uint64_t g_addr)
 	switch (go_g_decode(&p->layout, img, p->segs.span, g_addr, &raw, g)) {
 	case GO_G_LIVE:
 		g->system = is_system(p, g->startpc);
+		g->preempted = stopped_by_preemption(p, g, raw.sched_pc);
 		p->on_m[p->n_gs] =
 			g->status == GO_G_RUNNING || g->status == GO_G_SYSCALL ? raw.m : 0;
 		p->n_gs++;

@@ -50,6 +50,13 @@ struct go_goroutine {
 	uint64_t gopc, startpc; /* where it was created, the function it runs (runtime addresses) */
 	uint32_t tid;           /* GO_G_RUNNING, GO_G_SYSCALL: its thread (m.procid), else 0 */
 	bool system;            /* the runtime's own (not counted by runtime.NumGoroutine) */
+	/* Its last stop was a preemption, not a park, a yield or a syscall:
+	 * g.sched.pc (which a resume leaves as it was: stale while running)
+	 * is in asyncPreempt2 or goschedIfBusy, or in a non-runtime
+	 * function's prologue (morestack's synchronous preemption, or a stack
+	 * growth); GO_G_PREEMPTED always.  A spin is a goroutine running, or
+	 * runnable with this, at every read. */
+	bool preempted;
 	uint64_t g_addr;        /* where the g is: go_process_stack reads it again */
 };
 

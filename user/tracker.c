@@ -16,6 +16,10 @@
  * has go statements, unless it writes garbage into its gs. */
 #define GO_NAMES_MAX 4096
 #define GO_WAIT_REASONS 256
+/* Goroutines followed for spins per Go process: on the CPU (running, or
+ * runnable where a preemption stopped it) at a read.  As many as the
+ * process has threads and runnable goroutines; past this, counted. */
+#define GO_SPINNERS_MAX 65536
 
 /* What only a thread's waiter has.  Spins: runnable at each scan, and no
  * voluntary switch since run_since. */
@@ -77,6 +81,39 @@ struct go_running {
 	uint64_t goid, gopc, startpc;
 };
 
+/*
+ * A goroutine on the CPU at every read of its process since since_ns:
+ * running or runnable, and between two reads either never off running
+ * (tracking_seq, which rises at every stop, the same) or last stopped by a
+ * preemption (go_goroutine.preempted: its sched.pc, which a resume leaves
+ * as it was).  A goroutine seen parked, in a syscall, or whose last stop
+ * was a park ends its run.  A spin once past the threshold, reported once
+ * per episode.
+ *
+ * What the rule can tell: the goroutine did not stop of its own accord at
+ * the last stop before each read, wherever the scheduler moved it between
+ * threads (a thread-level spin needs one thread busy for the whole
+ * threshold, and sysmon preempts a loop every 10 ms onto whichever M is
+ * free).  What it cannot: it is sampled, so a goroutine that parks and
+ * wakes, then is preempted, between two reads is not seen parking; a
+ * goroutine in short syscalls, seen running at each read, never left
+ * running as tracking_seq counts (it does not count syscalls); tracking_seq
+ * is 8 bits, so 256 stops between two reads look like none; and
+ * tracking_seq rises on preemptions too, so it cannot tell them from parks
+ * (sched.pc does).  A goroutine preempted in runtime code (a runtime
+ * function's prologue) is not taken as preempted: its run ends there.
+ */
+struct go_spinner {
+	uint64_t goid, gopc, startpc;
+	uint64_t since_ns;    /* first read that saw it on the CPU */
+	uint64_t gen;         /* the last read that did */
+	uint8_t tracking_seq; /* at that read */
+	uint32_t pending_tid; /* past the threshold, running on this thread at
+			       * the read: reported with that thread's stack at
+			       * its record in this scan */
+	bool reported;        /* this episode's spin went out */
+};
+
 /* What the tracker keeps of a Go process's goroutines (made at the first
  * read: most processes have none). */
 struct go_state {
@@ -86,6 +123,8 @@ struct go_state {
 	struct pc_names names;
 	struct go_running *running;
 	size_t n_running, cap_running;
+	struct waiter_map spinners; /* lw_goroutine_id -> struct go_spinner */
+	unsigned int spins_pending; /* spinners with a pending_tid */
 };
 
 struct lw_process {
@@ -193,6 +232,8 @@ int tracker_new(const struct lw_tracker_opts *opts, struct lw_tracker **out)
 
 static void go_state_free(struct go_state *g)
 {
+	struct lw_waiter_id id;
+	void *value;
 	size_t i;
 
 	if (!g)
@@ -203,6 +244,9 @@ static void go_state_free(struct go_state *g)
 		free(g->names.v[i].text);
 	free(g->names.v);
 	free(g->running);
+	for (i = 0; waiter_map_next(&g->spinners, &i, &id, &value);)
+		free(value);
+	waiter_map_free(&g->spinners);
 	free(g);
 }
 
@@ -663,8 +707,14 @@ static void report_stuck(struct lw_tracker *t, struct lw_waiter *w, struct lw_pr
 
 static struct go_state *go_state_of(struct lw_tracker *t, struct lw_process *p)
 {
-	if (!p->go && !(p->go = calloc(1, sizeof(*p->go))))
+	if (p->go)
+		return p->go;
+	p->go = calloc(1, sizeof(*p->go));
+	if (!p->go) {
 		t->insert_failures++;
+		return NULL;
+	}
+	waiter_map_init(&p->go->spinners);
 	return p->go;
 }
 
@@ -800,6 +850,94 @@ static void join_goroutine(struct lw_tracker *t, struct lw_process *p, uint32_t 
 	}
 }
 
+/* The goroutine on thread tid at the last read, if any. */
+static const struct go_running *running_on(const struct go_state *go, uint32_t tid)
+{
+	for (size_t i = 0; i < go->n_running; i++)
+		if (go->running[i].tid == tid)
+			return &go->running[i];
+	return NULL;
+}
+
+/*
+ * A thread-level spin on tid: true when the goroutine on it had its spin
+ * reported in this episode (the thread's is then not); else that
+ * goroutine's episode is the thread's report from now on.
+ */
+static bool goroutine_spin_reported(struct lw_tracker *t, struct lw_process *p, uint32_t tid)
+{
+	const struct go_running *g;
+	struct go_spinner *sp;
+
+	if (!p->go || !(g = running_on(p->go, tid)))
+		return false;
+	sp = waiter_map_get(&p->go->spinners, lw_goroutine_id(p->pid, g->goid));
+	if (!sp)
+		return false;
+	if (sp->reported)
+		return true;
+	sp->reported = true;
+	if (sp->pending_tid) {
+		sp->pending_tid = 0;
+		p->go->spins_pending--;
+	}
+	return false;
+}
+
+/* A goroutine's spin: its stack is its thread's (tid, comm) when it is
+ * on one, else its own from g.sched. */
+static void emit_goroutine_spin(struct lw_tracker *t, struct lw_process *p,
+				struct go_spinner *sp, uint32_t tid, const char *comm,
+				const uint64_t *pcs, int n)
+{
+	struct lw_stack_text *stack = calloc(1, sizeof(*stack));
+
+	sp->reported = true;
+	t->spins++;
+	if (!stack) {
+		t->insert_failures++;
+		return;
+	}
+	symbolize_user(t, p->pid, pcs, n, stack, NULL);
+	emit(t, &(struct lw_report){
+			.type = LW_RPT_SPIN,
+			.ts = unix_ts(t, t->now_ns),
+			.pid = p->pid,
+			.tid = tid,
+			.comm = comm,
+			.pcomm = p->pcomm,
+			.goid = sp->goid,
+			.func = go_pc_name(t, p, sp->startpc, true),
+			.created_by = go_pc_name(t, p, sp->gopc, false),
+			.running_s = seconds(elapsed(t->now_ns, sp->since_ns)),
+			.stack = stack,
+		});
+	p->reported = true;
+	free(stack);
+}
+
+/* The record of thread w (r): a goroutine found spinning on it by this
+ * scan's read goes out now, with the thread's stack. */
+static void report_pending_spin(struct lw_tracker *t, struct lw_process *p, struct lw_waiter *w,
+				const struct lw_task_rec *r)
+{
+	uint64_t pcs[LW_STACK_MAX];
+	struct lw_waiter_id id;
+	struct go_spinner *sp;
+	size_t i = 0;
+	void *value;
+
+	while (waiter_map_next(&p->go->spinners, &i, &id, &value)) {
+		sp = value;
+		if (sp->pending_tid != r->tid)
+			continue;
+		sp->pending_tid = 0;
+		p->go->spins_pending--;
+		emit_goroutine_spin(t, p, sp, r->tid, w->thread->comm, pcs, unwind(t, r, pcs));
+		return;
+	}
+}
+
 /*
  * A spin: runnable at every scan for longer than the threshold, with no
  * voluntary switch (nvcsw counts them) in between: it never blocked.
@@ -822,6 +960,8 @@ static void check_spin(struct lw_tracker *t, struct lw_waiter *w, struct lw_proc
 	    elapsed(r->now_ns, w->thread->run_since_ns) < t->opts.threshold_ns)
 		return;
 	w->thread->spin_reported = true;
+	if (p && goroutine_spin_reported(t, p, r->tid))
+		return; /* one spin per goroutine episode: it went out already */
 	t->spins++;
 	stack = calloc(1, sizeof(*stack));
 	if (!stack) {
@@ -1001,6 +1141,8 @@ static void scan_running(struct lw_tracker *t, struct lw_waiter *w, struct lw_pr
 		return;
 	w->gen = t->gen;
 	copy_comm(w->thread->comm, r->comm);
+	if (p && p->go && p->go->spins_pending)
+		report_pending_spin(t, p, w, r);
 	check_spin(t, w, p, r);
 }
 
@@ -1219,6 +1361,102 @@ static bool scan_blocked_goroutine(struct lw_tracker *t, struct lw_process *p,
 	return true;
 }
 
+/* Running, or stopped by a preemption: on the CPU as its code knows. */
+static bool on_cpu(const struct go_goroutine *g)
+{
+	return g->status == GO_G_RUNNING ||
+	       ((g->status == GO_G_RUNNABLE || g->status == GO_G_PREEMPTED) && g->preempted);
+}
+
+static void spinner_end(struct go_state *go, uint32_t pid, uint64_t goid)
+{
+	if (go->spinners.len)
+		free(waiter_map_del(&go->spinners, lw_goroutine_id(pid, goid)));
+}
+
+/*
+ * g is on the CPU at this read: its episode goes on, or starts.  Past the
+ * threshold it is reported once: running, at its thread's record of this
+ * scan (pending_tid); preempted, now, with its stack from g.sched (valid
+ * while it is off the CPU).
+ */
+static void scan_spinning_goroutine(struct lw_tracker *t, struct lw_process *p,
+				    const struct go_goroutine *g)
+{
+	struct lw_waiter_id id = lw_goroutine_id(p->pid, g->goid);
+	struct go_state *go = p->go;
+	struct go_spinner *sp = waiter_map_get(&go->spinners, id);
+	uint64_t pcs[LW_STACK_MAX];
+	int n = 0;
+
+	if (!sp) {
+		if (go->spinners.len >= GO_SPINNERS_MAX) {
+			t->goroutines_untracked++;
+			return;
+		}
+		sp = calloc(1, sizeof(*sp));
+		if (!sp || waiter_map_put(&go->spinners, id, sp)) {
+			free(sp);
+			t->insert_failures++;
+			return;
+		}
+		sp->goid = g->goid;
+		sp->since_ns = t->now_ns; /* first seen: a lower bound */
+	} else if (g->tracking_seq != sp->tracking_seq && !g->preempted) {
+		/* Running again after a park (or a yield, a syscall) since
+		 * the last read: a new run starts. */
+		sp->since_ns = t->now_ns;
+		sp->reported = false;
+	}
+	sp->gen = t->gen;
+	sp->tracking_seq = g->tracking_seq;
+	sp->gopc = g->gopc;
+	sp->startpc = g->startpc;
+	sp->pending_tid = 0;
+	if (sp->reported || elapsed(t->now_ns, sp->since_ns) < t->opts.threshold_ns)
+		return;
+	if (g->status == GO_G_RUNNING) {
+		if (g->tid) {
+			sp->pending_tid = g->tid;
+			go->spins_pending++;
+		}
+		return;
+	}
+	if (t->opts.stacks.unwind_goroutine) {
+		n = t->opts.stacks.unwind_goroutine(t->opts.stacks.ctx, p->pid, g, pcs,
+						    LW_STACK_MAX);
+		if (n == -EAGAIN)
+			return; /* it moved: at the next read, on a thread or not */
+		if (n < 0) {
+			t->stacks_unreadable++;
+			n = 0;
+		}
+		if (n > LW_STACK_MAX)
+			n = LW_STACK_MAX;
+	}
+	emit_goroutine_spin(t, p, sp, 0, "", pcs, n);
+}
+
+/* Spinners this read did not see at all: exited. */
+static void sweep_spinners(struct lw_tracker *t, uint32_t pid, struct go_state *go)
+{
+	struct ptr_list gone = {};
+	struct lw_waiter_id id;
+	struct go_spinner *sp;
+	size_t i = 0;
+	void *value;
+
+	while (waiter_map_next(&go->spinners, &i, &id, &value))
+		if (((struct go_spinner *)value)->gen != t->gen)
+			ptr_list_push(&gone, value);
+	for (i = 0; i < gone.n; i++) {
+		sp = gone.v[i];
+		waiter_map_del(&go->spinners, lw_goroutine_id(pid, sp->goid));
+		free(sp);
+	}
+	free(gone.v);
+}
+
 static void note_running(struct go_state *go, const struct go_goroutine *g)
 {
 	if (go->n_running == go->cap_running) {
@@ -1255,6 +1493,7 @@ void tracker_scan_goroutines(struct lw_tracker *t, uint32_t pid, const struct go
 		return;
 	go->read_gen = t->gen;
 	go->n_running = 0;
+	go->spins_pending = 0;
 	for (i = 0; i < n; i++) {
 		const struct go_goroutine *g = &gs[i];
 
@@ -1262,6 +1501,10 @@ void tracker_scan_goroutines(struct lw_tracker *t, uint32_t pid, const struct go
 		    g->status == GO_G_DEADEXTRA)
 			continue;
 		goroutines++;
+		if (on_cpu(g))
+			scan_spinning_goroutine(t, p, g);
+		else
+			spinner_end(go, pid, g->goid);
 		if (g->status == GO_G_WAITING || g->status == GO_G_LEAKED) {
 			blocked++;
 			stuck += scan_blocked_goroutine(t, p, g);
@@ -1276,6 +1519,8 @@ void tracker_scan_goroutines(struct lw_tracker *t, uint32_t pid, const struct go
 			waiter_remove(t, w);
 		}
 	}
+	if (go->spinners.len)
+		sweep_spinners(t, pid, go);
 	go->goroutines = goroutines;
 	go->blocked = blocked;
 	go->stuck = stuck;

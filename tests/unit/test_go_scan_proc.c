@@ -44,6 +44,9 @@ static const struct {
 	{ 0x401100, 0x401200, "main.worker" },
 	{ 0x401200, 0x401300, "runtime.main" },
 	{ 0x401300, 0x401400, "runtime.corostart" },
+	{ 0x401400, 0x401500, "runtime.gopark" },
+	{ 0x401500, 0x401600, "runtime.asyncPreempt2" },
+	{ 0x401600, 0x401700, "syscall.Syscall" },
 	{ 0x402000, 0x402010, "runtime.goexit" },
 };
 #define BGSWEEP 0x401000
@@ -51,6 +54,9 @@ static const struct {
 #define RUNTIME_MAIN 0x401200
 #define COROSTART 0x401300
 #define GOEXIT 0x402000
+#define GOPARK 0x401400
+#define ASYNC_PREEMPT2 0x401500
+#define SYSCALL 0x401600
 
 static const char *const reason_table[] = { "", "table reason" };
 
@@ -106,6 +112,14 @@ int go_pclntab_find_func(const struct go_pclntab *t, uint64_t pc, struct go_func
 			return 0;
 		}
 	}
+	return -ENOENT;
+}
+
+int go_pclntab_func_by_name(const struct go_pclntab *t, const char *name, struct go_func *f)
+{
+	for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++)
+		if (strcmp(funcs[i].name, name) == 0)
+			return go_pclntab_find_func(t, funcs[i].entry, f);
 	return -ENOENT;
 }
 
@@ -465,6 +479,47 @@ static void test_system_goroutines(void **state)
 	world_free(w);
 }
 
+/* Where a g last stopped, from its sched.pc: a preemption (asyncPreempt2,
+ * a non-runtime function's prologue, _Gpreempted), or not (gopark, its
+ * entry: it never ran, entersyscall's pc in package syscall). */
+static void test_preempted_from_sched_pc(void **state)
+{
+	static const struct {
+		uint32_t status;
+		uint64_t sched_pc;
+		bool preempted;
+	} cases[] = {
+		{ GO_G_RUNNABLE, ASYNC_PREEMPT2 + 0x14, true },
+		{ GO_G_RUNNABLE, GOPARK + 0x30, false },
+		{ GO_G_RUNNABLE, WORKER + 0x20, true },
+		{ GO_G_RUNNABLE, WORKER, false },
+		{ GO_G_RUNNABLE, 0x401010, false }, /* runtime.bgsweep */
+		{ GO_G_RUNNING, ASYNC_PREEMPT2 + 0x14, true }, /* its last stop */
+		{ GO_G_RUNNING, SYSCALL + 0x40, false },
+		{ GO_G_PREEMPTED, GOPARK + 0x30, true },
+		{ GO_G_WAITING, ASYNC_PREEMPT2 + 0x14, false },
+	};
+	enum { N = sizeof(cases) / sizeof(cases[0]) };
+	struct world *w = world_new(N);
+	const struct go_goroutine *gs;
+	struct go_process *p;
+	size_t n;
+
+	for (int i = 0; i < N; i++) {
+		make_g(w, i, cases[i].status, WORKER, cases[i].status == GO_G_WAITING);
+		put64(g_at(w, i), layout119.g_sched_pc, w->bias + cases[i].sched_pc);
+	}
+	p = open_self(w);
+	assert_int_equal(go_process_scan(p, &gs, &n), 0);
+	assert_int_equal(n, N);
+	for (int i = 0; i < N; i++) {
+		if (gs[i].preempted != cases[i].preempted)
+			fail_msg("case %d: preempted %d", i, gs[i].preempted);
+	}
+	go_process_free(p);
+	world_free(w);
+}
+
 static void test_allglen_capped_or_refused(void **state)
 {
 	struct world *w = world_new(3);
@@ -686,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_unmapped_g_in_a_run),
 		cmocka_unit_test(test_running_gs_get_their_thread),
 		cmocka_unit_test(test_system_goroutines),
+		cmocka_unit_test(test_preempted_from_sched_pc),
 		cmocka_unit_test(test_allglen_capped_or_refused),
 		cmocka_unit_test(test_wait_reasons_from_process_or_table),
 		cmocka_unit_test(test_stack_walks_to_goexit),

@@ -237,6 +237,7 @@ static const struct lw_restart_fns restart_fns = {
 #define PC_SEMACQUIRE 0x1200
 #define PC_LOCKSLOW 0x1300
 #define PC_GOEXIT 0x1f00
+#define PC_ASYNC_PREEMPT2 0x1400 /* in runtime.asyncPreempt2, after its mcall */
 #define PC_QUERY_FUNC1 0x2000 /* main.queryAll.func1's entry: a start pc */
 #define PC_QUERY_SEND 0x2050  /* in it, after the chan send */
 #define PC_QUERY_GO 0x3000    /* main.queryAll, after its go statement: a gopc */
@@ -268,6 +269,13 @@ static int fake_unwind_goroutine(void *ctx, uint32_t pid, const struct go_gorout
 	if (f->go_eagain > 0) {
 		f->go_eagain--;
 		return -EAGAIN;
+	}
+	if (g->preempted) {
+		/* stopped in its loop: sched.pc in the preemption path */
+		pcs[n++] = PC_ASYNC_PREEMPT2;
+		pcs[n++] = PC_QUERY_SEND;
+		pcs[n++] = PC_GOEXIT;
+		return n;
 	}
 	pcs[n++] = PC_GOPARK;
 	if (g->startpc == PC_NETREAD) {
@@ -303,6 +311,9 @@ static int fake_go_frames(void *ctx, uint32_t pid, uint64_t pc, bool first, stru
 	switch (pc) {
 	case PC_GOPARK:
 		return go_frame(out, "runtime.gopark", "/go/src/runtime/proc.go", 381, 0xf00, 0);
+	case PC_ASYNC_PREEMPT2:
+		return go_frame(out, "runtime.asyncPreempt2", "/go/src/runtime/preempt.go", 308,
+				0x13f0, 0);
 	case PC_CHANSEND:
 		return go_frame(out, "runtime.chansend1", "/go/src/runtime/chan.go", 145, 0x10f0,
 				0);
@@ -2359,6 +2370,203 @@ static void test_spin_joined_to_its_goroutine(void **state)
 	assert_int_equal(count(f, LW_RPT_STUCK), 0);
 }
 
+/*
+ * How goroutine 9 of the fake Go process is at a read: on a thread after a
+ * preemption, or runnable preempted (tracking_seq risen since the last
+ * read, its last stop a preemption); runnable after a wake-up, running
+ * again after a park (RESUMED: tracking_seq risen, its last stop not a
+ * preemption), parked, in a syscall; or on a thread, never off it
+ * (NEVER_OFF: tracking_seq as it was).
+ */
+enum go_cpu { ON_THREAD_1, ON_THREAD_2, PREEMPTED, WOKEN, RESUMED, PARKED, IN_SYSCALL, NEVER_OFF };
+
+static struct go_goroutine spinner(enum go_cpu how, uint64_t now)
+{
+	struct go_goroutine g = sends(9);
+
+	g.tracking_seq = (uint8_t)now;
+	switch (how) {
+	case ON_THREAD_1:
+	case ON_THREAD_2:
+		g.status = GO_G_RUNNING;
+		g.tid = how == ON_THREAD_1 ? GO_PID + 1 : GO_PID + 2;
+		g.preempted = true;
+		break;
+	case RESUMED:
+	case NEVER_OFF:
+		g.status = GO_G_RUNNING;
+		g.tid = GO_PID + 1;
+		if (how == NEVER_OFF)
+			g.tracking_seq = 1;
+		break;
+	case PREEMPTED:
+	case WOKEN:
+		g.status = GO_G_RUNNABLE;
+		g.preempted = how == PREEMPTED;
+		break;
+	case PARKED:
+		break;
+	case IN_SYSCALL:
+		g.status = GO_G_SYSCALL;
+		g.tid = GO_PID + 1;
+		break;
+	}
+	return g;
+}
+
+/*
+ * One scan at now seconds: goroutine 9 as how, then the two threads of the
+ * Go process, each runnable with a voluntary switch since the last scan
+ * (sysmon's preemption moves the goroutine from thread to thread, and an M
+ * without work sleeps): no thread spins by itself.
+ */
+static void spin_scan(struct fx *f, uint64_t now, enum go_cpu how)
+{
+	struct go_goroutine g = spinner(how, now);
+	struct lw_task_rec r1 = runnable(GO_PID, GO_PID + 1, now, now * SEC);
+	struct lw_task_rec r2 = runnable(GO_PID, GO_PID + 2, now, now * SEC);
+
+	f->now = now * SEC;
+	tracker_scan_begin(f->t, now * SEC, &test_clock);
+	tracker_scan_goroutines(f->t, GO_PID, &g, 1);
+	tracker_scan_task(f->t, &r1, NULL);
+	tracker_scan_task(f->t, &r2, NULL);
+	tracker_scan_end(f->t);
+}
+
+/* A goroutine on the CPU at every read, moved between threads and
+ * preempted in between, spins: once, named by its goroutine, with the stack
+ * of the thread it is on when it turns a spin. */
+static void test_goroutine_spin_moving_between_threads(void **state)
+{
+	static const enum go_cpu hows[] = { ON_THREAD_1, PREEMPTED, ON_THREAD_2, ON_THREAD_1 };
+	struct fx *f = *state;
+	const struct captured *c;
+	uint64_t now;
+
+	tracker_add_target(f->t, GO_PID);
+	for (now = 100; now < 110; now++)
+		spin_scan(f, now, hows[now % 4]);
+	assert_int_equal(count(f, LW_RPT_SPIN), 0);
+	spin_scan(f, 110, ON_THREAD_2);
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+	c = nth_cap(f, LW_RPT_SPIN, 0);
+	assert_int_equal(c->r.pid, GO_PID);
+	assert_int_equal(c->r.goid, 9);
+	assert_int_equal(c->r.tid, GO_PID + 2);
+	assert_string_equal(c->func, "main.queryAll.func1");
+	assert_string_equal(c->created_by, "main.queryAll (/src/main.go:19)");
+	assert_float_equal(c->r.running_s, 10.0, 1e-9);
+	assert_float_equal(c->r.ts, OFFSET_S + 110, 1e-6);
+	assert_int_equal(c->stack_n, 2);
+	assert_string_equal(c->stack_frame0, "main.queryAll.func1+0x50 (/src/main.go:21)");
+	/* One report per episode, wherever it runs next. */
+	for (now = 111; now < 140; now++)
+		spin_scan(f, now, hows[now % 4]);
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+	assert_int_equal(stats_of(f).spins, 1);
+	assert_int_equal(count(f, LW_RPT_STUCK), 0);
+}
+
+/* Preempted when it turns a spin: reported at once, with its own stack
+ * from g.sched (the preemption path, then its loop). */
+static void test_goroutine_spin_preempted_has_its_sched_stack(void **state)
+{
+	struct fx *f = *state;
+	const struct captured *c;
+	uint64_t now;
+
+	tracker_add_target(f->t, GO_PID);
+	for (now = 100; now < 110; now++)
+		spin_scan(f, now, now % 2 ? ON_THREAD_1 : PREEMPTED);
+	spin_scan(f, 110, PREEMPTED);
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+	c = nth_cap(f, LW_RPT_SPIN, 0);
+	assert_int_equal(c->r.goid, 9);
+	assert_int_equal(c->r.tid, 0);
+	assert_string_equal(c->r.comm, "");
+	assert_int_equal(c->stack_n, 3);
+	assert_string_equal(c->stack_frame0,
+			    "runtime.asyncPreempt2+0x10 (/go/src/runtime/preempt.go:308)");
+	assert_int_equal(f->go_unwinds, 1);
+}
+
+/* Parked, in a syscall, or runnable after a wake-up at any read: its run
+ * ended there, and a new one starts; a spin needs the threshold again. */
+static void test_goroutine_that_stops_does_not_spin(void **state)
+{
+	static const enum go_cpu stops[] = { PARKED, IN_SYSCALL, WOKEN, RESUMED };
+	struct fx *f = *state;
+	uint64_t now = 100, i;
+
+	tracker_add_target(f->t, GO_PID);
+	for (i = 0; i < 4; i++) {
+		uint64_t start = now;
+
+		for (; now < start + 10; now++)
+			spin_scan(f, now, now % 2 ? ON_THREAD_1 : PREEMPTED);
+		spin_scan(f, now++, stops[i]);
+	}
+	assert_int_equal(count(f, LW_RPT_SPIN), 0);
+	/* Then on the CPU for the threshold: a new episode, reported. */
+	for (i = now; now <= i + 10; now++)
+		spin_scan(f, now, ON_THREAD_2);
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+	assert_float_equal(nth(f, LW_RPT_SPIN, 0)->running_s, 10.0, 1e-9);
+	/* It parks, then spins again: a second episode. */
+	spin_scan(f, now++, PARKED);
+	for (i = now; now <= i + 10; now++)
+		spin_scan(f, now, PREEMPTED);
+	assert_int_equal(count(f, LW_RPT_SPIN), 2);
+}
+
+/* Seen running at every read and never off running in between (as
+ * tracking_seq counts): a spin, though its last stop, long ago, was not a
+ * preemption. */
+static void test_goroutine_never_off_running_spins(void **state)
+{
+	struct fx *f = *state;
+	uint64_t now;
+
+	tracker_add_target(f->t, GO_PID);
+	for (now = 100; now < 110; now++)
+		spin_scan(f, now, NEVER_OFF);
+	assert_int_equal(count(f, LW_RPT_SPIN), 0);
+	spin_scan(f, 110, NEVER_OFF);
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+	assert_int_equal(nth(f, LW_RPT_SPIN, 0)->goid, 9);
+}
+
+/* A thread-level spin names the goroutine on it first: that goroutine's
+ * episode is reported, not twice. */
+static void test_goroutine_spin_after_its_thread_spin_not_twice(void **state)
+{
+	struct fx *f = *state;
+	struct go_goroutine g = spinner(ON_THREAD_1, 0);
+	uint64_t now;
+
+	tracker_add_target(f->t, GO_PID);
+	/* The thread spins from 100; the goroutines are read from 105 on. */
+	for (now = 100; now <= 125; now++) {
+		struct lw_task_rec r = runnable(GO_PID, GO_PID + 1, 5, now * SEC);
+
+		tracker_scan_begin(f->t, now * SEC, &test_clock);
+		if (now >= 105)
+			tracker_scan_goroutines(f->t, GO_PID, &g, 1);
+		tracker_scan_task(f->t, &r, NULL);
+		tracker_scan_end(f->t);
+	}
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+	assert_int_equal(nth(f, LW_RPT_SPIN, 0)->goid, 9);
+	assert_float_equal(nth(f, LW_RPT_SPIN, 0)->ts, OFFSET_S + 110, 1e-6);
+	/* Preempted, off its thread: still the same episode. */
+	for (; now <= 140; now++) {
+		g = spinner(PREEMPTED, now);
+		go_scan(f, now * SEC, &g, 1);
+	}
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+}
+
 /* A thread of another process spins without a goroutine. */
 static void test_spin_of_other_process_has_no_goroutine(void **state)
 {
@@ -2531,6 +2739,11 @@ int main(void)
 						setup_go_cap_2, teardown),
 		G(test_spin_joined_to_its_goroutine),
 		G(test_spin_of_other_process_has_no_goroutine),
+		G(test_goroutine_spin_moving_between_threads),
+		G(test_goroutine_spin_preempted_has_its_sched_stack),
+		G(test_goroutine_that_stops_does_not_spin),
+		G(test_goroutine_never_off_running_spins),
+		G(test_goroutine_spin_after_its_thread_spin_not_twice),
 		G(test_goroutine_and_thread_of_same_id_are_two_waiters),
 		G(test_goroutines_of_exited_process_unstuck_then_freed),
 		G(test_parked_goroutines_cost_little_memory),
