@@ -29,6 +29,7 @@ struct thread_part {
 	uint64_t nvcsw;
 	uint64_t run_since_ns; /* 0: not running at the last scan */
 	bool spin_reported;
+	uint8_t spin_stack_tries; /* scans that found its goroutine's stack not on it */
 };
 
 /*
@@ -112,6 +113,7 @@ struct go_spinner {
 			       * the read: reported with that thread's stack at
 			       * its record in this scan */
 	bool reported;        /* this episode's spin went out */
+	uint8_t stack_tries;  /* reads whose thread showed the scheduler, not it */
 };
 
 /* What the tracker keeps of a Go process's goroutines (made at the first
@@ -884,6 +886,31 @@ static bool goroutine_spin_reported(struct lw_tracker *t, struct lw_process *p, 
 	return false;
 }
 
+/* Scans a spinning goroutine's report waits for its thread to show the
+ * goroutine's own stack, before it goes out with what the thread shows. */
+#define SPIN_STACK_TRIES 3
+
+/*
+ * Is a thread's user stack its goroutine's?  It is when the walk reaches
+ * runtime.goexit.  A spinner preempted, or its locked thread handing off its
+ * P, is caught in the scheduler, on the thread's g0 stack (runtime.futex <-
+ * ... <- mstart): true of the thread, not where the goroutine spins.
+ */
+static bool on_goroutine_stack(struct lw_tracker *t, uint32_t pid, const uint64_t *pcs, int n)
+{
+	struct go_frame f[GO_INLINE_MAX];
+	int i, k, nf;
+
+	/* goexit is the outermost frame; an unwinder may add one past it */
+	for (i = n - 1; i >= 0 && i >= n - 2; i--) {
+		nf = go_frames(t, pid, pcs[i], i == 0, f);
+		for (k = 0; k < nf; k++)
+			if (f[k].func && !strcmp(f[k].func, "runtime.goexit"))
+				return true;
+	}
+	return false;
+}
+
 /* A goroutine's spin: its stack is its thread's (tid, comm) when it is
  * on one, else its own from g.sched. */
 static void emit_goroutine_spin(struct lw_tracker *t, struct lw_process *p,
@@ -926,6 +953,7 @@ static void report_pending_spin(struct lw_tracker *t, struct lw_process *p, stru
 	struct go_spinner *sp;
 	size_t i = 0;
 	void *value;
+	int n;
 
 	while (waiter_map_next(&p->go->spinners, &i, &id, &value)) {
 		sp = value;
@@ -933,7 +961,12 @@ static void report_pending_spin(struct lw_tracker *t, struct lw_process *p, stru
 			continue;
 		sp->pending_tid = 0;
 		p->go->spins_pending--;
-		emit_goroutine_spin(t, p, sp, r->tid, w->thread->comm, pcs, unwind(t, r, pcs));
+		n = unwind(t, r, pcs);
+		if (!on_goroutine_stack(t, p->pid, pcs, n) && sp->stack_tries < SPIN_STACK_TRIES) {
+			sp->stack_tries++; /* the next read may catch it in its own code */
+			return;
+		}
+		emit_goroutine_spin(t, p, sp, r->tid, w->thread->comm, pcs, n);
 		return;
 	}
 }
@@ -954,11 +987,20 @@ static void check_spin(struct lw_tracker *t, struct lw_waiter *w, struct lw_proc
 		w->thread->run_since_ns = r->now_ns;
 		w->thread->nvcsw = r->nvcsw;
 		w->thread->spin_reported = false;
+		w->thread->spin_stack_tries = 0;
 		return;
 	}
 	if (w->thread->spin_reported ||
 	    elapsed(r->now_ns, w->thread->run_since_ns) < t->opts.threshold_ns)
 		return;
+	n = unwind(t, r, pcs);
+	/* A goroutine on it: its report waits for a scan that finds the
+	 * thread in the goroutine's code, not in the scheduler. */
+	if (p && p->go && running_on(p->go, r->tid) && !on_goroutine_stack(t, r->pid, pcs, n) &&
+	    w->thread->spin_stack_tries < SPIN_STACK_TRIES) {
+		w->thread->spin_stack_tries++;
+		return;
+	}
 	w->thread->spin_reported = true;
 	if (p && goroutine_spin_reported(t, p, r->tid))
 		return; /* one spin per goroutine episode: it went out already */
@@ -968,7 +1010,6 @@ static void check_spin(struct lw_tracker *t, struct lw_waiter *w, struct lw_proc
 		t->insert_failures++;
 		return;
 	}
-	n = unwind(t, r, pcs);
 	symbolize_user(t, r->pid, pcs, n, stack, NULL);
 	rep = (struct lw_report){
 		.type = LW_RPT_SPIN,
@@ -1407,6 +1448,7 @@ static void scan_spinning_goroutine(struct lw_tracker *t, struct lw_process *p,
 		 * the last read: a new run starts. */
 		sp->since_ns = t->now_ns;
 		sp->reported = false;
+		sp->stack_tries = 0;
 	}
 	sp->gen = t->gen;
 	sp->tracking_seq = g->tracking_seq;

@@ -46,6 +46,9 @@ struct fx {
 	 * the stack; go_stack_err: always that error instead. */
 	int go_eagain;
 	int go_stack_err;
+	/* The next this many unwinds of the Go process's threads find them in
+	 * the scheduler (on g0), not in a goroutine. */
+	unsigned int go_sched_stacks;
 	unsigned int go_unwinds;
 	/* Count reports by type, keep none: for what memory the tracker uses. */
 	bool count_only;
@@ -249,6 +252,8 @@ static const struct lw_restart_fns restart_fns = {
 #define PC_NETFD_READ 0x7000   /* net.(*netFD).Read: the standard library's */
 #define PC_POLL_WAIT 0x7100    /* internal/poll.runtime_pollWait */
 #define WR_IO_WAIT 2
+#define PC_FUTEX 0x8000       /* runtime.futex, on a thread's g0 */
+#define PC_MSTART 0x8100      /* runtime.mstart: the bottom of g0 */
 #define WR_CHAN_SEND 15
 #define WR_MUTEX 21
 #define WR_SELECT 9
@@ -350,6 +355,12 @@ static int fake_go_frames(void *ctx, uint32_t pid, uint64_t pc, bool first, stru
 		go_frame(out, "net.(*netFD).Read", "/go/src/net/fd_posix.go", 55, 0x6ff0, 0);
 		out->stdlib = true;
 		return 1;
+	case PC_FUTEX:
+		return go_frame(out, "runtime.futex", "/go/src/runtime/sys_linux_amd64.s", 557,
+				0x7ff0, 0);
+	case PC_MSTART:
+		return go_frame(out, "runtime.mstart", "/go/src/runtime/asm_amd64.s", 394, 0x80f0,
+				0);
 	case PC_NETREAD:
 		return go_frame(out, "main.reader", "/src/net.go", 30, PC_NETREAD, 0);
 	case PC_NETREAD_CALL:
@@ -372,8 +383,16 @@ static const char *fake_go_wait_reason(void *ctx, uint32_t pid, uint8_t reason)
 /* The threads of the Go process run Go code; others' are native. */
 static int fake_unwind_go_threads(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, int max)
 {
+	struct fx *f = ctx;
+
 	if (r->pid != GO_PID)
 		return fake_unwind(ctx, r, pcs, max);
+	if (f->go_sched_stacks) {
+		f->go_sched_stacks--;
+		pcs[0] = PC_FUTEX;
+		pcs[1] = PC_MSTART;
+		return 2;
+	}
 	pcs[0] = PC_QUERY_SEND;
 	pcs[1] = PC_GOEXIT;
 	return 2;
@@ -2468,6 +2487,51 @@ static void test_goroutine_spin_moving_between_threads(void **state)
 	assert_int_equal(count(f, LW_RPT_STUCK), 0);
 }
 
+/* A spinner's thread caught in the scheduler (preempted, or handing off
+ * its P): the report waits for a scan that finds it in the goroutine's own
+ * code, at most SPIN_STACK_TRIES scans, then goes out with what it shows. */
+static void test_goroutine_spin_waits_for_its_own_stack(void **state)
+{
+	struct fx *f = *state;
+	const struct captured *c;
+	uint64_t now;
+
+	tracker_add_target(f->t, GO_PID);
+	for (now = 100; now < 110; now++)
+		spin_scan(f, now, ON_THREAD_1);
+	f->go_sched_stacks = 2;
+	spin_scan(f, 110, ON_THREAD_1);
+	spin_scan(f, 111, ON_THREAD_1);
+	assert_int_equal(count(f, LW_RPT_SPIN), 0);
+	spin_scan(f, 112, ON_THREAD_1);
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+	c = nth_cap(f, LW_RPT_SPIN, 0);
+	assert_int_equal(c->r.goid, 9);
+	assert_string_equal(c->stack_frame0, "main.queryAll.func1+0x50 (/src/main.go:21)");
+	assert_float_equal(c->r.running_s, 12.0, 1e-9);
+}
+
+static void test_goroutine_spin_in_the_scheduler_reported_after_tries(void **state)
+{
+	struct fx *f = *state;
+	const struct captured *c;
+	uint64_t now;
+
+	tracker_add_target(f->t, GO_PID);
+	for (now = 100; now < 110; now++)
+		spin_scan(f, now, ON_THREAD_1);
+	f->go_sched_stacks = 1000;
+	for (now = 110; now < 113; now++)
+		spin_scan(f, now, ON_THREAD_1);
+	assert_int_equal(count(f, LW_RPT_SPIN), 0);
+	spin_scan(f, 113, ON_THREAD_1);
+	assert_int_equal(count(f, LW_RPT_SPIN), 1);
+	c = nth_cap(f, LW_RPT_SPIN, 0);
+	assert_int_equal(c->r.goid, 9);
+	assert_string_equal(c->stack_frame0,
+			    "runtime.futex+0x10 (/go/src/runtime/sys_linux_amd64.s:557)");
+}
+
 /* Preempted when it turns a spin: reported at once, with its own stack
  * from g.sched (the preemption path, then its loop). */
 static void test_goroutine_spin_preempted_has_its_sched_stack(void **state)
@@ -2739,6 +2803,8 @@ int main(void)
 						setup_go_cap_2, teardown),
 		G(test_spin_joined_to_its_goroutine),
 		G(test_spin_of_other_process_has_no_goroutine),
+		G(test_goroutine_spin_waits_for_its_own_stack),
+		G(test_goroutine_spin_in_the_scheduler_reported_after_tries),
 		G(test_goroutine_spin_moving_between_threads),
 		G(test_goroutine_spin_preempted_has_its_sched_stack),
 		G(test_goroutine_that_stops_does_not_spin),
