@@ -2437,7 +2437,6 @@ static void test_goroutines_stuck_in_one_scan_read_in_one_batch(void **state)
 	tracker_add_target(f->t, GO_PID);
 	GO_SCAN(f, 100 * SEC, sends(7), sends(9), l);
 	assert_int_equal(f->go_batches, 0);
-	f->n = 0;
 	GO_SCAN(f, 111 * SEC, sends(7), sends(9), l, sends(9));
 	assert_int_equal(f->go_batches, 1);
 	assert_int_equal(f->go_batch_n, 4);
