@@ -37,6 +37,11 @@
  * prototype), a deep one takes a few. */
 #define GO_STACK_WINDOW (64 * 1024)
 #define GO_STACK_MAX_WINDOWS 64
+/* go_process_stacks: goroutines per batch, and the first window of each
+ * (the used part of most parked stacks: a deeper one reads on in
+ * GO_STACK_WINDOW steps). */
+#define GO_STACK_BATCH 1024
+#define GO_STACK_FIRST (16 * 1024)
 /* Wait reasons: the runtime has ~40; a longer name is not one. */
 #define GO_MAX_WAIT_REASONS 256
 #define GO_WAIT_REASON_MAX_LEN 64
@@ -61,6 +66,27 @@ static const char *const preempt_funcs[] = {
 struct sys_entry {
 	uint64_t startpc;  /* 0: empty */
 	bool system;
+};
+
+/* One goroutine of a go_process_stacks batch, through its states. */
+enum job_state {
+	JOB_READ,   /* its g and first window to read and walk */
+	JOB_DEEP,   /* its walk needs the stack from w.need on */
+	JOB_CHECK,  /* walked to goexit: its g to read again */
+	JOB_DONE,
+};
+
+struct stack_job {
+	const struct go_goroutine *g;
+	struct go_stack_result *out;
+	enum job_state state;
+	struct go_g_raw raw;
+	struct go_stack_walk w;
+	uint64_t base;     /* JOB_DEEP: the window's remote start */
+	size_t off;        /* its bytes in p->batch */
+	size_t win;        /* stack bytes read after its g image (JOB_READ), or the window */
+	size_t cum, bytes; /* where its bytes start in the call's transfer, how many */
+	int windows;
 };
 
 struct go_process {
@@ -96,6 +122,7 @@ struct go_process {
 	struct iovec local[GO_IOV_MAX], remote[GO_IOV_MAX];
 	size_t run_first[GO_IOV_MAX], run_end[GO_IOV_MAX], run_off[GO_IOV_MAX];
 	uint8_t *stack;     /* GO_STACK_WINDOW */
+	struct stack_job *jobs; /* GO_STACK_BATCH, made at the first go_process_stacks */
 
 	struct sys_entry sys_cache[GO_SYS_CACHE];
 	struct id_map tids; /* tid -> scan number it was checked in */
@@ -315,6 +342,7 @@ void go_process_free(struct go_process *p)
 	free(p->batch);
 	free(p->img);
 	free(p->stack);
+	free(p->jobs);
 	id_map_free(&p->tids);
 	free(p);
 }
@@ -807,6 +835,246 @@ cleanup:
 	else
 		p->stats.stacks_read++;
 	return err ? err : n;
+}
+
+/* A job of go_process_stacks ends: err as go_process_stack returns it. */
+static void job_done(struct go_process *p, struct stack_job *j, int err)
+{
+	j->state = JOB_DONE;
+	j->out->n = err ? err : j->w.n;
+	if (err == -EAGAIN)
+		p->stats.stacks_moved++;
+	else if (err)
+		p->stats.stacks_unreadable++;
+	else
+		p->stats.stacks_read++;
+}
+
+/* Walks j on over the window in p->batch; sets its next state. */
+static void job_walk(struct go_process *p, struct stack_job *j, uint64_t base, size_t len)
+{
+	int err = go_stack_walk(&j->w, base, p->batch + j->off + (j->state == JOB_READ ?
+								    p->segs.span : 0),
+				len);
+
+	if (err == 0) {
+		j->state = JOB_CHECK;
+		return;
+	}
+	if (err != -ENODATA) {
+		job_done(p, j, err);
+		return;
+	}
+	/* The next window, from where the walk asks (as walk() does). */
+	if (j->w.need < j->raw.stack_lo || j->w.need >= j->raw.stack_hi) {
+		job_done(p, j, -EAGAIN);
+		return;
+	}
+	if (++j->windows >= GO_STACK_MAX_WINDOWS) {
+		job_done(p, j, -EIO); /* deeper than the windows read: counted */
+		return;
+	}
+	j->base = j->w.need;
+	j->state = JOB_DEEP;
+}
+
+/* The iovecs of what j needs in its state, at p->local/p->remote + niov and
+ * p->batch + used.  Returns the iovecs; *region: the bytes of p->batch. */
+static uint32_t job_iovs(struct go_process *p, struct stack_job *j, size_t niov, size_t used,
+			 size_t *region)
+{
+	const struct go_g_segs *s = &p->segs;
+	struct iovec *l = p->local + niov, *r = p->remote + niov;
+	uint32_t k = 0;
+
+	j->off = used;
+	if (j->state == JOB_DEEP) {
+		uint64_t left = j->raw.stack_hi - j->base;
+
+		j->win = left < GO_STACK_WINDOW ? left : GO_STACK_WINDOW;
+		l[0] = (struct iovec){ p->batch + used, j->win };
+		r[0] = (struct iovec){ (void *)(uintptr_t)j->base, j->win };
+		j->bytes = *region = j->win;
+		return 1;
+	}
+	for (; k < s->n; k++) {
+		l[k] = (struct iovec){ p->batch + used + s->off[k], s->len[k] };
+		r[k] = (struct iovec){ (void *)(uintptr_t)(j->g->g_addr + s->off[k]), s->len[k] };
+	}
+	j->bytes = s->bytes;
+	*region = s->span;
+	if (j->state == JOB_READ) {
+		/* The stack after the g, in the same call: the kernel copies
+		 * in order, so the g is read before its stack. */
+		j->win = j->g->sp_depth < GO_STACK_FIRST ? j->g->sp_depth : GO_STACK_FIRST;
+		if (j->win) {
+			l[k] = (struct iovec){ p->batch + used + s->span, j->win };
+			r[k] = (struct iovec){
+				(void *)(uintptr_t)(j->g->stack_hi - j->g->sp_depth), j->win };
+			k++;
+		}
+		j->bytes += j->win;
+		*region += j->win;
+	}
+	return k;
+}
+
+/* j's bytes were read (whole), or stopped short (only the g when g_read). */
+static void job_step(struct go_process *p, struct stack_job *j, bool whole, bool g_read)
+{
+	struct go_goroutine now;
+	struct go_g_raw raw;
+
+	if (j->state == JOB_DEEP) {
+		if (!whole) {
+			job_done(p, j, -EIO);
+			return;
+		}
+		job_walk(p, j, j->base, j->win);
+		return;
+	}
+	if (!g_read) {
+		job_done(p, j, -EIO);
+		return;
+	}
+	if (go_g_decode(&p->layout, p->batch + j->off, p->segs.span, j->g->g_addr, &raw, &now) !=
+		    GO_G_LIVE ||
+	    !same_wait(&now, j->g)) {
+		job_done(p, j, -EAGAIN);
+		return;
+	}
+	if (j->state == JOB_CHECK) {
+		/* Did it stay parked while its stack was read? */
+		if (raw.sched_pc != j->raw.sched_pc || raw.sched_sp != j->raw.sched_sp ||
+		    raw.sched_bp != j->raw.sched_bp)
+			job_done(p, j, -EAGAIN);
+		else
+			job_done(p, j, 0);
+		return;
+	}
+	if (!whole) {
+		job_done(p, j, -EIO);
+		return;
+	}
+	j->raw = raw;
+	/* 1.23+ saves sched.{pc,sp,bp} at entersyscall; sp says it did. */
+	if (j->g->status == GO_G_SYSCALL && raw.sched_sp != raw.syscallsp) {
+		job_done(p, j, -EIO);
+		return;
+	}
+	j->w = (struct go_stack_walk){
+		.stack_lo = raw.stack_lo,
+		.stack_hi = raw.stack_hi,
+		.goexit_lo = p->goexit_lo,
+		.goexit_hi = p->goexit_hi,
+		.pcs = j->out->pcs,
+		.max = j->out->max,
+	};
+	go_stack_walk_init(&j->w, raw.sched_pc, raw.sched_sp, raw.sched_bp);
+	job_walk(p, j, raw.sched_sp, j->win);
+}
+
+/*
+ * One pass over the jobs in state st: what each needs read, as many per
+ * process_vm_readv as fit (GO_IOV_MAX iovecs, GO_BATCH_BYTES), then a step
+ * of each.  Where a read stops short, the job it stopped in fails and the
+ * next call starts after it.
+ */
+static void run_jobs(struct go_process *p, size_t nj, enum job_state st)
+{
+	size_t k = 0;
+
+	while (k < nj) {
+		size_t niov = 0, used = 0, cum = 0, last, m;
+		ssize_t got;
+
+		for (last = k; last < nj; last++) {
+			struct stack_job *j = &p->jobs[last];
+			size_t region;
+			uint32_t iovs;
+
+			if (j->state != st)
+				continue;
+			if (niov + GO_G_MAX_SEGS + 1 > GO_IOV_MAX ||
+			    used + p->segs.span + GO_STACK_WINDOW > GO_BATCH_BYTES)
+				break;
+			iovs = job_iovs(p, j, niov, used, &region);
+			j->cum = cum;
+			cum += j->bytes;
+			used += region;
+			niov += iovs;
+		}
+		if (!niov)
+			return;
+		got = process_vm_readv((pid_t)p->pid, p->local, niov, p->remote, niov, 0);
+		if (got < 0 && (errno == ESRCH || errno == EPERM)) {
+			int err = errno == ESRCH ? -ESRCH : -EIO;
+
+			for (m = k; m < last; m++)
+				if (p->jobs[m].state == st)
+					job_done(p, &p->jobs[m], err);
+			k = last;
+			continue;
+		}
+		if (got < 0)
+			got = 0;
+		p->stats.bytes_read += (uint64_t)got;
+		for (m = k; m < last; m++) {
+			struct stack_job *j = &p->jobs[m];
+
+			if (j->state != st)
+				continue;
+			if (j->cum + j->bytes <= (size_t)got) {
+				job_step(p, j, true, true);
+				continue;
+			}
+			job_step(p, j, false, j->cum + p->segs.bytes <= (size_t)got);
+			break;
+		}
+		k = m < last ? m + 1 : last;
+	}
+}
+
+int go_process_stacks(struct go_process *p, const struct go_goroutine *const *gs, size_t n,
+		      struct go_stack_result *out)
+{
+	size_t i = 0;
+
+	if (n && (!gs || !out))
+		return -EINVAL;
+	if (!p->jobs) {
+		p->jobs = calloc(GO_STACK_BATCH, sizeof(*p->jobs));
+		if (!p->jobs)
+			return -ENOMEM;
+	}
+	while (i < n) {
+		size_t nj = 0;
+
+		for (; i < n && nj < GO_STACK_BATCH; i++) {
+			const struct go_goroutine *g = gs[i];
+			struct stack_job *j = &p->jobs[nj];
+
+			out[i].n = 0;
+			if (!g || !g->g_addr || out[i].max <= 0 || !out[i].pcs) {
+				out[i].n = -EINVAL; /* as go_process_stack: not counted */
+				continue;
+			}
+			*j = (struct stack_job){ .g = g, .out = &out[i], .state = JOB_READ };
+			nj++;
+			if (g->status == GO_G_SYSCALL && !p->syscall_bp)
+				job_done(p, j, -EIO); /* no bp saved before Go 1.23 */
+			else if (g->status != GO_G_SYSCALL && !go_g_parked(g->status))
+				job_done(p, j, -EAGAIN); /* running, or its stack being copied */
+		}
+		run_jobs(p, nj, JOB_READ);
+		for (int round = 0; round < GO_STACK_MAX_WINDOWS; round++)
+			run_jobs(p, nj, JOB_DEEP);
+		for (size_t k = 0; k < nj; k++)
+			if (p->jobs[k].state == JOB_DEEP)
+				job_done(p, &p->jobs[k], -EIO);
+		run_jobs(p, nj, JOB_CHECK);
+	}
+	return 0;
 }
 
 const char *go_process_wait_reason(const struct go_process *p, uint8_t reason)

@@ -101,6 +101,24 @@ int go_process_scan(struct go_process *p, const struct go_goroutine **gs, size_t
  */
 int go_process_stack(struct go_process *p, const struct go_goroutine *g, uint64_t *pcs, int max);
 
+/* One goroutine's stack in go_process_stacks: pcs (max of them) in, n out:
+ * the count, or -errno as go_process_stack returns it. */
+struct go_stack_result {
+	uint64_t *pcs;
+	int max;
+	int n;
+};
+
+/*
+ * The stacks of n goroutines of the last scan, as go_process_stack reads
+ * each one (same results, same counters), in batches: one process_vm_readv
+ * reads the gs again and the first window of each stack, all walked in
+ * memory; only the deep ones read more (batched too), and one more call
+ * checks the gs did not move.  Returns 0, or -EINVAL (then nothing is read).
+ */
+int go_process_stacks(struct go_process *p, const struct go_goroutine *const *gs, size_t n,
+		      struct go_stack_result *out);
+
 /* Go's own name of a wait reason for this binary ("chan send"); "" unknown. */
 const char *go_process_wait_reason(const struct go_process *p, uint8_t reason);
 

@@ -338,6 +338,17 @@ static int stack_unwind_goroutine(void *ctx, uint32_t pid, const struct go_gorou
 	return p ? go_process_stack(p, g, pcs, max) : -ESRCH;
 }
 
+static void stack_unwind_goroutines(void *ctx, uint32_t pid, const struct go_goroutine *const *gs,
+				    size_t n, struct go_stack_result *out)
+{
+	struct daemon *d = ctx;
+	struct go_process *p = d->go ? go_watch_process(d->go, pid) : NULL;
+	int err = p ? go_process_stacks(p, gs, n, out) : -ESRCH;
+
+	for (size_t i = 0; err && i < n; i++)
+		out[i].n = err;
+}
+
 /* go_process_frames with runtime entries (the tracker and the dump show
  * pc - entry, pcs being runtime addresses). */
 static int go_frames_runtime(const struct go_process *p, uint64_t pc, bool first,
@@ -951,6 +962,7 @@ int main(int argc, char **argv)
 	};
 	if (!d.cfg.no_goroutines) {
 		topts.stacks.unwind_goroutine = stack_unwind_goroutine;
+		topts.stacks.unwind_goroutines = stack_unwind_goroutines;
 		topts.stacks.go_frames = stack_go_frames;
 		topts.stacks.go_wait_reason = stack_go_wait_reason;
 		err = go_watch_new(&(struct go_watch_ops){

@@ -12,6 +12,8 @@
 /* A goroutine's stack read that found it moving is retried at this many
  * scans; then it is reported without a stack (counted as unreadable). */
 #define GO_STACK_TRIES 3
+/* unwind_goroutines: goroutines per call (their pcs are kept meanwhile). */
+#define GO_UNWIND_BATCH 1024
 /* Texts of gopc/startpc kept per Go process: there are as many as its code
  * has go statements, unless it writes garbage into its gs. */
 #define GO_NAMES_MAX 4096
@@ -176,6 +178,12 @@ struct lw_tracker {
 	size_t n_goroutines;       /* goroutine waiters in the table */
 	size_t n_end_pending;      /* waiters with end_pending: most scans have none */
 	struct trend_scratch *trend_scratch; /* shared by every trend */
+	/* unwind_goroutines: the goroutines of one tracker_scan_goroutines
+	 * past the threshold, read together after it, and their stacks. */
+	const struct go_goroutine **go_pending;
+	size_t n_go_pending, cap_go_pending;
+	struct go_stack_result *go_results; /* GO_UNWIND_BATCH */
+	uint64_t *go_pcs;                   /* GO_UNWIND_BATCH * LW_STACK_MAX */
 	struct trend_opts threads_trend;     /* of the per-process thread counts */
 	uint32_t last_site_id;
 	unsigned int leaks; /* leak reports so far */
@@ -337,6 +345,9 @@ void tracker_free(struct lw_tracker *t)
 	id_map_free(&t->processes);
 	free(t->queue.events);
 	trend_scratch_free(t->trend_scratch);
+	free(t->go_pending);
+	free(t->go_results);
+	free(t->go_pcs);
 	free(t);
 }
 
@@ -1315,24 +1326,18 @@ static struct lw_site *find_goroutine_site(struct lw_tracker *t, struct lw_proce
  * the next scans; the wait is reported stuck once it reads, or without a
  * stack when it keeps moving.  Returns false when it is left for later.
  */
-static bool report_goroutine_stuck(struct lw_tracker *t, struct lw_process *p,
-				   struct lw_waiter *w, const struct go_goroutine *g)
+static bool report_goroutine_stack(struct lw_tracker *t, struct lw_process *p,
+				   struct lw_waiter *w, const struct go_goroutine *g,
+				   const uint64_t *pcs, int n)
 {
-	uint64_t pcs[LW_STACK_MAX];
-	int n = 0;
-
-	if (t->opts.stacks.unwind_goroutine) {
-		n = t->opts.stacks.unwind_goroutine(t->opts.stacks.ctx, p->pid, g, pcs,
-						    LW_STACK_MAX);
-		if (n == -EAGAIN && ++w->go.stack_tries < GO_STACK_TRIES)
-			return false;
-		if (n < 0) {
-			t->stacks_unreadable++;
-			n = 0;
-		}
-		if (n > LW_STACK_MAX)
-			n = LW_STACK_MAX;
+	if (n == -EAGAIN && ++w->go.stack_tries < GO_STACK_TRIES)
+		return false;
+	if (n < 0) {
+		t->stacks_unreadable++;
+		n = 0;
 	}
+	if (n > LW_STACK_MAX)
+		n = LW_STACK_MAX;
 	w->go.wait = go_wait(t, p, w->go.wait_reason);
 	if (!w->go.wait)
 		return false; /* out of memory, counted: tried again next scan */
@@ -1360,10 +1365,93 @@ static bool report_goroutine_stuck(struct lw_tracker *t, struct lw_process *p,
 	return true;
 }
 
+static bool report_goroutine_stuck(struct lw_tracker *t, struct lw_process *p,
+				   struct lw_waiter *w, const struct go_goroutine *g)
+{
+	uint64_t pcs[LW_STACK_MAX];
+	int n = 0;
+
+	if (t->opts.stacks.unwind_goroutine)
+		n = t->opts.stacks.unwind_goroutine(t->opts.stacks.ctx, p->pid, g, pcs,
+						    LW_STACK_MAX);
+	return report_goroutine_stack(t, p, w, g, pcs, n);
+}
+
 static bool same_wait(const struct lw_waiter *w, const struct go_goroutine *g)
 {
 	return w->go.sp_depth == g->sp_depth && w->go.tracking_seq == g->tracking_seq &&
 	       w->go.wait_reason == g->wait_reason;
+}
+
+/* g is past the threshold: read with the others of this call after it
+ * (unwind_goroutines), else now.  Out of memory: alone, now. */
+static void goroutine_stuck(struct lw_tracker *t, struct lw_process *p, struct lw_waiter *w,
+			    const struct go_goroutine *g)
+{
+	if (t->opts.stacks.unwind_goroutines) {
+		if (t->n_go_pending == t->cap_go_pending) {
+			size_t cap = t->cap_go_pending ? 2 * t->cap_go_pending : 64;
+			const struct go_goroutine **v =
+				realloc(t->go_pending, cap * sizeof(*v));
+
+			if (!v) {
+				t->insert_failures++;
+				return; /* counted: tried again next scan */
+			}
+			t->go_pending = v;
+			t->cap_go_pending = cap;
+		}
+		t->go_pending[t->n_go_pending++] = g;
+		return;
+	}
+	report_goroutine_stuck(t, p, w, g);
+}
+
+/* The goroutines of this call past the threshold: their stacks read
+ * GO_UNWIND_BATCH at a time, then reported in the order they came. */
+static void report_pending_goroutines(struct lw_tracker *t, struct lw_process *p)
+{
+	size_t i = 0;
+
+	if (!t->n_go_pending)
+		return;
+	if (!t->go_results) {
+		t->go_results = calloc(GO_UNWIND_BATCH, sizeof(*t->go_results));
+		t->go_pcs = calloc(GO_UNWIND_BATCH * LW_STACK_MAX, sizeof(*t->go_pcs));
+		if (!t->go_results || !t->go_pcs) {
+			free(t->go_results);
+			free(t->go_pcs);
+			t->go_results = NULL;
+			t->go_pcs = NULL;
+			t->insert_failures++;
+			t->n_go_pending = 0;
+			return; /* counted: tried again next scan */
+		}
+	}
+	while (i < t->n_go_pending) {
+		size_t n = t->n_go_pending - i < GO_UNWIND_BATCH ? t->n_go_pending - i
+								 : GO_UNWIND_BATCH;
+
+		for (size_t k = 0; k < n; k++)
+			t->go_results[k] = (struct go_stack_result){
+				.pcs = t->go_pcs + k * LW_STACK_MAX, .max = LW_STACK_MAX };
+		t->opts.stacks.unwind_goroutines(t->opts.stacks.ctx, p->pid, t->go_pending + i, n,
+						 t->go_results);
+		for (size_t k = 0; k < n; k++) {
+			const struct go_goroutine *g = t->go_pending[i + k];
+			struct lw_waiter *w =
+				waiter_map_get(&t->waiters, lw_goroutine_id(p->pid, g->goid));
+
+			/* Looked up again: a hostile process may list a goid
+			 * twice, and its waiter end in between. */
+			if (!w || w->stuck || !same_wait(w, g))
+				continue;
+			report_goroutine_stack(t, p, w, g, t->go_results[k].pcs,
+					       t->go_results[k].n);
+		}
+		i += n;
+	}
+	t->n_go_pending = 0;
 }
 
 /* A parked goroutine: its wait, new or going on.  Returns true when it is
@@ -1398,7 +1486,7 @@ static bool scan_blocked_goroutine(struct lw_tracker *t, struct lw_process *p,
 	if (elapsed(t->now_ns, w->since_ns) < t->opts.threshold_ns)
 		return false;
 	if (!w->stuck)
-		report_goroutine_stuck(t, p, w, g);
+		goroutine_stuck(t, p, w, g);
 	return true;
 }
 
@@ -1530,6 +1618,7 @@ void tracker_scan_goroutines(struct lw_tracker *t, uint32_t pid, const struct go
 	size_t i;
 
 	catch_up(t);
+	t->n_go_pending = 0;
 	p = get_process(t, pid, true);
 	if (!p || p->exited || !(go = go_state_of(t, p)))
 		return;
@@ -1561,6 +1650,7 @@ void tracker_scan_goroutines(struct lw_tracker *t, uint32_t pid, const struct go
 			waiter_remove(t, w);
 		}
 	}
+	report_pending_goroutines(t, p);
 	if (go->spinners.len)
 		sweep_spinners(t, pid, go);
 	go->goroutines = goroutines;

@@ -49,6 +49,14 @@ struct lw_stack_ops {
 	int (*unwind_goroutine)(void *ctx, uint32_t pid, const struct go_goroutine *g,
 				uint64_t *pcs, int max);
 	/*
+	 * The Go stacks of n goroutines at once, as unwind_goroutine would
+	 * read each: out[i].n the count or -errno.  Used instead of
+	 * unwind_goroutine when set: a scan's new stuck goroutines are read
+	 * in one call.
+	 */
+	void (*unwind_goroutines)(void *ctx, uint32_t pid, const struct go_goroutine *const *gs,
+				  size_t n, struct go_stack_result *out);
+	/*
 	 * The Go frames at a runtime pc of process pid, innermost (inlined)
 	 * first, as go_process_frames: 0 when pc is not Go code (then
 	 * symbolize_user names it).  out[].entry must be the runtime address

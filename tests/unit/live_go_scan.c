@@ -308,6 +308,36 @@ static void test_probe(void **state)
 	assert_int_equal(st.stacks_unreadable, no_stack);
 	assert_int_equal(st.stacks_read, stacks);
 	assert_int_equal(st.ms_unread, 0);
+	/* The same stacks read in one batch (go_process_stacks). */
+	{
+		const struct go_goroutine **batch = calloc(n, sizeof(*batch));
+		struct go_stack_result *out = calloc(n, sizeof(*out));
+		uint64_t *all = calloc(n * MAX_PCS, sizeof(*all));
+		size_t same = 0;
+
+		assert_true(batch && out && all);
+		for (size_t i = 0; i < n; i++) {
+			batch[i] = &gs[i];
+			out[i] = (struct go_stack_result){ .pcs = all + i * MAX_PCS,
+							   .max = MAX_PCS };
+		}
+		assert_int_equal(go_process_stacks(p, batch, n, out), 0);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t pcs[MAX_PCS];
+			int np = go_process_stack(p, &gs[i], pcs, MAX_PCS);
+
+			if (np == -EAGAIN || out[i].n == -EAGAIN)
+				continue; /* moved between the two reads */
+			assert_int_equal(out[i].n, np);
+			for (int k = 0; k < np && k < MAX_PCS; k++)
+				assert_int_equal(out[i].pcs[k], pcs[k]);
+			same++;
+		}
+		assert_true(same >= (size_t)stacks);
+		free(batch);
+		free(out);
+		free(all);
+	}
 	assert_true(st.gs_read >= n);
 	/* The runtime's own: at least the GC's workers and forcegc. */
 	assert_true(n - (size_t)user >= 3);

@@ -711,6 +711,84 @@ static void test_deep_stack_read_in_windows(void **state)
 	world_free(w);
 }
 
+/* A batch of stacks: good ones, one that woke again, one whose stack was
+ * freed, one unreadable, one deeper than the first window, and a good one
+ * after the unreadable one: each as go_process_stack reads it. */
+static void test_stacks_in_batch(void **state)
+{
+	enum { DEEP = 256 * 1024, GAP = 20 * 1024 };
+	struct world *w = world_new(7);
+	const struct go_goroutine *gs, *batch[8];
+	struct go_stack_result out[8];
+	struct go_scan_stats st;
+	struct go_process *p;
+	uint64_t pcs[8][32];
+	uint64_t *stack = aligned_alloc(4096, DEEP);
+	uint64_t lo = (uint64_t)(uintptr_t)stack, hi = lo + DEEP, sp = lo + 64, bp = sp;
+	uint8_t *none = mmap(NULL, 2 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t nlo = (uint64_t)(uintptr_t)none;
+	int frames = 0;
+	size_t n, i;
+
+	assert_non_null(stack);
+	assert_true(none != MAP_FAILED);
+	memset(stack, 0, DEEP);
+	while (bp + GAP + 16 < hi) {
+		stack[(bp - lo) / 8] = bp + GAP;
+		stack[(bp + 8 - lo) / 8] = w->bias + WORKER + 0x10;
+		bp += GAP;
+		frames++;
+	}
+	stack[(bp - lo) / 8] = 0;
+	stack[(bp + 8 - lo) / 8] = w->bias + GOEXIT + 1;
+	put64(g_at(w, 5), layout119.g_stack_lo, lo);
+	put64(g_at(w, 5), layout119.g_stack_hi, hi);
+	put64(g_at(w, 5), layout119.g_sched_sp, sp);
+	put64(g_at(w, 5), layout119.g_sched_bp, sp);
+	/* g 4: its stack is not readable. */
+	put64(g_at(w, 4), layout119.g_stack_lo, nlo);
+	put64(g_at(w, 4), layout119.g_stack_hi, nlo + 8192);
+	put64(g_at(w, 4), layout119.g_sched_sp, nlo + 8192 - 0x100);
+	put64(g_at(w, 4), layout119.g_sched_bp, nlo + 8192 - 0x100);
+	p = open_self(w);
+	assert_int_equal(go_process_scan(p, &gs, &n), 0);
+	assert_int_equal(n, 7);
+	g_at(w, 2)[layout119.g_tracking_seq]++;      /* woke and parked again */
+	memset(w->stacks + 3 * STACK_SIZE, 0, STACK_SIZE); /* moved, old copy zeroed */
+	for (i = 0; i < n; i++) {
+		batch[i] = &gs[i];
+		out[i] = (struct go_stack_result){ .pcs = pcs[i], .max = 32, .n = 99 };
+	}
+	batch[7] = NULL;
+	out[7] = (struct go_stack_result){ .pcs = pcs[7], .max = 32, .n = 99 };
+	assert_int_equal(go_process_stacks(p, batch, 8, out), 0);
+	assert_int_equal(out[0].n, 3);
+	assert_int_equal(pcs[0][0], w->bias + 0x401010);
+	assert_int_equal(pcs[0][1], w->bias + WORKER + 0x40);
+	assert_int_equal(pcs[0][2], w->bias + GOEXIT + 1);
+	assert_int_equal(out[1].n, 3);
+	assert_int_equal(out[2].n, -EAGAIN);
+	assert_int_equal(out[3].n, -EAGAIN);
+	assert_int_equal(out[4].n, -EIO);
+	assert_int_equal(out[5].n, frames + 2);
+	assert_int_equal(pcs[5][frames + 1], w->bias + GOEXIT + 1);
+	assert_int_equal(out[6].n, 3);
+	assert_int_equal(pcs[6][2], w->bias + GOEXIT + 1);
+	assert_int_equal(out[7].n, -EINVAL);
+	go_process_stats(p, &st);
+	assert_int_equal(st.stacks_read, 4);
+	assert_int_equal(st.stacks_moved, 2);
+	assert_int_equal(st.stacks_unreadable, 1);
+	/* The same, one at a time. */
+	assert_int_equal(go_process_stack(p, &gs[5], pcs[0], 32), frames + 2);
+	assert_int_equal(go_process_stack(p, &gs[4], pcs[0], 32), -EIO);
+	/* Moved after the walk: its sched changed before the check. */
+	go_process_free(p);
+	munmap(none, 2 * 4096);
+	free(stack);
+	world_free(w);
+}
+
 static void test_open_refuses(void **state)
 {
 	struct world *w = world_new(1);
@@ -747,6 +825,7 @@ int main(void)
 		cmocka_unit_test(test_stack_walks_to_goexit),
 		cmocka_unit_test(test_stack_refused_when_the_wait_changed),
 		cmocka_unit_test(test_deep_stack_read_in_windows),
+		cmocka_unit_test(test_stacks_in_batch),
 		cmocka_unit_test(test_open_refuses),
 	};
 

@@ -50,6 +50,9 @@ struct fx {
 	 * the scheduler (on g0), not in a goroutine. */
 	unsigned int go_sched_stacks;
 	unsigned int go_unwinds;
+	unsigned int go_batches; /* unwind_goroutines calls */
+	uint64_t go_batch_goids[16]; /* the goids of the last one, in order */
+	size_t go_batch_n;
 	/* Count reports by type, keep none: for what memory the tracker uses. */
 	bool count_only;
 	size_t counted[LW_RPT_SPIN + 1];
@@ -299,6 +302,21 @@ static int fake_unwind_goroutine(void *ctx, uint32_t pid, const struct go_gorout
 	return n;
 }
 
+/* The batch callback: each goroutine as the single one reads it. */
+static void fake_unwind_goroutines(void *ctx, uint32_t pid, const struct go_goroutine *const *gs,
+				   size_t n, struct go_stack_result *out)
+{
+	struct fx *f = ctx;
+
+	f->go_batches++;
+	f->go_batch_n = n;
+	for (size_t i = 0; i < n; i++) {
+		if (i < sizeof(f->go_batch_goids) / sizeof(f->go_batch_goids[0]))
+			f->go_batch_goids[i] = gs[i]->goid;
+		out[i].n = fake_unwind_goroutine(ctx, pid, gs[i], out[i].pcs, out[i].max);
+	}
+}
+
 static int go_frame(struct go_frame *out, const char *func, const char *file, int line,
 		    uint64_t entry, bool inlined)
 {
@@ -398,7 +416,7 @@ static int fake_unwind_go_threads(void *ctx, const struct lw_task_rec *r, uint64
 	return 2;
 }
 
-enum fx_stacks { NO_STACKS, TWO_STACKS, STACK_PER_TID, GO_STACKS, GO_CAP_2 };
+enum fx_stacks { NO_STACKS, TWO_STACKS, STACK_PER_TID, GO_STACKS, GO_CAP_2, GO_BATCH };
 
 static int make_fx(void **state, bool host_wide, enum fx_stacks stacks)
 {
@@ -420,8 +438,10 @@ static int make_fx(void **state, bool host_wide, enum fx_stacks stacks)
 		opts.trend = (struct trend_opts){ .window = 8, .min_growth = 3, .min_span = 4,
 						  .recent = 2, .z_crit = 2.326 };
 	}
-	if (stacks == GO_STACKS || stacks == GO_CAP_2) {
+	if (stacks == GO_STACKS || stacks == GO_CAP_2 || stacks == GO_BATCH) {
 		opts.stacks.unwind_goroutine = fake_unwind_goroutine;
+		if (stacks == GO_BATCH)
+			opts.stacks.unwind_goroutines = fake_unwind_goroutines;
 		opts.stacks.go_frames = fake_go_frames;
 		opts.stacks.go_wait_reason = fake_go_wait_reason;
 		if (stacks == GO_CAP_2)
@@ -465,6 +485,11 @@ static int setup_site_per_tid(void **state)
 static int setup_go(void **state)
 {
 	return make_fx(state, false, GO_STACKS);
+}
+
+static int setup_go_batch(void **state)
+{
+	return make_fx(state, false, GO_BATCH);
 }
 
 static int setup_go_cap_2(void **state)
@@ -2711,6 +2736,48 @@ static void test_parked_goroutines_cost_little_memory(void **state)
 	free(gs);
 }
 
+/* unwind_goroutines: the goroutines stuck in one scan read in one call, in
+ * the order given, and reported in that order; a goid listed twice once. */
+static void test_goroutines_stuck_in_one_scan_read_in_one_batch(void **state)
+{
+	struct fx *f = *state;
+	struct go_goroutine l = parked(8, PC_LOCKER, WR_MUTEX, 1);
+	size_t i, k = 0;
+	uint64_t order[3];
+
+	tracker_add_target(f->t, GO_PID);
+	GO_SCAN(f, 100 * SEC, sends(7), sends(9), l);
+	assert_int_equal(f->go_batches, 0);
+	GO_SCAN(f, 111 * SEC, sends(7), sends(9), l, sends(9));
+	assert_int_equal(f->go_batches, 1);
+	assert_int_equal(f->go_batch_n, 4);
+	assert_int_equal(f->go_batch_goids[0], 7);
+	assert_int_equal(f->go_batch_goids[1], 9);
+	assert_int_equal(f->go_batch_goids[2], 8);
+	for (i = 0; i < f->n; i++)
+		if (f->rep[i]->r.type == LW_RPT_STUCK) {
+			assert_true(k < 3);
+			order[k++] = f->rep[i]->r.goid;
+		}
+	assert_int_equal(k, 3);
+	assert_int_equal(order[0], 7);
+	assert_int_equal(order[1], 9);
+	assert_int_equal(order[2], 8);
+	assert_int_equal(f->go_unwinds, 4); /* 9 listed twice: read twice, reported once */
+	/* Stuck already: not read again. */
+	GO_SCAN(f, 112 * SEC, sends(7), sends(9), l);
+	assert_int_equal(f->go_batches, 1);
+	/* One that moved while read is read again at the next scan, alone. */
+	GO_SCAN(f, 113 * SEC, sends(7), sends(9), l, sends(11));
+	f->go_eagain = 1;
+	GO_SCAN(f, 124 * SEC, sends(7), sends(9), l, sends(11));
+	assert_int_equal(f->go_batches, 2);
+	assert_int_equal(f->go_batch_n, 1);
+	GO_SCAN(f, 125 * SEC, sends(7), sends(9), l, sends(11));
+	assert_int_equal(f->go_batches, 3);
+	assert_non_null(stuck_of_goroutine(f, 11, 0));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_targets, teardown)
@@ -2813,6 +2880,19 @@ int main(void)
 		G(test_goroutine_and_thread_of_same_id_are_two_waiters),
 		G(test_goroutines_of_exited_process_unstuck_then_freed),
 		G(test_parked_goroutines_cost_little_memory),
+#define GB(name) cmocka_unit_test_setup_teardown(name, setup_go_batch, teardown)
+		GB(test_goroutines_stuck_in_one_scan_read_in_one_batch),
+		/* The same semantics through unwind_goroutines. */
+		GB(test_goroutine_parked_past_threshold_is_stuck),
+		GB(test_goroutine_same_wait_across_scans_is_one_wait),
+		GB(test_goroutine_seq_change_is_new_wait),
+		GB(test_goroutine_gone_or_running_is_unstuck),
+		GB(test_goroutine_pile_leaks_named_outside_the_runtime),
+		GB(test_goroutine_stack_that_moved_is_read_again),
+		GB(test_goroutine_unreadable_stack_counted_reported_without),
+		GB(test_spin_joined_to_its_goroutine),
+		GB(test_goroutines_of_exited_process_unstuck_then_freed),
+		GB(test_parked_goroutines_cost_little_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
