@@ -41,6 +41,7 @@ struct gw_proc {
 	struct gw_binary *bin; /* NULL: not Go, or not readable */
 	struct go_process *gp;
 	uint32_t read_tid;   /* the thread gp reads through (the leader, unless a zombie) */
+	uint64_t start_code; /* where its text was mapped when opened (field 26) */
 	uint32_t every;      /* scanned every this many ticks */
 	uint32_t waited;     /* ticks since the last scan */
 	uint64_t cost_ns;    /* smoothed scan time */
@@ -136,8 +137,8 @@ void go_watch_free(struct go_watch *w)
 }
 
 /* Field 22 of /proc/PID/stat, after the ")" that ends the name (which may
- * hold spaces and parentheses itself). */
-static int read_start_time(uint32_t pid, uint64_t *start)
+ * hold spaces and parentheses itself); field 26 (startcode) too if asked. */
+static int read_stat(uint32_t pid, uint64_t *start, uint64_t *start_code)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long v;
@@ -163,7 +164,19 @@ static int read_start_time(uint32_t pid, uint64_t *start)
 	if (!p || sscanf(p + 1, "%llu", &v) != 1)
 		return -EIO;
 	*start = v;
+	if (!start_code)
+		return 0;
+	for (; field < 26 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &v) != 1)
+		return -EIO;
+	*start_code = v;
 	return 0;
+}
+
+static int read_start_time(uint32_t pid, uint64_t *start)
+{
+	return read_stat(pid, start, NULL);
 }
 
 static bool same_file(const struct gw_file *a, const struct gw_file *b)
@@ -300,6 +313,7 @@ static void probe(struct go_watch *w, struct gw_proc *p)
 	struct gw_binary *bin;
 	struct gw_file f;
 	struct stat st;
+	uint64_t start;
 	ssize_t n;
 	int err;
 
@@ -339,6 +353,8 @@ static void probe(struct go_watch *w, struct gw_proc *p)
 	n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
 	/* Through a live thread: any thread reads the process's memory. */
+	if (read_stat(p->read_tid, &start, &p->start_code))
+		p->start_code = 0;
 	err = go_process_open(p->read_tid, bin->b, &p->gp);
 	if (err) {
 		p->gp = NULL;
@@ -366,17 +382,21 @@ static void proc_close_gone(struct go_watch *w, struct gw_proc *p)
 		w->ops.gone(w->ops.ctx, p->pid);
 }
 
-/* Is /proc/PID/exe still the file p was opened from?  An exec that kept
- * the name (a wrapper exec'ing its namesake, a binary exec'ing a new
- * version of itself) leaves pcomm as it was. */
+/* Is /proc/PID/exe still the file p was opened from, mapped where it was?
+ * An exec that kept the name (a wrapper exec'ing its namesake, a binary
+ * exec'ing a new version of itself, or itself: a PIE then maps elsewhere)
+ * leaves pcomm as it was. */
 static bool same_exe(const struct gw_proc *p)
 {
+	uint64_t start, start_code;
 	struct gw_file f;
 	char path[64];
 	struct stat st;
 
 	snprintf(path, sizeof(path), "/proc/%u/exe", p->read_tid);
 	if (!p->bin || stat(path, &st))
+		return false;
+	if (!read_stat(p->read_tid, &start, &start_code) && start_code != p->start_code)
 		return false;
 	f = (struct gw_file){ .dev = st.st_dev, .ino = st.st_ino,
 			      .mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec };

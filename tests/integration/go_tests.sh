@@ -41,8 +41,8 @@
 #   go_runmode    leakwatch -- gofix mutex (1.26 PIE): exit 1 with the leak
 #   go_exec       a watched Go process execs /bin/sleep (1.26 PIE), another
 #                 execs a Go binary of the same name (1.27 plain -> 1.19
-#                 stripped): the first image's goroutines end, the new one's
-#                 are read
+#                 stripped), a third itself (1.19 PIE): the first image's
+#                 goroutines end, the new one's are read
 #   go_zombie_leader  the leader thread exits, the rest runs on (1.19 PIE,
 #                 1.27 stripped): goroutines read through another thread
 
@@ -659,17 +659,20 @@ test_go_runmode() {
 # execs another Go binary under the same name (comm unchanged): the new
 # binary is found and its goroutines counted, the old image's unstuck.
 test_go_exec() {
-	local tags=(1.26-pie-tosleep 1.27-plain-togo) c gone
+	local tags=(1.26-pie-tosleep 1.27-plain-togo 1.19-pie-toself) c tag gone
 	gf_check_built || return 1
 	gf_start "${tags[0]}" 1.26 pie parked --count 100 --exit-after 8s --exec "/bin/sleep 30"
 	gf_start "${tags[1]}" 1.27 plain parked --count 100 --exit-after 8s \
 		--exec "$(gf_bin 1.19 stripped) parked --count 300 --exit-after 30s"
+	# itself again: the same file, mapped elsewhere (PIE)
+	gf_start "${tags[2]}" 1.19 pie parked --count 100 --exit-after 8s \
+		--exec "$(gf_bin 1.19 pie) parked --count 300 --exit-after 30s"
 	gf_ready "${tags[@]}" || return 1
-	run_lw go_exec -p "${GF_PID[${tags[0]}]}" -p "${GF_PID[${tags[1]}]}" -t 1s -i 500ms -d 16s -j ||
-		return 1
+	run_lw go_exec -p "${GF_PID[${tags[0]}]}" -p "${GF_PID[${tags[1]}]}" -p "${GF_PID[${tags[2]}]}" \
+		-t 1s -i 500ms -d 16s -j || return 1
 	expect_rc 0 || return 1
-	for c in "${tags[@]}"; do
-		grep -q '^exec ' "${GF_OUT[$c]}" || fail "$c did not exec" "$(tail -3 "${GF_OUT[$c]}")" ||
+	for tag in "${tags[@]}"; do
+		grep -q '^exec ' "${GF_OUT[$tag]}" || fail "$tag did not exec" "$(tail -3 "${GF_OUT[$tag]}")" ||
 			return 1
 	done
 	FX_PID=${GF_PID[${tags[0]}]}
@@ -681,18 +684,20 @@ test_go_exec() {
 	gf_jq "the last sample of sleep has no goroutine counts" "$OUT" \
 		'[.[] | select(.type == "sample" and .pid == $pid)] | last | .pcomm == "sleep" and (has("goroutines") | not)' \
 		'[.[] | select(.type == "sample" and .pid == $pid)] | .[-2:]' || return 1
-	FX_PID=${GF_PID[${tags[1]}]}
-	gf_jq "the new Go binary found under the same name" "$OUT" \
-		'[.[] | select(.type == "go" and .pid == $pid) | .version | startswith("go1.19")] | any' \
-		'[.[] | select(.type == "go")]' || return 1
-	c=$(gf_count "${tags[1]}")
-	gf_jq "goroutines of the new binary counted (it says $c)" "$OUT" \
-		"[.[] | select(.type == \"sample\" and .pid == \$pid)] | last | .goroutines == $c" \
-		'[.[] | select(.type == "sample" and .pid == $pid)] | .[-2:]' || return 1
-	gone=$(jq -s --argjson pid "$FX_PID" '[.[] | select(.type == "go" and .pid == $pid)] | .[1].ts' "$OUT")
-	gf_jq "the old image's 100 stuck goroutines unstuck" "$OUT" \
-		"[.[] | select(.type == \"unstuck\" and .pid == \$pid and has(\"goid\") and .ts <= $gone + 1)] | length >= 100" ||
-		return 1
+	for tag in "${tags[@]:1}"; do
+		FX_PID=${GF_PID[$tag]}
+		gf_jq "$tag: the new Go binary found under the same name" "$OUT" \
+			'[.[] | select(.type == "go" and .pid == $pid)] | length == 2 and (last | .version | startswith("go1.19"))' \
+			'[.[] | select(.type == "go")]' || return 1
+		c=$(gf_count "$tag")
+		gf_jq "$tag: goroutines of the new binary counted (it says $c)" "$OUT" \
+			"[.[] | select(.type == \"sample\" and .pid == \$pid)] | last | .goroutines == $c" \
+			'[.[] | select(.type == "sample" and .pid == $pid)] | .[-2:]' || return 1
+		gone=$(jq -s --argjson pid "$FX_PID" '[.[] | select(.type == "go" and .pid == $pid)] | .[1].ts' "$OUT")
+		gf_jq "$tag: the old image's 100 stuck goroutines unstuck" "$OUT" \
+			"[.[] | select(.type == \"unstuck\" and .pid == \$pid and has(\"goid\") and .ts <= $gone + 1)] | length >= 100" ||
+			return 1
+	done
 }
 
 # A zombie leader: the main thread exited by exit(2), the others run on.
