@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,8 @@ struct gw_proc {
 	char pcomm[LW_COMM_LEN + 1];
 	struct gw_binary *bin; /* NULL: not Go, or not readable */
 	struct go_process *gp;
+	uint32_t read_tid;   /* the thread gp reads through (the leader, unless a zombie) */
+	uint64_t start_code; /* where its text was mapped when opened (field 26) */
 	uint32_t every;      /* scanned every this many ticks */
 	uint32_t waited;     /* ticks since the last scan */
 	uint64_t cost_ns;    /* smoothed scan time */
@@ -134,8 +137,8 @@ void go_watch_free(struct go_watch *w)
 }
 
 /* Field 22 of /proc/PID/stat, after the ")" that ends the name (which may
- * hold spaces and parentheses itself). */
-static int read_start_time(uint32_t pid, uint64_t *start)
+ * hold spaces and parentheses itself); field 26 (startcode) too if asked. */
+static int read_stat(uint32_t pid, uint64_t *start, uint64_t *start_code)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long v;
@@ -161,7 +164,19 @@ static int read_start_time(uint32_t pid, uint64_t *start)
 	if (!p || sscanf(p + 1, "%llu", &v) != 1)
 		return -EIO;
 	*start = v;
+	if (!start_code)
+		return 0;
+	for (; field < 26 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &v) != 1)
+		return -EIO;
+	*start_code = v;
 	return 0;
+}
+
+static int read_start_time(uint32_t pid, uint64_t *start)
+{
+	return read_stat(pid, start, NULL);
 }
 
 static bool same_file(const struct gw_file *a, const struct gw_file *b)
@@ -254,6 +269,43 @@ static void say_found(struct go_watch *w, const struct gw_proc *p, const char *e
 		w->ops.found(w->ops.ctx, &f);
 }
 
+/* A thread of pid through which its memory can be read: pid itself, or,
+ * when the leader exited (a zombie leader: no mm, no exe), another of its
+ * threads.  0: none (a zombie, a kernel thread, not ours to read). */
+static uint32_t live_thread(uint32_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	struct stat st;
+	uint32_t tid = 0;
+	int tries = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	if (!stat(path, &st))
+		return pid;
+	snprintf(path, sizeof(path), "/proc/%u/task", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	/* The first threads listed that have an mm: bounded, a process may
+	 * have thousands. */
+	while (!tid && tries < 16 && (e = readdir(d))) {
+		unsigned long v;
+		char *end;
+
+		v = strtoul(e->d_name, &end, 10);
+		if (*end || !v || v > UINT32_MAX || v == pid)
+			continue;
+		tries++;
+		snprintf(path, sizeof(path), "/proc/%lu/exe", v);
+		if (!stat(path, &st))
+			tid = (uint32_t)v;
+	}
+	closedir(d);
+	return tid;
+}
+
 /* Is p a Go process, and can it be read?  Opens it if so. */
 static void probe(struct go_watch *w, struct gw_proc *p)
 {
@@ -261,13 +313,15 @@ static void probe(struct go_watch *w, struct gw_proc *p)
 	struct gw_binary *bin;
 	struct gw_file f;
 	struct stat st;
+	uint64_t start;
 	ssize_t n;
 	int err;
 
-	snprintf(path, sizeof(path), "/proc/%u/exe", p->pid);
+	p->read_tid = live_thread(p->pid);
+	snprintf(path, sizeof(path), "/proc/%u/exe", p->read_tid);
 	/* Kernel threads and zombies have none; a process we may not read
 	 * neither: not Go as far as we can tell. */
-	if (stat(path, &st))
+	if (!p->read_tid || stat(path, &st))
 		return;
 	f = (struct gw_file){ .dev = st.st_dev, .ino = st.st_ino,
 			      .mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec };
@@ -298,7 +352,10 @@ static void probe(struct go_watch *w, struct gw_proc *p)
 	}
 	n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
-	err = go_process_open(p->pid, bin->b, &p->gp);
+	/* Through a live thread: any thread reads the process's memory. */
+	if (read_stat(p->read_tid, &start, &p->start_code))
+		p->start_code = 0;
+	err = go_process_open(p->read_tid, bin->b, &p->gp);
 	if (err) {
 		p->gp = NULL;
 		if (err != -ESRCH)
@@ -314,6 +371,38 @@ static void probe(struct go_watch *w, struct gw_proc *p)
 	say_found(w, p, exe, bin->version, go_binary_layout(bin->b)->source, NULL, 0, false);
 }
 
+/* p was read and is no more while it lives (an exec): the tracker forgets
+ * its goroutines. */
+static void proc_close_gone(struct go_watch *w, struct gw_proc *p)
+{
+	bool was_read = p->gp != NULL;
+
+	proc_close(w, p);
+	if (was_read && w->ops.gone)
+		w->ops.gone(w->ops.ctx, p->pid);
+}
+
+/* Is /proc/PID/exe still the file p was opened from, mapped where it was?
+ * An exec that kept the name (a wrapper exec'ing its namesake, a binary
+ * exec'ing a new version of itself, or itself: a PIE then maps elsewhere)
+ * leaves pcomm as it was. */
+static bool same_exe(const struct gw_proc *p)
+{
+	uint64_t start, start_code;
+	struct gw_file f;
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", p->read_tid);
+	if (!p->bin || stat(path, &st))
+		return false;
+	if (!read_stat(p->read_tid, &start, &start_code) && start_code != p->start_code)
+		return false;
+	f = (struct gw_file){ .dev = st.st_dev, .ino = st.st_ino,
+			      .mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec };
+	return same_file(&p->bin->file, &f);
+}
+
 void go_watch_see(struct go_watch *w, uint32_t pid, const char *pcomm)
 {
 	struct gw_proc *p = id_map_get(&w->procs, pid);
@@ -326,7 +415,7 @@ void go_watch_see(struct go_watch *w, uint32_t pid, const char *pcomm)
 	if (p) {
 		/* Renamed: an exec (same life, maybe another binary) or, with
 		 * another start time, another process on a reused pid. */
-		proc_close(w, p);
+		proc_close_gone(w, p);
 	} else {
 		p = calloc(1, sizeof(*p));
 		if (!p)
@@ -378,10 +467,30 @@ static void scan_one(struct go_watch *w, struct gw_proc *p, uint64_t interval_ns
 	start = mono_ns();
 	err = go_process_scan(p->gp, &gs, &n);
 	took = mono_ns() - start;
-	if (err == -ESRCH) {
+	if (err == -ESRCH && p->read_tid == p->pid) {
 		/* Gone: the tracker says so at its scan's end. */
 		proc_close(w, p);
 		return;
+	}
+	/* The thread it was read through exited (its leader a zombie), or
+	 * it exec'd another program under the same name (pcomm unchanged):
+	 * read anew. */
+	if (err == -ESRCH || (err && !same_exe(p))) {
+		if (err == -ESRCH)
+			proc_close(w, p); /* its goroutines are as they were */
+		else
+			proc_close_gone(w, p); /* another program: not Go, or another binary */
+		probe(w, p);
+		p->scanned = true;
+		if (!p->gp)
+			return;
+		start = mono_ns();
+		err = go_process_scan(p->gp, &gs, &n);
+		took = mono_ns() - start;
+		if (err == -ESRCH) {
+			proc_close(w, p);
+			return;
+		}
 	}
 	if (err) {
 		if (w->ops.unread)

@@ -71,6 +71,9 @@ struct go_watch_ops {
 	/* pid's goroutines were not read this tick (not its turn, or -EIO,
 	 * -EAGAIN, another error): what was known stands. */
 	void (*unread)(void *ctx, uint32_t pid, int err);
+	/* pid, read until now, is no longer (it exec'd another program):
+	 * what was known of its goroutines is no more. */
+	void (*gone)(void *ctx, uint32_t pid);
 	void *ctx;
 };
 

@@ -455,6 +455,13 @@ static void on_go_unread(void *ctx, uint32_t pid, int err)
 	tracker_goroutines_unread(d->tracker, pid);
 }
 
+static void on_go_gone(void *ctx, uint32_t pid)
+{
+	struct daemon *d = ctx;
+
+	tracker_goroutines_gone(d->tracker, pid);
+}
+
 /* ---- --dump: one scan of each -p process, grouped ---- */
 
 struct dump_ctx {
@@ -970,6 +977,7 @@ int main(int argc, char **argv)
 					   .stretched = on_go_stretched,
 					   .scanned = on_go_scanned,
 					   .unread = on_go_unread,
+					   .gone = on_go_gone,
 					   .ctx = &d,
 				   }, &d.go);
 		if (err) {

@@ -1667,6 +1667,40 @@ void tracker_goroutines_unread(struct lw_tracker *t, uint32_t pid)
 	catch_up(t);
 }
 
+void tracker_goroutines_gone(struct lw_tracker *t, uint32_t pid)
+{
+	struct ptr_list gone = {};
+	struct lw_waiter_id id;
+	struct lw_process *p;
+	size_t i = 0, found = 0;
+	void *value;
+
+	catch_up(t);
+	p = id_map_get(&t->processes, pid);
+	if (!p || !p->go)
+		return;
+	while (waiter_map_next(&t->waiters, &i, &id, &value)) {
+		if (id.pid != pid || id.kind != LW_WAITER_GOROUTINE)
+			continue;
+		found++;
+		ptr_list_push(&gone, value);
+	}
+	for (i = 0; i < gone.n; i++) {
+		end_inexact(t, gone.v[i]);
+		waiter_remove(t, gone.v[i]);
+	}
+	free(gone.v);
+	/* Waiters name p->go's wait reasons: it goes after the last of them.
+	 * Out of memory, those left are swept at the scan's end (their process
+	 * read no more) and p->go stays, its counts zero, until the next call. */
+	if (found == gone.n) {
+		go_state_free(p->go);
+		p->go = NULL;
+	} else {
+		p->go->goroutines = p->go->blocked = p->go->stuck = 0;
+	}
+}
+
 static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_site *s,
 			uint32_t stuck)
 {

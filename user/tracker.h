@@ -138,6 +138,13 @@ void tracker_scan_goroutines(struct lw_tracker *t, uint32_t pid, const struct go
  * a Go process in a scan means the same.
  */
 void tracker_goroutines_unread(struct lw_tracker *t, uint32_t pid);
+/*
+ * Any time: process pid is no longer read as a Go process (it exec'd
+ * another program): its stuck goroutines are unstuck (inexact), its
+ * goroutine waiters and counts go, and it counts as a Go process again only
+ * when goroutines of it are given again.
+ */
+void tracker_goroutines_gone(struct lw_tracker *t, uint32_t pid);
 
 /* Ring-buffer records. */
 void tracker_event(struct lw_tracker *t, const struct lw_event *e);

@@ -39,6 +39,12 @@
 #   go_nogoroutines  --no-goroutines on 1.27 stripped and 1.19 plain: no
 #                 record about a goroutine, no goroutine counts
 #   go_runmode    leakwatch -- gofix mutex (1.26 PIE): exit 1 with the leak
+#   go_exec       a watched Go process execs /bin/sleep (1.26 PIE), another
+#                 execs a Go binary of the same name (1.27 plain -> 1.19
+#                 stripped), a third itself (1.19 PIE): the first image's
+#                 goroutines end, the new one's are read
+#   go_zombie_leader  the leader thread exits, the rest runs on (1.19 PIE,
+#                 1.27 stripped): goroutines read through another thread
 
 GO_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fixtures/go" && pwd)
 GO_VERSIONS=(1.19 1.26 1.27)
@@ -648,4 +654,80 @@ test_go_runmode() {
 }
 
 # shellcheck disable=SC2034 # run.sh's ALL_TESTS takes them
-GO_TESTS=(go_fixtures go_leak go_controls go_spin go_spin_moving go_dump go_hostwide go_nogoroutines go_runmode)
+# exec while watched.  A Go process that execs a C program: its stuck
+# goroutines are unstuck and its samples have no goroutine counts.  One that
+# execs another Go binary under the same name (comm unchanged): the new
+# binary is found and its goroutines counted, the old image's unstuck.
+test_go_exec() {
+	local tags=(1.26-pie-tosleep 1.27-plain-togo 1.19-pie-toself) c tag gone
+	gf_check_built || return 1
+	gf_start "${tags[0]}" 1.26 pie parked --count 100 --exit-after 8s --exec "/bin/sleep 30"
+	gf_start "${tags[1]}" 1.27 plain parked --count 100 --exit-after 8s \
+		--exec "$(gf_bin 1.19 stripped) parked --count 300 --exit-after 30s"
+	# itself again: the same file, mapped elsewhere (PIE)
+	gf_start "${tags[2]}" 1.19 pie parked --count 100 --exit-after 8s \
+		--exec "$(gf_bin 1.19 pie) parked --count 300 --exit-after 30s"
+	gf_ready "${tags[@]}" || return 1
+	run_lw go_exec -p "${GF_PID[${tags[0]}]}" -p "${GF_PID[${tags[1]}]}" -p "${GF_PID[${tags[2]}]}" \
+		-t 1s -i 500ms -d 16s -j || return 1
+	expect_rc 0 || return 1
+	for tag in "${tags[@]}"; do
+		grep -q '^exec ' "${GF_OUT[$tag]}" || fail "$tag did not exec" "$(tail -3 "${GF_OUT[$tag]}")" ||
+			return 1
+	done
+	FX_PID=${GF_PID[${tags[0]}]}
+	gf_jq "stuck goroutines of the Go image before its exec" "$OUT" \
+		'[.[] | select(.type == "stuck" and .pid == $pid and has("goid"))] | length >= 100' || return 1
+	gf_jq "every stuck goroutine unstuck after the exec to sleep" "$OUT" \
+		'([.[] | select(.type == "stuck" and .pid == $pid and has("goid")) | .goid] | sort) ==
+		 ([.[] | select(.type == "unstuck" and .pid == $pid and has("goid")) | .goid] | sort)' || return 1
+	gf_jq "the last sample of sleep has no goroutine counts" "$OUT" \
+		'[.[] | select(.type == "sample" and .pid == $pid)] | last | .pcomm == "sleep" and (has("goroutines") | not)' \
+		'[.[] | select(.type == "sample" and .pid == $pid)] | .[-2:]' || return 1
+	for tag in "${tags[@]:1}"; do
+		FX_PID=${GF_PID[$tag]}
+		gf_jq "$tag: the new Go binary found under the same name" "$OUT" \
+			'[.[] | select(.type == "go" and .pid == $pid)] | length == 2 and (last | .version | startswith("go1.19"))' \
+			'[.[] | select(.type == "go")]' || return 1
+		c=$(gf_count "$tag")
+		gf_jq "$tag: goroutines of the new binary counted (it says $c)" "$OUT" \
+			"[.[] | select(.type == \"sample\" and .pid == \$pid)] | last | .goroutines == $c" \
+			'[.[] | select(.type == "sample" and .pid == $pid)] | .[-2:]' || return 1
+		gone=$(jq -s --argjson pid "$FX_PID" '[.[] | select(.type == "go" and .pid == $pid)] | .[1].ts' "$OUT")
+		gf_jq "$tag: the old image's 100 stuck goroutines unstuck" "$OUT" \
+			"[.[] | select(.type == \"unstuck\" and .pid == \$pid and has(\"goid\") and .ts <= $gone + 1)] | length >= 100" ||
+			return 1
+	done
+}
+
+# A zombie leader: the main thread exited by exit(2), the others run on.
+# /proc/PID/exe and process_vm_readv(PID) fail for it (no mm): the
+# goroutines are read through another thread, counted as the program counts.
+test_go_zombie_leader() {
+	local tags=(1.19-pie-zombie 1.27-stripped-zombie) tag c
+	gf_check_built || return 1
+	gf_start "${tags[0]}" 1.19 pie parked --count 200 --exit-leader --exit-after 40s
+	gf_start "${tags[1]}" 1.27 stripped parked --count 200 --exit-leader --exit-after 40s
+	gf_ready "${tags[@]}" || return 1
+	for tag in "${tags[@]}"; do
+		wait_fixture_line_in "$tag" "leader exits" 10 || return 1
+	done
+	run_lw go_zombie_leader -p "${GF_PID[${tags[0]}]}" -p "${GF_PID[${tags[1]}]}" -t 1s -i 500ms -d 4s -j ||
+		return 1
+	expect_rc 0 || return 1
+	for tag in "${tags[@]}"; do
+		FX_PID=${GF_PID[$tag]}
+		grep -q '^State:.*Z' "/proc/$FX_PID/status" ||
+			fail "$tag: its leader is not a zombie" "$(grep State "/proc/$FX_PID/status")" || return 1
+		c=$(gf_count "$tag")
+		gf_jq "$tag: its goroutines read ($c, as it says)" "$OUT" \
+			"any(.[]; .type == \"go\" and .pid == \$pid and has(\"layout\")) and
+			 ([.[] | select(.type == \"sample\" and .pid == \$pid)] | last | .goroutines == $c)" \
+			'[.[] | select(.pid == $pid and (.type == "go" or .type == "sample"))] | .[-3:]' || return 1
+		gf_jq "$tag: its parked goroutines stuck" "$OUT" \
+			'[.[] | select(.type == "stuck" and .pid == $pid and has("goid"))] | length >= 200' || return 1
+	done
+}
+
+GO_TESTS=(go_fixtures go_leak go_controls go_spin go_spin_moving go_dump go_hostwide go_nogoroutines go_runmode
+	go_exec go_zombie_leader)

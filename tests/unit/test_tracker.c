@@ -2249,6 +2249,40 @@ static void test_goroutines_unread_stay_as_they_were(void **state)
 	assert_int_equal(count(f, LW_RPT_STUCK), 2);
 }
 
+/* The process exec'd another program: its goroutines end (unstuck), its
+ * samples have none, until goroutines of it are given again (it exec'd a Go
+ * binary). */
+static void test_goroutines_gone_at_exec_unstuck_not_go(void **state)
+{
+	struct fx *f = *state;
+	struct lw_task_rec r;
+
+	tracker_add_target(f->t, GO_PID);
+	GO_SCAN(f, 100 * SEC, sends(7), sends(8));
+	GO_SCAN(f, 110 * SEC, sends(7), sends(8));
+	assert_int_equal(count(f, LW_RPT_STUCK), 2);
+	f->now = 111 * SEC;
+	r = running(GO_PID, GO_PID, f->now);
+	tracker_scan_begin(f->t, f->now, &test_clock);
+	tracker_scan_task(f->t, &r, NULL);
+	tracker_goroutines_gone(f->t, GO_PID);
+	tracker_scan_end(f->t);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 2);
+	assert_int_equal(nth(f, LW_RPT_UNSTUCK, 0)->goid, 7);
+	assert_int_equal(nth(f, LW_RPT_UNSTUCK, 1)->goid, 8);
+	assert_false(last_sample(f, GO_PID)->go);
+	assert_int_equal(last_sample(f, GO_PID)->goroutines_stuck, 0);
+	assert_int_equal(stats_of(f).goroutines, 0);
+	/* A process that is not Go: nothing to do. */
+	tracker_goroutines_gone(f->t, GO_PID);
+	tracker_goroutines_gone(f->t, GO_PID + 1);
+	/* The new image is Go: read from scratch. */
+	GO_SCAN(f, 112 * SEC, sends(1));
+	assert_true(last_sample(f, GO_PID)->go);
+	assert_int_equal(last_sample(f, GO_PID)->goroutines, 1);
+	assert_int_equal(count(f, LW_RPT_UNSTUCK), 2);
+}
+
 /* One more goroutine parked at one Mutex.Lock every scan: a leak, named by
  * the first frame outside runtime and sync, with Go's wait reason. */
 static void test_goroutine_pile_leaks_named_outside_the_runtime(void **state)
@@ -2862,6 +2896,7 @@ int main(void)
 		G(test_goroutine_seq_change_is_new_wait),
 		G(test_goroutine_gone_or_running_is_unstuck),
 		G(test_goroutines_unread_stay_as_they_were),
+		G(test_goroutines_gone_at_exec_unstuck_not_go),
 		G(test_goroutine_pile_leaks_named_outside_the_runtime),
 		G(test_system_goroutines_not_counted),
 		G(test_goroutine_stack_that_moved_is_read_again),
