@@ -39,6 +39,7 @@
 #   go_nogoroutines  --no-goroutines on 1.27 stripped and 1.19 plain: no
 #                 record about a goroutine, no goroutine counts
 #   go_runmode    leakwatch -- gofix mutex (1.26 PIE): exit 1 with the leak
+# All of them: about 3.5 minutes here (2 CPUs, shared with other work).
 
 GO_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fixtures/go" && pwd)
 GO_VERSIONS=(1.19 1.26 1.27)
