@@ -45,6 +45,7 @@
 #                 goroutines end, the new one's are read
 #   go_zombie_leader  the leader thread exits, the rest runs on (1.19 PIE,
 #                 1.27 stripped): goroutines read through another thread
+# All of them: about 3.5 minutes here (2 CPUs, shared with other work).
 
 GO_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fixtures/go" && pwd)
 GO_VERSIONS=(1.19 1.26 1.27)
