@@ -34,55 +34,26 @@ void metrics_escape_label(const char *in, size_t len, char *out, size_t out_len)
 	buf_printf(b, "# HELP " name " " help "\n# TYPE " name " " type "\n")
 
 /* The per-process gauges: the processes the tracker shows (watched, or with
- * stuck threads). */
+ * stuck threads), and the goroutine gauges of the Go ones among them. */
 static int render_processes(const struct lw_tracker *t, struct lw_buf *b)
 {
 	static const struct {
 		const char *name, *help;
 		size_t offset;
+		bool go_only;
 	} gauges[] = {
 		{ "leakwatch_threads", "Threads of the process.",
-		  offsetof(struct lw_process_view, threads) },
+		  offsetof(struct lw_process_view, threads), false },
 		{ "leakwatch_blocked_threads", "Threads sleeping (S or D) at the last scan.",
-		  offsetof(struct lw_process_view, blocked) },
+		  offsetof(struct lw_process_view, blocked), false },
 		{ "leakwatch_stuck_threads", "Threads blocked longer than the threshold.",
-		  offsetof(struct lw_process_view, stuck) },
-	};
-	struct lw_process_view p;
-	struct tracker_cursor c;
-	char comm[4 * 64];
-	size_t g;
-	int err = 0;
-
-	for (g = 0; g < sizeof(gauges) / sizeof(gauges[0]) && !err; g++) {
-		err = buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name,
-				 gauges[g].help, gauges[g].name);
-		c = (struct tracker_cursor){ 0 };
-		while (!err && tracker_next_process(t, &c, &p)) {
-			uint32_t v;
-
-			memcpy(&v, (const char *)&p + gauges[g].offset, sizeof(v));
-			metrics_escape_label(p.pcomm, strlen(p.pcomm), comm, sizeof(comm));
-			err = buf_printf(b, "%s{pid=\"%u\",comm=\"%s\"} %u\n", gauges[g].name, p.pid,
-					 comm, v);
-		}
-	}
-	return err;
-}
-
-/* The goroutine gauges of the Go processes shown. */
-static int render_goroutines(const struct lw_tracker *t, struct lw_buf *b)
-{
-	static const struct {
-		const char *name, *help;
-		size_t offset;
-	} gauges[] = {
+		  offsetof(struct lw_process_view, stuck), false },
 		{ "leakwatch_goroutines", "Goroutines of a Go process (as runtime.NumGoroutine).",
-		  offsetof(struct lw_process_view, goroutines) },
+		  offsetof(struct lw_process_view, goroutines), true },
 		{ "leakwatch_goroutines_blocked", "Goroutines parked at the last goroutine scan.",
-		  offsetof(struct lw_process_view, goroutines_blocked) },
+		  offsetof(struct lw_process_view, goroutines_blocked), true },
 		{ "leakwatch_goroutines_stuck", "Goroutines parked longer than the threshold.",
-		  offsetof(struct lw_process_view, goroutines_stuck) },
+		  offsetof(struct lw_process_view, goroutines_stuck), true },
 	};
 	struct lw_process_view p;
 	struct tracker_cursor c;
@@ -97,7 +68,7 @@ static int render_goroutines(const struct lw_tracker *t, struct lw_buf *b)
 		while (!err && tracker_next_process(t, &c, &p)) {
 			uint32_t v;
 
-			if (!p.go)
+			if (gauges[g].go_only && !p.go)
 				continue;
 			memcpy(&v, (const char *)&p + gauges[g].offset, sizeof(v));
 			metrics_escape_label(p.pcomm, strlen(p.pcomm), comm, sizeof(comm));
@@ -383,8 +354,6 @@ int metrics_render(const struct lw_metrics_input *in, struct lw_buf *b)
 	b->len = 0;
 	tracker_stats(in->tracker, &stats);
 	err = render_processes(in->tracker, b);
-	if (!err)
-		err = render_goroutines(in->tracker, b);
 	if (!err)
 		err = render_wait_kinds(in->tracker, b);
 	if (!err)
