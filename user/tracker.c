@@ -645,13 +645,35 @@ static int unwind(struct lw_tracker *t, const struct lw_task_rec *r, uint64_t *p
 	return pcs[0] ? 1 : 0;
 }
 
+/* A new site of p, with the next id; NULL when it is not kept (a full
+ * table or out of memory: counted). */
+static struct lw_site *new_site(struct lw_tracker *t, struct lw_process *p, uint64_t key,
+				const struct lw_wait *wait, const uint64_t *user, int n_user,
+				const uint64_t *kernel, int n_kernel)
+{
+	struct lw_site *s;
+	int err;
+
+	err = site_add(&p->sites, t->last_site_id + 1, p->pid, key, wait, user, n_user, kernel,
+		       n_kernel, &t->opts.trend, t->trend_scratch, &s);
+	if (err) {
+		if (err == -ENOSPC)
+			t->sites_untracked++;
+		else
+			t->insert_failures++;
+		return NULL;
+	}
+	t->last_site_id++;
+	return s;
+}
+
 /* Where the thread of r waits: its site, found or made (and reported). */
 static struct lw_site *find_site(struct lw_tracker *t, struct lw_process *p,
 				 const struct lw_waiter *w, const struct lw_task_rec *r,
 				 const struct lw_kstack_rec *k)
 {
 	uint64_t user[LW_STACK_MAX], kernel[LW_STACK_MAX] = { 0 };
-	int n_user = unwind(t, r, user), n_kernel = 0, i, err;
+	int n_user = unwind(t, r, user), n_kernel = 0, i;
 	struct lw_site *s;
 	uint64_t key;
 
@@ -666,16 +688,9 @@ static struct lw_site *find_site(struct lw_tracker *t, struct lw_process *p,
 	s = site_find(&p->sites, key);
 	if (s)
 		return s;
-	err = site_add(&p->sites, t->last_site_id + 1, p->pid, key, &w->thread->wait, user, n_user,
-		       kernel, n_kernel, &t->opts.trend, t->trend_scratch, &s);
-	if (err) {
-		if (err == -ENOSPC)
-			t->sites_untracked++;
-		else
-			t->insert_failures++;
+	s = new_site(t, p, key, &w->thread->wait, user, n_user, kernel, n_kernel);
+	if (!s)
 		return NULL;
-	}
-	t->last_site_id++;
 	symbolize_user(t, p->pid, s->user_pcs, s->n_user, &s->user, NULL);
 	if (t->opts.stacks.symbolize_kernel) {
 		for (i = 0; i < s->n_kernel; i++)
@@ -1282,22 +1297,14 @@ static struct lw_site *find_goroutine_site(struct lw_tracker *t, struct lw_proce
 	char created_func[LW_FRAME_TEXT];
 	struct lw_site *s;
 	uint64_t key;
-	int err;
 
 	key = site_key_goroutine(wait->kind, pcs, n);
 	s = site_find(&p->sites, key);
 	if (s)
 		return s;
-	err = site_add(&p->sites, t->last_site_id + 1, p->pid, key, wait, pcs, n, NULL, 0,
-		       &t->opts.trend, t->trend_scratch, &s);
-	if (err) {
-		if (err == -ENOSPC)
-			t->sites_untracked++;
-		else
-			t->insert_failures++;
+	s = new_site(t, p, key, wait, pcs, n, NULL, 0);
+	if (!s)
 		return NULL;
-	}
-	t->last_site_id++;
 	s->goroutine = true;
 	symbolize_user(t, p->pid, s->user_pcs, s->n_user, &s->user, &c);
 	/* "main.queryAll (/src/main.go:19)": the function alone in the name */
