@@ -10,7 +10,11 @@
 #define LW_UNWIND_H
 #include <stddef.h>
 #include <stdint.h>
+#include "frame.h"
 #include "leakwatch.h"
+
+/* Symbolization cache entries, at most (about 1 KiB each). */
+#define LW_SYMCACHE_MAX 16384
 
 struct unwinder;
 
@@ -22,11 +26,37 @@ void unwinder_free(struct unwinder *u);
 int unwind_user(struct unwinder *u, uint32_t pid, uint32_t tid, const __u64 *regs,
 		uint64_t *pcs, int max);
 
-/* "func+0xoff (module)", or "0xaddr (module)" without a symbol, for a pc of
- * pid found by unwind_user (a return address: looked up at pc - 1 unless it
- * is the first frame). */
-void unwind_symbolize(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, char *buf,
-		      size_t len);
+/*
+ * The frames at a pc of pid found by unwind_user, innermost first (a return
+ * address is looked up at pc - 1 unless first):
+ *  - from DWARF (the binary's own or its separate debuginfo: build-id under
+ *    /usr/lib/debug/.build-id, .gnu_debuglink; minidebuginfo for symbols):
+ *    the inline chain at pc, every frame but the last marked inlined, each
+ *    with its file:line (the innermost from the line table, the others from
+ *    their inlined call's DW_AT_call_file/line), func from the DIE names;
+ *  - else the ELF symbol (func+offset, module);
+ *  - else, in memory no module covers, the process's perf map (kind
+ *    LW_FRAME_JIT, module "perf-PID.map");
+ *  - else the address (lw_frame_unknown), never a guess.
+ * Names are demangled ("pthread_cond_wait@@GLIBC_2.3.2" -> "pthread_cond_wait").
+ * Results are cached per (build-id, or dev+inode+mtime, and module offset),
+ * bounded (LW_SYMCACHE_MAX entries), shared by every process mapping the
+ * same file.  Returns the count, 1 <= count <= max.
+ */
+int unwind_frames(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, struct lw_frame *out,
+		  int max);
+
+/* What symbolization did, for --metrics. */
+struct lw_symbolize_stats {
+	uint64_t cache_entries, cache_capacity;
+	uint64_t cache_hits, cache_misses, cache_evictions;
+	uint64_t perf_maps_read;      /* perf map files read (and re-read on change) */
+	uint64_t perf_map_lines_bad;  /* lines of them skipped as malformed */
+	uint64_t jit_frames;          /* frames named by a perf map */
+	uint64_t unnamed_frames;      /* frames left as an address */
+};
+
+void unwinder_stats(const struct unwinder *u, struct lw_symbolize_stats *out);
 
 /* The process exited: drop what is cached for it. */
 void unwinder_forget(struct unwinder *u, uint32_t pid);
