@@ -67,9 +67,9 @@ bool py_is_eval_frame(const char *func);
  * Pure.  native (innermost first) with each native frame of the eval loop
  * replaced by the Python frames it runs: py's frames from the next one up
  * to and including the next py_entry frame.  Python frames left when the
- * native ones run out (an unwind cut short) go where the last eval frame
- * was; if no eval frame is found at all, py goes first (above the native
- * stack: the wait is in C called from Python).  Returns the count, <= max.
+ * native ones run out (an unwind cut short before the outermost eval loop,
+ * or none found at all) go at the outer end, after the native frames: they
+ * are the callers.  Returns the count, <= max.
  */
 int py_merge_frames(const struct lw_frame *native, int n_native, const struct lw_frame *py,
 		    int n_py, struct lw_frame *out, int max);

@@ -56,6 +56,10 @@ struct lw_symbolize_stats {
 	uint64_t unnamed_frames;      /* frames left as an address */
 };
 
+/* The old text-only lookup, until leakwatch.c moves to unwind_frames. */
+void unwind_symbolize(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, char *buf,
+		      size_t len);
+
 void unwinder_stats(const struct unwinder *u, struct lw_symbolize_stats *out);
 
 /* The process exited: drop what is cached for it. */
