@@ -27,6 +27,7 @@
 #include "go_scan.h"
 #include "leakwatch.h"
 #include "report.h"
+#include "frame.h"
 #include "sites.h"
 #include "trend.h"
 #include "wait_kind.h"
@@ -37,6 +38,14 @@
 struct lw_stack_ops {
 	/* User pcs of the thread of r, innermost first: count, or -errno. */
 	int (*unwind)(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, int max);
+	/* The frames at a user pc, innermost (inlined) first, as
+	 * unwind_frames: the count (>= 1).  first: pcs[0], not a return
+	 * address.  Used instead of symbolize_user when set. */
+	int (*user_frames)(void *ctx, uint32_t pid, uint64_t pc, bool first, struct lw_frame *out,
+			   int max);
+	/* The Python frames of thread tid, as py_thread_frames: the count, 0
+	 * when it is not a Python thread, -errno unreadable. */
+	int (*python_frames)(void *ctx, uint32_t pid, uint32_t tid, struct lw_frame *out, int max);
 	/* Text of a user frame; first: pcs[0], not a return address. */
 	void (*symbolize_user)(void *ctx, uint32_t pid, uint64_t pc, bool first, char *buf,
 			       size_t len);
