@@ -36,11 +36,12 @@ CORE_SRCS := user/args.c user/duration.c user/tracker.c user/id_map.c \
 	user/waiter_map.c user/leak_policy.c \
 	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c user/sites.c \
 	user/trend.c user/metrics.c user/timeline.c user/kernel_version.c \
-	user/buf.c user/utf8.c user/dump.c user/go_g.c user/go_names.c user/frame.c
+	user/buf.c user/utf8.c user/dump.c user/go_g.c user/go_names.c user/frame.c \
+	user/py_linetable.c user/py_layout.c user/py_walk.c user/py_merge.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
 DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c user/go_watch.c \
 	user/go_scan.c \
-	user/procfs.c user/ksyms.c user/log.c user/unwind.c user/http.c user/run_mode.c
+	user/procfs.c user/ksyms.c user/log.c user/unwind.c user/http.c user/run_mode.c user/py_frames.c
 # The Go binary reader: pure parsing of untrusted files (libelf, libdw).
 GO_BINARY_SRCS := user/go_buildinfo.c user/go_pclntab.c user/go_binary.c user/go_layout_table.c
 UNIT_SRCS := $(CORE_SRCS) $(GO_BINARY_SRCS)
@@ -271,3 +272,15 @@ $(FUZZ_DIR)/seeded-go-g: $(wildcard tests/fuzz/corpus/fuzz_go_g/*) | $(FUZZ_DIR)
 	$(Q)cp tests/fuzz/corpus/fuzz_go_g/* $(FUZZ_DIR)/corpus/fuzz_go_g/
 	$(Q)touch $@
 fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_go_g $(FUZZ_DIR)/seeded-go-g
+
+# The Python frame reader against live CPython (root or the same uid):
+# tests/unit/live_py_stacks.c runs tests/fixtures/py/leak.py under Debian's
+# python3.11 and each pyenv CPython here (3.10: must be "not supported").
+PY_STACKS_PYTHONS ?= /usr/bin/python3.11 $(wildcard $(foreach v,3.10.13 3.11.7 3.12.1 3.13.0,\
+	/root/.pyenv/versions/$(v)/bin/python3))
+.PHONY: test-py-stacks
+$(OUTPUT)/unit/live_py_stacks: tests/unit/live_py_stacks.c $(UNIT_DEPS) user/py_frames.c | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) user/py_frames.c -o $@ $(UNIT_LIBS)
+test-py-stacks: $(OUTPUT)/unit/live_py_stacks
+	$(Q)$< tests/fixtures/py/leak.py $(PY_STACKS_PYTHONS)
