@@ -49,6 +49,19 @@ CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUTPUT)/user/%.o) $(GO_BINARY_SRCS:user/%.c=
 DAEMON_OBJS := $(DAEMON_SRCS:user/%.c=$(OUTPUT)/user/%.o)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+# test_py_layout_3NN: the CPython layouts against CPython's own headers:
+# Debian's 3.11 (libpython3.11-dev, make deps) always, pyenv's 3.12 and 3.13
+# where present (3.13: linked with its libpython, whose _PyRuntime holds
+# the debug offsets).
+PY311_INCLUDE ?= /usr/include/python3.11
+PY312_PREFIX ?= /root/.pyenv/versions/3.12.1
+PY313_PREFIX ?= /root/.pyenv/versions/3.13.0
+ifeq ($(wildcard $(PY312_PREFIX)/include/python3.12/internal/pycore_frame.h),)
+UNIT_TESTS := $(filter-out test_py_layout_312,$(UNIT_TESTS))
+endif
+ifeq ($(wildcard $(PY313_PREFIX)/include/python3.13/internal/pycore_frame.h $(PY313_PREFIX)/lib/libpython3.13.so),)
+UNIT_TESTS := $(filter-out test_py_layout_313,$(UNIT_TESTS))
+endif
 FIXTURES := $(patsubst tests/fixtures/%.c,%,$(wildcard tests/fixtures/*.c))
 # The Go fixtures (GO_FIXTURES): every Go version here x plain, stripped, PIE,
 # cgo.  Included before the rules that name them; its rules are not the
@@ -155,6 +168,14 @@ $(OUTPUT)/gotest/%-oracle: $(GO_TEST_SRCS) tests/unit/go/oracle/main.go | $(OUTP
 	$(call msg,GO,$@)
 	$(Q)$(call go_build,$*,,0,./oracle)
 $(OUTPUT)/unit/test_go_binary $(OUTPUT)/asan/test_go_binary: $(GO_TEST_BINS) $(GO_ORACLES)
+$(OUTPUT)/unit/test_py_layout_311 $(OUTPUT)/asan/test_py_layout_311: \
+	UNIT_GO_CFLAGS += -I$(PY311_INCLUDE)
+$(OUTPUT)/unit/test_py_layout_312 $(OUTPUT)/asan/test_py_layout_312: \
+	UNIT_GO_CFLAGS += -I$(PY312_PREFIX)/include/python3.12
+$(OUTPUT)/unit/test_py_layout_313 $(OUTPUT)/asan/test_py_layout_313: \
+	UNIT_GO_CFLAGS += -I$(PY313_PREFIX)/include/python3.13
+$(OUTPUT)/unit/test_py_layout_313 $(OUTPUT)/asan/test_py_layout_313: \
+	UNIT_LIBS += -L$(PY313_PREFIX)/lib -lpython3.13 -Wl,-rpath,$(PY313_PREFIX)/lib
 
 test-unit: $(UNIT_TESTS:%=$(OUTPUT)/unit/%)
 	$(Q)for t in $^; do echo "== $$t"; $$t || exit 1; done

@@ -314,7 +314,8 @@ static void find_interpreter(struct py_procs *pp, struct py_proc *p)
 		}
 		bias = cands[i].start - s.load_vaddr;
 		if (m.read(m.ctx, bias + s.version, &version, 4)) {
-			unsupported(pp, p, "python (%s%s): Py_Version unreadable", cands[i].path, "");
+			unsupported(pp, p, "python (%s%s): Py_Version unreadable", cands[i].path,
+				    "");
 			return;
 		}
 		snprintf(vtext, sizeof(vtext), "%u.%u.%u", version >> 24, (version >> 16) & 0xff,
@@ -330,8 +331,8 @@ static void find_interpreter(struct py_procs *pp, struct py_proc *p)
 		} else {
 			err = m.read(m.ctx, p->runtime, offsets, sizeof(offsets));
 			if (!err)
-				err = py_layout_from_debug_offsets(offsets, sizeof(offsets), version,
-								   &p->layout);
+				err = py_layout_from_debug_offsets(offsets, sizeof(offsets),
+								   version, &p->layout);
 		}
 		if (err == -ENOTSUP) {
 			unsupported(pp, p, "python %s (%s): layout not known, not supported", vtext,

@@ -252,14 +252,17 @@ bool py_layout_valid(const struct py_layout *l)
 	/* Offsets into structs that are not read whole: bounded, no more. */
 	if (l->runtime_interpreters_head > PY_OFFSET_MAX || l->interp_next > PY_OFFSET_MAX ||
 	    l->interp_threads_head > PY_OFFSET_MAX || l->code_adaptive > PY_SPAN_MAX ||
-	    l->bytes_size > PY_SPAN_MAX || l->bytes_data > PY_SPAN_MAX ||
-	    l->str_length + 8 > PY_SPAN_MAX || l->str_state + 4 > PY_SPAN_MAX ||
+	    (uint64_t)l->bytes_size + 8 > PY_SPAN_MAX || l->bytes_data > PY_SPAN_MAX ||
 	    l->str_ascii_size > PY_SPAN_MAX || l->str_compact_size > PY_SPAN_MAX ||
-	    l->str_length + 8 > l->str_ascii_size || l->str_state + 4 > l->str_ascii_size ||
+	    (uint64_t)l->str_length + 8 > l->str_ascii_size ||
+	    (uint64_t)l->str_state + 4 > l->str_ascii_size ||
 	    l->str_ascii_size > l->str_compact_size)
 		return false;
-	if (cframe ? (l->cframe_current_frame > PY_SPAN_MAX || l->tstate_current_frame != PY_NO_FIELD)
-		   : l->tstate_current_frame == PY_NO_FIELD)
+	/* one of cframe->current_frame (3.11, 3.12) or current_frame */
+	if (cframe && (l->cframe_current_frame > PY_SPAN_MAX ||
+		       l->tstate_current_frame != PY_NO_FIELD))
+		return false;
+	if (!cframe && l->tstate_current_frame == PY_NO_FIELD)
 		return false;
 	return in_span(l->tstate_next, 8, l->tstate_span, false) &&
 	       in_span(l->tstate_native_thread_id, 8, l->tstate_span, false) &&

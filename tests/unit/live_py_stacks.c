@@ -111,6 +111,8 @@ static pid_t start(const char *python, const char *fixture, FILE **out)
 	}
 	close(fds[1]);
 	*out = fdopen(fds[0], "r");
+	if (*out)
+		setvbuf(*out, NULL, _IONBF, 0);
 	return pid;
 }
 
@@ -120,13 +122,13 @@ static bool next_line(FILE *f, char *buf, size_t len, time_t deadline)
 	struct pollfd p = { .fd = fileno(f), .events = POLLIN };
 	char *nl;
 
-	/* Lines already buffered by stdio need no poll. */
+	/* f is unbuffered: what poll sees is all there is. */
 	for (;;) {
 		int left = (int)(deadline - time(NULL));
 
 		if (left <= 0)
 			return false;
-		if (f->_IO_read_ptr < f->_IO_read_end || poll(&p, 1, left * 1000) > 0)
+		if (poll(&p, 1, left * 1000) > 0)
 			break;
 	}
 	if (!fgets(buf, (int)len, f))
@@ -225,8 +227,9 @@ static int test_python(const char *python, const char *fixture)
 			else
 				snprintf(line, sizeof(line), "(none)");
 			if (strcmp(line, want)) {
-				printf("FAIL %s thread %lu %s frame %d: read \"%s\", python says \"%s\"\n",
-				       python, t->tid, t->name, k, line, want);
+				printf("FAIL %s thread %lu %s frame %d: read \"%s\", "
+				       "python says \"%s\"\n", python, t->tid, t->name, k, line,
+				       want);
 				bad = 1;
 			}
 		}
@@ -242,7 +245,8 @@ static int test_python(const char *python, const char *fixture)
 		       (unsigned long long)st.threads_read, (unsigned long long)st.read_errors,
 		       (unsigned long long)st.chains_cut);
 		if (s.n < 3 + atoi(HANDLERS))
-			bad = printf("FAIL %s: %d threads in the snapshot, want 3 + " HANDLERS "\n", python, s.n) > 0;
+			bad = printf("FAIL %s: %d threads in the snapshot, want 3 + " HANDLERS
+				     "\n", python, s.n) > 0;
 	}
 cleanup:
 	py_procs_free(pp);
