@@ -305,3 +305,21 @@ $(OUTPUT)/unit/live_py_stacks: tests/unit/live_py_stacks.c $(UNIT_DEPS) user/py_
 	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) user/py_frames.c -o $@ $(UNIT_LIBS)
 test-py-stacks: $(OUTPUT)/unit/live_py_stacks
 	$(Q)$< tests/fixtures/py/leak.py $(PY_STACKS_PYTHONS)
+
+# fuzz_py_linetable, fuzz_py_frames (make fuzz, fuzz-ci): the co_linetable
+# decoder and the CPython structure walker on memory images, pure; the
+# frames seeds are test_py_walk's images (LW_PY_SEEDS=DIR), checked in.
+PY_WALK_SRCS := user/py_walk.c user/py_layout.c user/py_linetable.c
+FUZZERS += fuzz_py_linetable fuzz_py_frames
+$(FUZZ_DIR)/fuzz_py_linetable: tests/fuzz/fuzz_py_linetable.c user/py_linetable.c user/py_linetable.h | $(FUZZ_DIR)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< user/py_linetable.c -o $@
+$(FUZZ_DIR)/fuzz_py_frames: tests/fuzz/fuzz_py_frames.c $(PY_WALK_SRCS) $(wildcard user/py_*.h) user/frame.h | $(FUZZ_DIR)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(PY_WALK_SRCS) -o $@
+$(FUZZ_DIR)/seeded-py: $(wildcard tests/fuzz/corpus/fuzz_py_frames/* tests/fuzz/corpus/fuzz_py_linetable/*) | $(FUZZ_DIR)
+	$(Q)mkdir -p $(FUZZ_DIR)/corpus/fuzz_py_frames $(FUZZ_DIR)/corpus/fuzz_py_linetable
+	$(Q)cp tests/fuzz/corpus/fuzz_py_frames/* $(FUZZ_DIR)/corpus/fuzz_py_frames/
+	$(Q)cp tests/fuzz/corpus/fuzz_py_linetable/* $(FUZZ_DIR)/corpus/fuzz_py_linetable/
+	$(Q)touch $@
+fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_py_linetable $(FUZZ_DIR)/fuzz_py_frames $(FUZZ_DIR)/seeded-py

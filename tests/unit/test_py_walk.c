@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -261,6 +262,33 @@ static void expect_frame(const struct lw_frame *f, const char *func, const char 
 	assert_false(f->inlined);
 }
 
+/* With LW_PY_SEEDS=DIR: the image as a seed of tests/fuzz/fuzz_py_frames
+ * (its input format: layout, runtime, a thread state, [debug offsets],
+ * the image at the same base). */
+static void write_seed(const struct world *w, int minor)
+{
+	const char *dir = getenv("LW_PY_SEEDS");
+	uint8_t offsets[PY_DEBUG_OFFSETS_SPAN] = { 0 };
+	uint8_t mode = (uint8_t)(minor - 11);
+	char path[512];
+	FILE *f;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/world-3.%d", dir, minor);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fwrite(&mode, 1, 1, f);
+	fwrite(&w->runtime, 8, 1, f);
+	fwrite(&w->ts_a, 8, 1, f);
+	if (minor == 13) {
+		debug_offsets_image(offsets);
+		fwrite(offsets, sizeof(offsets), 1, f);
+	}
+	fwrite(w->im.bytes, w->im.used, 1, f);
+	assert_int_equal(fclose(f), 0);
+}
+
 static void check_world(int minor)
 {
 	static struct world w;
@@ -271,6 +299,7 @@ static void check_world(int minor)
 	int n;
 
 	build(&w, minor);
+	write_seed(&w, minor);
 	n = py_list_threads(&w.m, &w.l, w.runtime, ts, 8, &st);
 	assert_int_equal(n, 2);
 	assert_int_equal(ts[0].tid, 102);
