@@ -103,6 +103,23 @@ $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) -fomit-frame-pointer $< -o $@
 
+# query with its DWARF split off, as distributions ship it (objcopy
+# --only-keep-debug, strip, a link to the debug file): query-debuglink finds
+# query-debuglink.debug beside it through .gnu_debuglink; query-buildid
+# has no link, only its build-id, and its debug file waits in split/ for the
+# test to install under /usr/lib/debug/.build-id.  Each variant is compiled
+# with its own name, so each has a build-id of its own.
+QUERY_SPLIT := $(OUTPUT)/fixtures/query-debuglink $(OUTPUT)/fixtures/query-buildid
+all: $(QUERY_SPLIT)
+$(QUERY_SPLIT): $(OUTPUT)/fixtures/query-%: tests/fixtures/query.c | $(OUTPUT)/fixtures
+	$(call msg,CC-SPLIT,$@)
+	$(Q)mkdir -p $(OUTPUT)/fixtures/split
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fomit-frame-pointer -DQUERY_VARIANT='"$*"' $< -o $@.full
+	$(Q)objcopy --only-keep-debug $@.full $(if $(filter debuglink,$*),$@.debug,$(OUTPUT)/fixtures/split/query-$*.debug)
+	$(Q)strip --strip-unneeded $@.full -o $@.tmp
+	$(Q)$(if $(filter debuglink,$*),objcopy --add-gnu-debuglink=$@.debug $@.tmp,:)
+	$(Q)rm -f $@.full && mv $@.tmp $@
+
 # Unit tests: cmocka, plain and under ASan+UBSan (valgrind runs the plain ones).
 # One gcc call compiles several sources, where -MMD would keep the last one's
 # headers only: they depend on every header instead.
