@@ -31,6 +31,7 @@ struct lw_drops {
 	uint64_t unstuck_inexact; /* a wait's end seen by a scan, not by its record */
 	uint64_t stacks_unreadable;  /* user stacks that could not be unwound */
 	uint64_t kstacks_unreadable; /* kernel stacks the scan did not get */
+	uint64_t python_stacks_unreadable; /* Python threads shown with native frames only */
 	uint64_t sites_untracked;    /* sites past LW_MAX_SITES_PER_PROCESS */
 	uint64_t processes_untracked; /* processes past LW_MAX_PROCESSES */
 	uint64_t threads_untracked;  /* threads past LW_MAX_THREADS */
