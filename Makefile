@@ -37,6 +37,8 @@ CORE_SRCS := user/args.c user/duration.c user/tracker.c user/id_map.c \
 	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c user/sites.c \
 	user/trend.c user/metrics.c user/timeline.c user/kernel_version.c \
 	user/buf.c user/utf8.c user/dump.c user/go_g.c user/go_names.c user/frame.c
+# JIT symbols: the perf map parser (pure) and its per-process files (/proc).
+CORE_SRCS += user/perf_map.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
 DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c user/go_watch.c \
 	user/go_scan.c \
