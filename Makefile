@@ -292,3 +292,17 @@ $(FUZZ_DIR)/seeded-go-g: $(wildcard tests/fuzz/corpus/fuzz_go_g/*) | $(FUZZ_DIR)
 	$(Q)cp tests/fuzz/corpus/fuzz_go_g/* $(FUZZ_DIR)/corpus/fuzz_go_g/
 	$(Q)touch $@
 fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_go_g $(FUZZ_DIR)/seeded-go-g
+
+# Native frames against real processes (root): the query fixture plain, with
+# its DWARF split off (debuglink, build-id), in a chroot; the cache shared.
+# make bench-native: unwind_frames' cost, cold and cached.
+NATIVE_LIVE_SRCS := user/unwind.c user/procfs.c
+NATIVE_FIXTURES := $(OUTPUT)/fixtures/query $(QUERY_SPLIT)
+.PHONY: test-native-live bench-native
+$(OUTPUT)/unit/live_native: tests/unit/live_native.c $(UNIT_DEPS) $(NATIVE_LIVE_SRCS) | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) $(NATIVE_LIVE_SRCS) -o $@ $(UNIT_LIBS) -lstdc++
+test-native-live: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
+	$(Q)$< $(OUTPUT)
+bench-native: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
+	$(Q)$< --bench $(OUTPUT)
