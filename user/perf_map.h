@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Entries kept per file, at most; the rest are counted as skipped. */
+/* Entries kept per file, at most; the rest (the earliest lines: later ones
+ * win) are counted as skipped, in perf_map_bad_lines. */
 #define PERF_MAP_MAX_ENTRIES (1u << 20)
 /* Bytes read of a file, at most. */
 #define PERF_MAP_MAX_BYTES (256u << 20)
@@ -25,11 +26,13 @@ struct perf_map;
 
 /* Parses len bytes of perf map text (need not end in a newline or NUL).
  * Malformed lines (no START, SIZE or NAME, SIZE 0, START + SIZE wrapping)
- * are skipped and counted.  Overlapping entries: the later line wins (a
- * JIT rewrites code in place).  0 or -ENOMEM. */
+ * are skipped and counted, as are lines holding a NUL byte (empty lines are
+ * not lines).  Overlapping entries: the later line wins where they overlap
+ * (a JIT rewrites code in place).  0 or -ENOMEM. */
 int perf_map_parse(const char *text, size_t len, struct perf_map **out);
 void perf_map_free(struct perf_map *m);
 size_t perf_map_entries(const struct perf_map *m);
+/* Lines skipped: malformed, or past PERF_MAP_MAX_ENTRIES. */
 size_t perf_map_bad_lines(const struct perf_map *m);
 
 /* The symbol covering addr (start <= addr < start + size): its name (lives
@@ -43,7 +46,9 @@ struct perf_maps;
 struct perf_maps_stats {
 	uint64_t files_read;  /* reads of a file (first and after a change) */
 	uint64_t lines_bad;   /* malformed lines skipped, over all reads */
-	uint64_t read_errors; /* a file there but unreadable (not counted: no file) */
+	uint64_t read_errors; /* a file there but unreadable, or not a regular file (not
+			       * counted: no file), once per file */
+	uint64_t files_cut;   /* reads of a file past PERF_MAP_MAX_BYTES: its start unread */
 };
 
 int perf_maps_new(struct perf_maps **out);
@@ -54,7 +59,10 @@ void perf_maps_free(struct perf_maps *pm);
  * /tmp/perf-NSPID.map as it sees it: /proc/PID/root/tmp/perf-NSPID.map,
  * NSPID its pid in its own pid namespace (the last NSpid of
  * /proc/PID/status).  Looked at again (stat: inode, size, mtime) when
- * now_ns is 1 s past the last look, and re-read when it changed.  True with
+ * now_ns is 1 s past the last look, and re-read when it changed (a last
+ * line without its newline is still being written: read then).  Symlinks on
+ * the way resolve inside the process's root; the file itself must be a
+ * regular file, not a symlink (a FIFO there does not block).  True with
  * name copied (cut to len), *start its start; false: no file, or no symbol
  * there.  module gets "perf-NSPID.map" when non-NULL.
  */
