@@ -333,29 +333,57 @@ static void user_frame_text(struct unwinder *u, uint32_t pid, uint64_t pc, bool 
 	lw_frame_text(&frames[n - 1], buf, len);
 }
 
-/* The Python frames of a thread; a CPython that cannot be read is said once
- * per process, and its threads keep their native stacks. */
+/* A CPython process found: a python record, once per process (and a line
+ * on stderr when its stacks cannot be read). */
+static void report_python(struct daemon *d, uint32_t pid)
+{
+	const char *version, *layout, *error;
+	char path[64], pcomm[LW_COMM_LEN + 2] = "";
+	FILE *f;
+
+	if (id_map_get(&d->py_reported, pid) ||
+	    !py_proc_info(d->py, pid, &version, &layout, &error))
+		return;
+	if (id_map_put(&d->py_reported, pid, d) == -ENOMEM)
+		log_debug("pid %u: out of memory", pid);
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(pcomm, sizeof(pcomm), f))
+			pcomm[strcspn(pcomm, "\n")] = '\0';
+		fclose(f);
+	}
+	if (error) {
+		char clean_comm[3 * LW_COMM_LEN + 1], why[3 * 256 + 1];
+
+		/* the words name the target's own file: cleaned */
+		text_clean_name(pcomm, clean_comm);
+		text_clean(py_proc_error(d->py, pid), 256, why);
+		log_error("pid %u (%s): %s: Python stacks not read (native stacks only)", pid,
+			  clean_comm, why);
+	}
+	d->sink.emit(d->sink.ctx, &(struct lw_report){
+					  .type = LW_RPT_PYTHON,
+					  .ts = clock_to_unix(&d->clock, clock_mono_ns()),
+					  .pid = pid,
+					  .pcomm = pcomm,
+					  .py_version = version,
+					  .py_layout = layout,
+					  .py_error = error,
+				  });
+}
+
+/* The Python frames of a thread; a CPython that cannot be read keeps its
+ * threads' native stacks. */
 static int stack_python_frames(void *ctx, uint32_t pid, uint32_t tid, struct lw_frame *out,
 			       int max)
 {
 	struct daemon *d = ctx;
 	int n = py_thread_frames(d->py, pid, tid, out, max);
-	const char *why;
 
-	if (n >= 0 || id_map_get(&d->py_reported, pid))
-		return n;
-	why = py_proc_error(d->py, pid);
-	if (why) {
-		char text[3 * 256 + 1];
-
-		/* the words name the target's own file: cleaned */
-		text_clean(why, 256, text);
-		log_error("pid %u: %s: Python frames not read (native stacks only)", pid, text);
-		if (id_map_put(&d->py_reported, pid, d) == -ENOMEM)
-			log_debug("pid %u: out of memory", pid);
-	} else {
+	report_python(d, pid);
+	if (n < 0 && n != -ENOTSUP)
 		log_debug("pid %u tid %u: Python frames not read: %s", pid, tid, strerror(-n));
-	}
 	return n;
 }
 

@@ -36,9 +36,12 @@ enum py_proc_state {
 struct py_proc {
 	uint32_t pid;
 	enum py_proc_state state;
-	char error[PY_ERROR_TEXT];
+	char error[PY_ERROR_TEXT];  /* "python VERSION (FILE): REASON" */
+	char version[32];           /* "3.12.1" */
+	const char *layout;         /* "table 3.12", "_Py_DebugOffsets" */
+	const char *reason;         /* why unsupported: static text */
 	uint64_t runtime; /* _PyRuntime's address */
-	struct py_layout layout;
+	struct py_layout pyl;
 	/* The thread states as last listed, sorted by tid, and the list's
 	 * head then: a tid not among them is looked for again only when
 	 * the head changed (a new thread state is put at the head). */
@@ -120,6 +123,19 @@ const char *py_proc_error(const struct py_procs *pp, uint32_t pid)
 	const struct py_proc *p = id_map_get(&pp->procs, pid);
 
 	return p && p->state == PY_UNSUPPORTED ? p->error : NULL;
+}
+
+bool py_proc_info(const struct py_procs *pp, uint32_t pid, const char **version,
+		  const char **layout, const char **error)
+{
+	const struct py_proc *p = id_map_get(&pp->procs, pid);
+
+	if (!p || p->state == PY_NOT_PYTHON)
+		return false;
+	*version = p->version;
+	*layout = p->state == PY_READY ? p->layout : NULL;
+	*error = p->state == PY_UNSUPPORTED ? p->reason : NULL;
+	return true;
 }
 
 /* A file the interpreter may be in: "python*" or "libpython3*". */
@@ -275,11 +291,14 @@ static int open_mapped(uint32_t pid, const struct candidate *c)
 	return fd >= 0 ? fd : -errno;
 }
 
-static void unsupported(struct py_procs *pp, struct py_proc *p, const char *fmt, const char *a,
-			const char *b)
+/* reason: static text. */
+static void unsupported(struct py_procs *pp, struct py_proc *p, const char *path,
+			const char *reason)
 {
 	p->state = PY_UNSUPPORTED;
-	snprintf(p->error, sizeof(p->error), fmt, a, b);
+	p->reason = reason;
+	snprintf(p->error, sizeof(p->error), "python %s (%s): %s", p->version[0] ? p->version : "?",
+		 path, reason);
 	pp->stats.unsupported++;
 }
 
@@ -294,7 +313,6 @@ static void find_interpreter(struct py_procs *pp, struct py_proc *p)
 	for (int i = 0; i < n; i++) {
 		struct py_syms s;
 		uint8_t offsets[PY_DEBUG_OFFSETS_SPAN];
-		char vtext[32], name[16];
 		uint64_t bias;
 		uint32_t version;
 		int fd = open_mapped(p->pid, &cands[i]), err;
@@ -307,41 +325,38 @@ static void find_interpreter(struct py_procs *pp, struct py_proc *p)
 			continue;
 		if (!s.version) {
 			/* Py_Version came with 3.11. */
-			version_from_name(cands[i].path, name, sizeof(name));
-			unsupported(pp, p, "python %s (%s): before 3.11, not supported",
-				    name[0] ? name : "before 3.11", cands[i].path);
+			version_from_name(cands[i].path, p->version, sizeof(p->version));
+			unsupported(pp, p, cands[i].path, "before 3.11, not supported");
 			return;
 		}
 		bias = cands[i].start - s.load_vaddr;
 		if (m.read(m.ctx, bias + s.version, &version, 4)) {
-			unsupported(pp, p, "python (%s%s): Py_Version unreadable", cands[i].path,
-				    "");
+			unsupported(pp, p, cands[i].path, "Py_Version unreadable");
 			return;
 		}
-		snprintf(vtext, sizeof(vtext), "%u.%u.%u", version >> 24, (version >> 16) & 0xff,
-			 (version >> 8) & 0xff);
+		snprintf(p->version, sizeof(p->version), "%u.%u.%u", version >> 24,
+			 (version >> 16) & 0xff, (version >> 8) & 0xff);
 		p->runtime = bias + s.runtime;
 		if (version >> 24 != 3 || ((version >> 16) & 0xff) < 11) {
-			unsupported(pp, p, "python %s (%s): before 3.11, not supported", vtext,
-				    cands[i].path);
+			unsupported(pp, p, cands[i].path, "before 3.11, not supported");
 			return;
 		}
 		if (((version >> 16) & 0xff) <= 12) {
-			err = py_layout_for_version(version, &p->layout);
+			err = py_layout_for_version(version, &p->pyl);
+			p->layout = ((version >> 16) & 0xff) == 11 ? "table 3.11" : "table 3.12";
 		} else {
 			err = m.read(m.ctx, p->runtime, offsets, sizeof(offsets));
 			if (!err)
 				err = py_layout_from_debug_offsets(offsets, sizeof(offsets),
-								   version, &p->layout);
+								   version, &p->pyl);
+			p->layout = "_Py_DebugOffsets";
 		}
 		if (err == -ENOTSUP) {
-			unsupported(pp, p, "python %s (%s): layout not known, not supported", vtext,
-				    cands[i].path);
+			unsupported(pp, p, cands[i].path, "layout not known here, not supported");
 			return;
 		}
 		if (err) {
-			unsupported(pp, p, "python %s (%s): _Py_DebugOffsets unreadable or invalid",
-				    vtext, cands[i].path);
+			unsupported(pp, p, cands[i].path, "_Py_DebugOffsets unreadable or invalid");
 			return;
 		}
 		p->state = PY_READY;
@@ -366,8 +381,8 @@ static int relist(struct py_procs *pp, struct py_proc *p, const struct py_mem *m
 
 	if (!all)
 		return -ENOMEM;
-	err = py_threads_head(m, &p->layout, p->runtime, &head);
-	n = err ? err : py_list_threads(m, &p->layout, p->runtime, all, PY_THREADS_MAX, &pp->walk);
+	err = py_threads_head(m, &p->pyl, p->runtime, &head);
+	n = err ? err : py_list_threads(m, &p->pyl, p->runtime, all, PY_THREADS_MAX, &pp->walk);
 	if (n < 0) {
 		free(all);
 		return n;
@@ -399,12 +414,12 @@ static int lookup_tstate(struct py_procs *pp, struct py_proc *p, const struct py
 	uint64_t head, seen_tid;
 	int err;
 
-	if (t && !py_tstate_tid(m, &p->layout, t->addr, &seen_tid) && seen_tid == tid) {
+	if (t && !py_tstate_tid(m, &p->pyl, t->addr, &seen_tid) && seen_tid == tid) {
 		*addr = t->addr;
 		return 0;
 	}
 	if (!t && p->listed) {
-		err = py_threads_head(m, &p->layout, p->runtime, &head);
+		err = py_threads_head(m, &p->pyl, p->runtime, &head);
 		if (err)
 			return err;
 		if (head == p->head)
@@ -449,7 +464,7 @@ int py_thread_frames(struct py_procs *pp, uint32_t pid, uint32_t tid, struct lw_
 	err = lookup_tstate(pp, p, &m, tid, &tstate);
 	if (err == 1)
 		return 0;
-	n = err ? err : py_walk_frames(&m, &p->layout, tstate, out, max, &pp->walk);
+	n = err ? err : py_walk_frames(&m, &p->pyl, tstate, out, max, &pp->walk);
 	if (n < 0) {
 		pp->stats.read_errors++;
 		return n;

@@ -59,6 +59,14 @@ int py_thread_frames(struct py_procs *pp, uint32_t pid, uint32_t tid, struct lw_
  * once-per-process report. */
 const char *py_proc_error(const struct py_procs *pp, uint32_t pid);
 
+/* What the first py_thread_frames found of pid's CPython, for the caller's
+ * once-per-process record: version ("3.12.1"; "3.10" when only the file
+ * name tells), layout ("table 3.12", "_Py_DebugOffsets"; NULL when
+ * unreadable), error (the reason alone: "before 3.11, not supported"; NULL
+ * when readable).  false: not Python, or not looked at yet. */
+bool py_proc_info(const struct py_procs *pp, uint32_t pid, const char **version,
+		  const char **layout, const char **error);
+
 /* Pure.  Is this native function the interpreter's eval loop, whose frames
  * the Python frames replace (_PyEval_EvalFrameDefault)? */
 bool py_is_eval_frame(const char *func);
