@@ -162,15 +162,18 @@ test_py_leak() {
 				| (\$k | index(\"python\")) as \$first
 				| (\$k | rindex(\"python\")) as \$last
 				| \$first > 0 and \$last < (\$k | length) - 1
-				and (\$l.frames[0].func | test(\"futex|sem_wait|cond_wait\"))
+				and ((\$l.frames[0].func // \"\") | test(\"futex|sem_wait|cond_wait\"))
 				and (\$l.frames[-1].kind == \"native\")
-				and ([\$l.frames[-3:][].func] | any(test(\"start_thread|clone\")))
+				and ([\$l.frames[-3:][] | .func // \"\"] | any(test(\"start_thread|clone\")))
 				and ([\$l.stack[] | select(test(\"^(Condition.wait|Queue.get|handle|Thread.run|Thread._bootstrap_inner|Thread._bootstrap) \\\\(\"))]
 					== [\$l.frames[] | select(.kind == \"python\") | \"\(.func) (\(.file):\(.line))\"])" \
 			"first(.[] | select(.type == \"leak\" and .pid == \$pid)) | .stack" || return 1
 		jq_expect "$tag: every leak record of the fixture names the same site" \
 			'[.[] | select(.type == "leak" and .pid == $pid) | .site] | unique | length == 1' ||
 			return 1
+		echo "# $tag ($python): $(jq -r -s --argjson pid "$FX_PID" '
+			first(.[] | select(.type == "leak" and .pid == $pid))
+			| "leak at \(.where), stuck \(.stuck), \(.frames | map(select(.kind == "python")) | length) Python frames in \(.frames | length)"' "$OUT")"
 	done
 }
 
