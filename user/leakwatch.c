@@ -170,6 +170,7 @@ static void update_metrics(struct daemon *d)
 {
 	struct lw_prog_stats progs[8];
 	struct lw_symbolize_stats symbolize;
+	struct py_stats python;
 	struct lw_drops drops;
 	struct lw_metrics_input in = {
 		.tracker = d->tracker,
@@ -189,6 +190,10 @@ static void update_metrics(struct daemon *d)
 	if (d->unwinder) {
 		unwinder_stats(d->unwinder, &symbolize);
 		in.symbolize = &symbolize;
+	}
+	if (d->py) {
+		py_procs_get_stats(d->py, &python);
+		in.python = &python;
 	}
 	err = metrics_render(&in, &d->metrics_page);
 	if (err)
