@@ -257,6 +257,24 @@ cleanup:
 	return bad;
 }
 
+/* This program is no Python: 0 frames, no error, not counted. */
+static int test_not_python(void)
+{
+	struct lw_frame frames[4];
+	struct py_procs *pp;
+	struct py_stats st;
+	int n, bad;
+
+	if (py_procs_new(&pp))
+		return 1;
+	n = py_thread_frames(pp, (uint32_t)getpid(), (uint32_t)getpid(), frames, 4);
+	py_procs_get_stats(pp, &st);
+	bad = n != 0 || py_proc_error(pp, (uint32_t)getpid()) || st.processes || st.unsupported;
+	printf("%s not Python (this program): %d frames\n", bad ? "FAIL" : "ok", n);
+	py_procs_free(pp);
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	int failed = 0;
@@ -267,6 +285,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s FIXTURE PYTHON... | --pid PID\n", argv[0]);
 		return 2;
 	}
+	failed |= test_not_python();
 	for (int i = 2; i < argc; i++)
 		failed |= test_python(argv[i], argv[1]);
 	return failed;
