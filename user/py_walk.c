@@ -292,9 +292,9 @@ static int read_code(const struct py_mem *m, const struct py_layout *l, uint64_t
 	firstlineno = i32_at(buf, l->code_firstlineno);
 	/* The instruction: before the first code unit is "not started"
 	 * (3.11, 3.12 point at the previous one); too far is garbage. */
-	if (instr < first || (instr & 1))
+	if (instr < first)
 		addr = -2;
-	else if (instr - first > PY_CODE_BYTES_MAX)
+	else if (instr - first > PY_CODE_BYTES_MAX || ((instr - first) & 1))
 		addr = -1;
 	else
 		addr = (int64_t)(instr - first);

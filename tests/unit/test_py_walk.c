@@ -451,6 +451,10 @@ static void test_garbage(void **state)
 		assert_int_equal(py_walk_frames(&w.m, &w.l, ts, out, 8, &st), 1);
 		assert_int_equal(out[0].line, 0);
 		assert_string_equal(out[0].func, "ok");
+		/* not at a code unit */
+		put64(&w.im, f + w.l.frame_instr, code + w.l.code_adaptive + 3);
+		assert_int_equal(py_walk_frames(&w.m, &w.l, ts, out, 8, &st), 1);
+		assert_int_equal(out[0].line, 0);
 		/* before the first instruction: the first line */
 		put64(&w.im, f + w.l.frame_instr, code + w.l.code_adaptive - 2);
 		assert_int_equal(py_walk_frames(&w.m, &w.l, ts, out, 8, &st), 1);
@@ -465,7 +469,7 @@ static void test_garbage(void **state)
 		put64(&w.im, code + w.l.code_linetable, s);
 		assert_int_equal(py_walk_frames(&w.m, &w.l, ts, out, 8, &st), 1);
 		assert_int_equal(out[0].line, 0);
-		assert_int_equal(st.lines_unknown, 3);
+		assert_int_equal(st.lines_unknown, 4);
 	}
 }
 
