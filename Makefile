@@ -36,7 +36,7 @@ CORE_SRCS := user/args.c user/duration.c user/tracker.c user/id_map.c \
 	user/waiter_map.c user/leak_policy.c \
 	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c user/sites.c \
 	user/trend.c user/metrics.c user/timeline.c user/kernel_version.c \
-	user/buf.c user/utf8.c user/dump.c user/go_g.c user/go_names.c user/frame.c
+	user/buf.c user/utf8.c user/dump.c user/go_g.c user/go_names.c user/frame.c user/py_merge.c
 # JIT symbols: the perf map parser (pure) and its per-process files (/proc).
 CORE_SRCS += user/perf_map.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.

@@ -29,6 +29,9 @@ void lw_frame_text(const struct lw_frame *f, char *buf, size_t len)
 	} else if (f->file[0] && f->line > 0) {
 		snprintf(buf, len, "%s+0x%llx (%s:%d)", f->func, (unsigned long long)f->offset,
 			 f->file, f->line);
+	} else if (f->kind == LW_FRAME_GO) {
+		/* Go code is the binary's: no module to show */
+		snprintf(buf, len, "%s+0x%llx", f->func, (unsigned long long)f->offset);
 	} else {
 		snprintf(buf, len, "%s+0x%llx (%s)", f->func, (unsigned long long)f->offset,
 			 module);

@@ -47,6 +47,16 @@ struct lw_frame {
 	char module[LW_MODULE_TEXT]; /* basename of the ELF or perf map; "" unknown */
 };
 
+/* What symbolization did, for --metrics. */
+struct lw_symbolize_stats {
+	uint64_t cache_entries, cache_capacity;
+	uint64_t cache_hits, cache_misses, cache_evictions;
+	uint64_t perf_maps_read;      /* perf map files read (and re-read on change) */
+	uint64_t perf_map_lines_bad;  /* lines of them skipped as malformed */
+	uint64_t jit_frames;          /* frames named by a perf map */
+	uint64_t unnamed_frames;      /* frames left as an address */
+};
+
 /* A frame for pc that nothing could name: kind, pc and module (may be NULL)
  * only. */
 void lw_frame_unknown(struct lw_frame *f, uint8_t kind, uint64_t pc, const char *module);

@@ -67,6 +67,41 @@ static void add_stack(json_object *o, const char *key, const struct lw_stack_tex
 	json_object_object_add(o, key, a);
 }
 
+/* The structured frames beside a stack: {func, file, line, module, offset,
+ * inlined, kind, pc}, unknown parts null. */
+static void add_frames(json_object *o, const char *key, const struct lw_stack_text *st)
+{
+	json_object *a = json_object_new_array(), *f;
+	char pc[24];
+	int i;
+
+	for (i = 0; st && i < st->n; i++) {
+		const struct lw_frame *fr = &st->info[i];
+
+		f = json_object_new_object();
+		if (fr->func[0])
+			add_text(f, "func", fr->func, sizeof(fr->func));
+		else
+			json_object_object_add(f, "func", NULL);
+		if (fr->file[0])
+			add_text(f, "file", fr->file, sizeof(fr->file));
+		else
+			json_object_object_add(f, "file", NULL);
+		json_object_object_add(f, "line", fr->line > 0 ? json_object_new_int(fr->line) : NULL);
+		if (fr->module[0])
+			add_text(f, "module", fr->module, sizeof(fr->module));
+		else
+			json_object_object_add(f, "module", NULL);
+		add_uint(f, "offset", fr->offset);
+		json_object_object_add(f, "inlined", json_object_new_boolean(fr->inlined));
+		add_string(f, "kind", lw_frame_kind_name(fr->kind));
+		snprintf(pc, sizeof(pc), "0x%llx", (unsigned long long)fr->pc);
+		add_string(f, "pc", pc);
+		json_object_array_add(a, f);
+	}
+	json_object_object_add(o, key, a);
+}
+
 static void add_site(json_object *o, const struct lw_site *s)
 {
 	add_string(o, "site", s->name);
@@ -78,9 +113,13 @@ static void add_site(json_object *o, const struct lw_site *s)
 		add_text(o, "where", s->where, sizeof(s->where));
 		if (s->created_by[0])
 			add_text(o, "created_by", s->created_by, sizeof(s->created_by));
+	} else if (s->where[0]) {
+		add_text(o, "where", s->where, sizeof(s->where));
 	}
 	add_stack(o, "stack", &s->user);
+	add_frames(o, "frames", &s->user);
 	add_stack(o, "kstack", &s->kernel);
+	add_frames(o, "kframes", &s->kernel);
 }
 
 /* A goroutine: its goid, the function it started in, where it was created. */
@@ -115,6 +154,7 @@ static const char *type_name(enum lw_report_type t)
 	case LW_RPT_EXIT: return "exit";
 	case LW_RPT_SUMMARY: return "summary";
 	case LW_RPT_GO: return "go";
+	case LW_RPT_PYTHON: return "python";
 	}
 	return "unknown";
 }
@@ -198,6 +238,7 @@ int json_write_report(FILE *f, const struct lw_report *r)
 		if (r->goid)
 			add_goroutine(o, r); /* the goroutine that ran on it */
 		add_stack(o, "stack", r->stack);
+		add_frames(o, "frames", r->stack);
 		break;
 	case LW_RPT_SAMPLE:
 		add_uint(o, "pid", r->pid);
@@ -224,6 +265,15 @@ int json_write_report(FILE *f, const struct lw_report *r)
 		else
 			add_string(o, "layout", r->go_layout ? r->go_layout : "");
 		break;
+	case LW_RPT_PYTHON:
+		add_uint(o, "pid", r->pid);
+		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_text(o, "version", r->py_version ? r->py_version : "", TEXT_MAX);
+		if (r->py_error)
+			add_text(o, "error", r->py_error, TEXT_MAX);
+		else
+			add_text(o, "layout", r->py_layout ? r->py_layout : "", TEXT_MAX);
+		break;
 	case LW_RPT_SUMMARY:
 		add_fixed(o, "duration_s", r->duration_s, 3);
 		add_uint(o, "events", r->events);
@@ -238,6 +288,7 @@ int json_write_report(FILE *f, const struct lw_report *r)
 			add_uint(o, "unstuck_inexact", r->drops->unstuck_inexact);
 			add_uint(o, "stacks_unreadable", r->drops->stacks_unreadable);
 			add_uint(o, "kstacks_unreadable", r->drops->kstacks_unreadable);
+			add_uint(o, "python_stacks_unreadable", r->drops->python_stacks_unreadable);
 			add_uint(o, "sites_untracked", r->drops->sites_untracked);
 			add_uint(o, "processes_untracked", r->drops->processes_untracked);
 			add_uint(o, "threads_untracked", r->drops->threads_untracked);

@@ -292,9 +292,11 @@ static int render_drops(const struct lw_drops *d, struct lw_buf *b)
 	if (!err)
 		err = buf_printf(b,
 				 "leakwatch_stacks_unreadable_total{side=\"user\"} %llu\n"
-				 "leakwatch_stacks_unreadable_total{side=\"kernel\"} %llu\n",
+				 "leakwatch_stacks_unreadable_total{side=\"kernel\"} %llu\n"
+				 "leakwatch_stacks_unreadable_total{side=\"python\"} %llu\n",
 				 (unsigned long long)d->stacks_unreadable,
-				 (unsigned long long)d->kstacks_unreadable);
+				 (unsigned long long)d->kstacks_unreadable,
+				 (unsigned long long)d->python_stacks_unreadable);
 	if (!err)
 		err = HEADER(b, "leakwatch_untracked_total", "counter",
 			     "What was past a cap and not tracked, by kind.");
@@ -346,6 +348,96 @@ static int render_progs(const struct lw_metrics_input *in, struct lw_buf *b)
 	return err;
 }
 
+/* The symbolization cache and what named the frames; the Python readers. */
+static int render_symbolize(const struct lw_metrics_input *in, struct lw_buf *b)
+{
+	const struct lw_symbolize_stats *y = in->symbolize;
+	const struct py_stats *py = in->python;
+	int err = 0;
+
+	if (y) {
+		err = HEADER(b, "leakwatch_symbol_cache_entries", "gauge",
+			     "Entries in the symbolization cache (build-id, address).");
+		if (!err)
+			err = buf_printf(b, "leakwatch_symbol_cache_entries %llu\n",
+					 (unsigned long long)y->cache_entries);
+		if (!err)
+			err = HEADER(b, "leakwatch_symbol_cache_capacity", "gauge",
+				     "Entries the symbolization cache holds at most.");
+		if (!err)
+			err = buf_printf(b, "leakwatch_symbol_cache_capacity %llu\n",
+					 (unsigned long long)y->cache_capacity);
+		if (!err)
+			err = HEADER(b, "leakwatch_symbol_cache_lookups_total", "counter",
+				     "Symbolization cache lookups, by result.");
+		if (!err)
+			err = buf_printf(b,
+					 "leakwatch_symbol_cache_lookups_total{result=\"hit\"} %llu\n"
+					 "leakwatch_symbol_cache_lookups_total{result=\"miss\"} %llu\n",
+					 (unsigned long long)y->cache_hits,
+					 (unsigned long long)y->cache_misses);
+		if (!err)
+			err = HEADER(b, "leakwatch_symbol_cache_evictions_total", "counter",
+				     "Symbolization cache entries evicted to stay in bounds.");
+		if (!err)
+			err = buf_printf(b, "leakwatch_symbol_cache_evictions_total %llu\n",
+					 (unsigned long long)y->cache_evictions);
+		if (!err)
+			err = HEADER(b, "leakwatch_perf_maps_read_total", "counter",
+				     "Perf map files (JIT symbols) read, again when they changed.");
+		if (!err)
+			err = buf_printf(b, "leakwatch_perf_maps_read_total %llu\n",
+					 (unsigned long long)y->perf_maps_read);
+		if (!err)
+			err = HEADER(b, "leakwatch_perf_map_lines_bad_total", "counter",
+				     "Malformed perf map lines skipped.");
+		if (!err)
+			err = buf_printf(b, "leakwatch_perf_map_lines_bad_total %llu\n",
+					 (unsigned long long)y->perf_map_lines_bad);
+		if (!err)
+			err = HEADER(b, "leakwatch_frames_symbolized_total", "counter",
+				     "Frames looked up, by what named them (unnamed: left an address).");
+		if (!err)
+			err = buf_printf(b,
+					 "leakwatch_frames_symbolized_total{by=\"jit\"} %llu\n"
+					 "leakwatch_frames_symbolized_total{by=\"unnamed\"} %llu\n",
+					 (unsigned long long)y->jit_frames,
+					 (unsigned long long)y->unnamed_frames);
+	}
+	if (py && !err) {
+		err = HEADER(b, "leakwatch_python_processes_total", "counter",
+			     "CPython processes found, by whether their stacks can be read.");
+		if (!err)
+			err = buf_printf(b,
+					 "leakwatch_python_processes_total{layout=\"read\"} %llu\n"
+					 "leakwatch_python_processes_total{layout=\"unsupported\"} %llu\n",
+					 (unsigned long long)py->processes,
+					 (unsigned long long)py->unsupported);
+		if (!err)
+			err = HEADER(b, "leakwatch_python_stacks_read_total", "counter",
+				     "Python thread stacks read.");
+		if (!err)
+			err = buf_printf(b, "leakwatch_python_stacks_read_total %llu\n",
+					 (unsigned long long)py->threads_read);
+		if (!err)
+			err = HEADER(b, "leakwatch_python_frames_read_total", "counter",
+				     "Python frames read, over every stack.");
+		if (!err)
+			err = buf_printf(b, "leakwatch_python_frames_read_total %llu\n",
+					 (unsigned long long)py->frames_read);
+		if (!err)
+			err = HEADER(b, "leakwatch_python_stack_errors_total", "counter",
+				     "Python stacks cut (a cycle, too deep) or not read, by kind.");
+		if (!err)
+			err = buf_printf(b,
+					 "leakwatch_python_stack_errors_total{kind=\"cut\"} %llu\n"
+					 "leakwatch_python_stack_errors_total{kind=\"read\"} %llu\n",
+					 (unsigned long long)py->chains_cut,
+					 (unsigned long long)py->read_errors);
+	}
+	return err;
+}
+
 int metrics_render(const struct lw_metrics_input *in, struct lw_buf *b)
 {
 	struct lw_tracker_stats stats;
@@ -382,6 +474,8 @@ int metrics_render(const struct lw_metrics_input *in, struct lw_buf *b)
 		err = render_goroutine_scans(in, b);
 	if (!err)
 		err = render_drops(in->drops, b);
+	if (!err)
+		err = render_symbolize(in, b);
 	if (!err)
 		err = render_progs(in, b);
 	return err;

@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "buf.h"
+#include "frame.h"
 #include "go_scan.h"
+#include "py_frames.h"
 #include "report.h"
 
 struct lw_tracker;
@@ -40,6 +42,8 @@ struct lw_metrics_input {
 	size_t n_go;
 	const struct lw_prog_stats *progs;
 	size_t n_progs;
+	const struct lw_symbolize_stats *symbolize; /* NULL: not shown */
+	const struct py_stats *python;              /* NULL: not shown */
 };
 
 /* Replaces b's text with the exposition.  Returns 0 or -ENOMEM. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "py_frames.h"
 #include "sites.h"
 
 /* FNV-1a, 64 bit: stable, and plenty for the handful of sites a process has. */
@@ -166,4 +167,83 @@ void site_name_goroutine(struct lw_site *s, const char *func, const char *file, 
 	n = snprintf(s->where, sizeof(s->where), "%s%s", s->kind, where);
 	if (created_by_func && created_by_func[0] && n >= 0 && (size_t)n < sizeof(s->where))
 		snprintf(s->where + n, sizeof(s->where) - n, ", created by %s", created_by_func);
+}
+
+bool site_native_runtime_module(const char *module)
+{
+	static const char *const prefixes[] = {
+		"libc.so", "libc-", "libpthread", "ld-linux", "ld-", "libstdc++", "libgcc_s",
+		"linux-vdso", "[vdso]", "libpython",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(module, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* "func (file:line)" or "func (module)" of f into buf. */
+static int frame_where(const struct lw_frame *f, char *buf, size_t len)
+{
+	if (f->file[0] && f->line > 0)
+		return snprintf(buf, len, "%s (%s:%d)", f->func, base_name(f->file), f->line);
+	if (f->module[0])
+		return snprintf(buf, len, "%s (%s)", f->func, f->module);
+	return snprintf(buf, len, "%s", f->func);
+}
+
+/* The frame a site of threads is named by: an index into st, or -1. */
+static int thread_culprit(const struct lw_stack_text *st)
+{
+	int i, first_python = -1, first_named = -1;
+
+	for (i = 0; i < st->n; i++) {
+		const struct lw_frame *f = &st->info[i];
+
+		if (!f->func[0])
+			continue;
+		if (first_named < 0)
+			first_named = i;
+		if (f->kind == LW_FRAME_PYTHON) {
+			if (first_python < 0)
+				first_python = i;
+			if (!py_stdlib_file(f->file))
+				return i;
+		}
+	}
+	if (first_python >= 0)
+		return first_python; /* all of it the standard library's */
+	for (i = 0; i < st->n; i++) {
+		const struct lw_frame *f = &st->info[i];
+
+		if (f->func[0] && (f->kind == LW_FRAME_NATIVE || f->kind == LW_FRAME_JIT) &&
+		    !site_native_runtime_module(f->module))
+			return i;
+	}
+	return first_named;
+}
+
+void site_name_thread(struct lw_site *s)
+{
+	const struct lw_stack_text *st = &s->user;
+	int i = thread_culprit(st), j, n;
+
+	s->where[0] = '\0';
+	if (i < 0)
+		return;
+	n = frame_where(&st->info[i], s->where, sizeof(s->where));
+	if (!st->info[i].inlined || n < 0 || (size_t)n >= sizeof(s->where))
+		return;
+	for (j = i + 1; j < st->n && st->info[j].inlined; j++)
+		;
+	if (j < st->n && st->info[j].func[0])
+		snprintf(s->where + n, sizeof(s->where) - n, " inlined into %s", st->info[j].func);
 }

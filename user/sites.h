@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "frame.h"
 #include "leak_policy.h"
 #include "trend.h"
 #include "wait_kind.h"
@@ -21,9 +22,12 @@
 /* Per process; the sites past it are not tracked, but counted. */
 #define LW_MAX_SITES_PER_PROCESS 256
 
+/* A symbolized stack: each frame structured (info) and as text (frames:
+ * lw_frame_text of it, or a fake's text in unit tests). */
 struct lw_stack_text {
 	int n;
 	char frames[LW_STACK_MAX][LW_FRAME_TEXT];
+	struct lw_frame info[LW_STACK_MAX];
 };
 
 struct lw_site {
@@ -42,7 +46,9 @@ struct lw_site {
 	 * outside the runtime's own: "chan send in main.queryAll.func1
 	 * (main.go:21), created by main.queryAll"; created_by is where the
 	 * first goroutine found here was started ("main.queryAll
-	 * (/src/main.go:19)"), "" if unknown. */
+	 * (/src/main.go:19)"), "" if unknown.  A site of threads: where names it
+	 * by its first frame outside libc and the language runtimes (see
+	 * site_name_thread), "" when no frame is named. */
 	bool goroutine;
 	char where[LW_FRAME_TEXT + 64];
 	char created_by[LW_FRAME_TEXT];
@@ -80,5 +86,20 @@ bool site_go_runtime_func(const char *func);
  * ("" unknown): "chan send in main.f (main.go:21), created by main.g". */
 void site_name_goroutine(struct lw_site *s, const char *func, const char *file, int line,
 			 const char *created_by_func);
+
+/* Is this native module a runtime's own (libc, libpthread, the dynamic
+ * loader, libstdc++, libgcc_s, the vDSO, libpython): not what a thread's
+ * site is named by. */
+bool site_native_runtime_module(const char *module);
+
+/*
+ * s->where for a site of threads, from its symbolized user stack: the
+ * innermost Python frame outside the standard library ("handle
+ * (leak.py:6)"); else the first native or JIT frame outside the runtime
+ * modules, with " inlined into F" when it is an inlined call
+ * ("chan_send (query.c:14) inlined into query"); else the innermost named
+ * frame; "" when none is named.  Files show by their base name.
+ */
+void site_name_thread(struct lw_site *s);
 
 #endif

@@ -206,6 +206,12 @@ static void print_leak(FILE *f, const char *when, const char *pcomm, const struc
 		duration_format(threshold_ns, thr, sizeof(thr)), s ? s->name : "?",
 		r->growth_per_min,
 		duration_format(s ? (uint64_t)(s->leak.window_s * 1e9) : 0, span, sizeof(span)));
+	if (s && s->where[0]) {
+		char where[WHERE_BUF];
+
+		clean_text(s->where, sizeof(s->where), where);
+		fprintf(f, "    at %s\n", where);
+	}
 	if (s) {
 		print_stack(f, &s->user);
 		print_kstack(f, &s->kernel);
@@ -338,6 +344,19 @@ void text_emit(void *ctx, const struct lw_report *r)
 				r->pid, pcomm, version, why);
 		else
 			fprintf(o->f, "%s GO      pid %u (%s) %s, layout from %s\n", when, r->pid,
+				pcomm, version, why);
+		break;
+	}
+	case LW_RPT_PYTHON: {
+		char version[WHERE_BUF], why[3 * 256 + 1];
+
+		clean_text(r->py_version ? r->py_version : "?", 64, version);
+		clean_text(r->py_error ? r->py_error : r->py_layout ? r->py_layout : "?", 256, why);
+		if (r->py_error)
+			fprintf(o->f, "%s PYTHON  pid %u (%s) %s: Python stacks not read: %s\n", when,
+				r->pid, pcomm, version, why);
+		else
+			fprintf(o->f, "%s PYTHON  pid %u (%s) %s, layout from %s\n", when, r->pid,
 				pcomm, version, why);
 		break;
 	}
@@ -503,6 +522,12 @@ static int collect_sites(struct table *tb, const struct lw_tracker *t)
 			err = rows_add(&tb->sites, "%8u %8u %5s  %u goroutine%s @ %s%s", s->stuck,
 				       s->pid, s->name, s->stuck, s->stuck == 1 ? "" : "s", where,
 				       leak);
+		} else if (s->where[0]) {
+			char where[WHERE_BUF];
+
+			clean_text(s->where, sizeof(s->where), where);
+			err = rows_add(&tb->sites, "%8u %8u %5s  %-12s @ %s%s", s->stuck, s->pid,
+				       s->name, s->kind, where, leak);
 		} else {
 			err = rows_add(&tb->sites, "%8u %8u %5s  %-12s%s", s->stuck, s->pid,
 				       s->name, s->kind, leak);
@@ -818,6 +843,9 @@ static const char *where(const struct lw_stack_text *st)
 	if (!st || !st->n)
 		return "?";
 	for (i = 0; i < st->n; i++)
+		if (st->info[i].func[0] && !site_native_runtime_module(st->info[i].module))
+			return st->frames[i];
+	for (i = 0; i < st->n; i++)
 		if (!strstr(st->frames[i], "(libc.so") && !strstr(st->frames[i], "(ld-linux"))
 			return st->frames[i];
 	return st->frames[0];
@@ -825,7 +853,7 @@ static const char *where(const struct lw_stack_text *st)
 
 void text_log_line(FILE *f, const struct lw_report *r)
 {
-	char pcomm[NAME_BUF], frame[3 * LW_FRAME_TEXT + 1];
+	char pcomm[NAME_BUF], frame[WHERE_BUF];
 
 	text_clean_name(r->pcomm ? r->pcomm : "", pcomm);
 	if (r->type == LW_RPT_LEAK && r->site && r->site->goroutine) {
@@ -835,7 +863,10 @@ void text_log_line(FILE *f, const struct lw_report *r)
 		fprintf(f, "leakwatch: LEAK pid %u (%s): %u goroutines @ %s (site %s), %+.1f/min\n",
 			r->pid, pcomm, r->stuck, at, r->site->name, r->growth_per_min);
 	} else if (r->type == LW_RPT_LEAK && r->site) {
-		clean_text(where(&r->site->user), LW_FRAME_TEXT, frame);
+		if (r->site->where[0])
+			clean_text(r->site->where, sizeof(r->site->where), frame);
+		else
+			clean_text(where(&r->site->user), LW_FRAME_TEXT, frame);
 		fprintf(f, "leakwatch: LEAK pid %u (%s): %u threads stuck in %s at site %s, "
 			   "%+.1f/min, at %s\n", r->pid, pcomm, r->stuck, r->site->kind,
 			r->site->name, r->growth_per_min, frame);

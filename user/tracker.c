@@ -6,6 +6,7 @@
 #include "go_names.h"
 #include "id_map.h"
 #include "leak_policy.h"
+#include "py_frames.h"
 #include "tracker.h"
 #include "waiter_map.h"
 
@@ -159,6 +160,9 @@ struct event_queue {
 	size_t head, n, cap;
 };
 
+/* Room for a stack's frames before Python's are merged in. */
+#define NATIVE_FRAMES_MAX (2 * LW_STACK_MAX)
+
 struct lw_tracker {
 	struct lw_tracker_opts opts;
 	struct waiter_map waiters; /* (pid, kind, id) -> struct lw_waiter */
@@ -185,6 +189,12 @@ struct lw_tracker {
 	struct go_stack_result *go_results; /* GO_UNWIND_BATCH */
 	uint64_t *go_pcs;                   /* GO_UNWIND_BATCH * LW_STACK_MAX */
 	struct trend_opts threads_trend;     /* of the per-process thread counts */
+	/* symbolize_stack's: native frames before Python's are merged in,
+	 * a fake's text per frame, and a thread's Python frames. */
+	struct lw_frame frames_scratch[NATIVE_FRAMES_MAX];
+	char texts_scratch[NATIVE_FRAMES_MAX][LW_FRAME_TEXT];
+	struct lw_frame py_scratch[PY_FRAMES_MAX];
+	uint64_t python_unreadable;          /* Python stacks that could not be read */
 	uint32_t last_site_id;
 	unsigned int leaks; /* leak reports so far */
 	unsigned int spins; /* spin reports so far */
@@ -412,6 +422,7 @@ void tracker_drops(const struct lw_tracker *t, struct lw_drops *d)
 	d->unstuck_inexact = t->unstuck_inexact;
 	d->stacks_unreadable = t->stacks_unreadable;
 	d->kstacks_unreadable = t->kstacks_unreadable;
+	d->python_stacks_unreadable = t->python_unreadable;
 	d->sites_untracked = t->sites_untracked;
 	d->processes_untracked = t->processes_untracked;
 	d->threads_untracked = t->threads_untracked;
@@ -538,21 +549,6 @@ fail:
 /* Go's frames at most per pc: a call inlined this deep is shown to here. */
 #define GO_INLINE_MAX 16
 
-/* "function+0xoff (file:line)"; every frame of an inlined call shows its
- * pc's offset in the function that holds them all. */
-static void go_frame_text(const struct go_frame *f, uint64_t pc, char *buf, size_t len)
-{
-	uint64_t off = pc >= f->entry ? pc - f->entry : 0;
-	char name[GO_NAME_MAX];
-
-	go_func_print_name(f->func, name, sizeof(name));
-	if (f->file && f->file[0] && f->line > 0)
-		snprintf(buf, len, "%s+0x%llx (%s:%d)", name, (unsigned long long)off, f->file,
-			 f->line);
-	else
-		snprintf(buf, len, "%s+0x%llx", name, (unsigned long long)off);
-}
-
 /* The Go frames at pc, or 0 when it is not Go code (or there is no Go). */
 static int go_frames(struct lw_tracker *t, uint32_t pid, uint64_t pc, bool first,
 		     struct go_frame *out)
@@ -601,32 +597,94 @@ static void culprit_see(struct culprit *c, const struct go_frame *f)
 	}
 }
 
-/*
- * The text of a user stack: Go code by its own table (go_frames: inlined
- * calls as frames of their own), the rest by symbolize_user.  c (may be
- * NULL) gets the frame to name a goroutine's site by.
- */
-static void symbolize_user(struct lw_tracker *t, uint32_t pid, const uint64_t *pcs, int n,
-			   struct lw_stack_text *out, struct culprit *c)
+/* A Go frame as a struct lw_frame. */
+static void go_frame_info(const struct go_frame *f, uint64_t pc, struct lw_frame *out)
 {
+	memset(out, 0, sizeof(*out));
+	out->kind = LW_FRAME_GO;
+	out->pc = pc;
+	out->offset = pc >= f->entry ? pc - f->entry : 0;
+	out->line = f->line;
+	out->inlined = f->inlined;
+	go_func_print_name(f->func, out->func, sizeof(out->func));
+	snprintf(out->file, sizeof(out->file), "%s", f->file ? f->file : "");
+}
+
+/* The native (or JIT) frames at pcs[i]: from user_frames, else one frame
+ * from symbolize_user's text (unit tests' fakes), else the address. */
+static int native_frames(struct lw_tracker *t, uint32_t pid, uint64_t pc, bool first,
+			 struct lw_frame *out, int max, char *text, size_t text_len)
+{
+	int n;
+
+	text[0] = '\0';
+	if (t->opts.stacks.user_frames) {
+		n = t->opts.stacks.user_frames(t->opts.stacks.ctx, pid, pc, first, out, max);
+		if (n > 0)
+			return n < max ? n : max;
+	}
+	lw_frame_unknown(out, LW_FRAME_NATIVE, pc, NULL);
+	if (t->opts.stacks.symbolize_user)
+		t->opts.stacks.symbolize_user(t->opts.stacks.ctx, pid, pc, first, text, text_len);
+	return 1;
+}
+
+/*
+ * The user stack of pcs, symbolized: Go code by its own table (go_frames:
+ * inlined calls as frames of their own), the rest by user_frames (DWARF
+ * inline chains, JIT maps); py (n_py > 0: the thread's Python frames) in
+ * place of the interpreter's eval frames.  c (may be NULL) gets the frame
+ * to name a goroutine's site by.
+ */
+static void symbolize_stack(struct lw_tracker *t, uint32_t pid, const uint64_t *pcs, int n,
+			    const struct lw_frame *py, int n_py, struct lw_stack_text *out,
+			    struct culprit *c)
+{
+	struct lw_frame *native = t->frames_scratch;
+	char (*texts)[LW_FRAME_TEXT] = t->texts_scratch;
 	struct go_frame frames[GO_INLINE_MAX];
-	int i, j, nf;
+	int i, j, nf, n_native = 0;
 
 	out->n = 0;
-	for (i = 0; i < n && out->n < LW_STACK_MAX; i++) {
+	for (i = 0; i < n && n_native < NATIVE_FRAMES_MAX; i++) {
 		nf = go_frames(t, pid, pcs[i], i == 0, frames);
-		for (j = 0; j < nf && out->n < LW_STACK_MAX; j++) {
+		for (j = 0; j < nf && n_native < NATIVE_FRAMES_MAX; j++) {
 			if (!frames[j].func)
 				frames[j].func = "?";
-			go_frame_text(&frames[j], pcs[i], out->frames[out->n++], LW_FRAME_TEXT);
+			go_frame_info(&frames[j], pcs[i], &native[n_native]);
+			texts[n_native++][0] = '\0';
 			if (c)
 				culprit_see(c, &frames[j]);
 		}
-		if (nf || !t->opts.stacks.symbolize_user)
+		if (nf)
 			continue;
-		t->opts.stacks.symbolize_user(t->opts.stacks.ctx, pid, pcs[i], i == 0,
-					      out->frames[out->n++], LW_FRAME_TEXT);
+		nf = native_frames(t, pid, pcs[i], i == 0, &native[n_native],
+				   NATIVE_FRAMES_MAX - n_native, texts[n_native], LW_FRAME_TEXT);
+		for (j = 1; j < nf; j++)
+			texts[n_native + j][0] = '\0';
+		n_native += nf;
 	}
+	if (n_py > 0) {
+		/* texts[] only come from fakes, which have no Python */
+		out->n = py_merge_frames(native, n_native, py, n_py, out->info, LW_STACK_MAX);
+		for (i = 0; i < out->n; i++)
+			lw_frame_text(&out->info[i], out->frames[i], LW_FRAME_TEXT);
+		return;
+	}
+	for (i = 0; i < n_native && i < LW_STACK_MAX; i++) {
+		out->info[i] = native[i];
+		if (texts[i][0])
+			snprintf(out->frames[i], LW_FRAME_TEXT, "%s", texts[i]);
+		else
+			lw_frame_text(&native[i], out->frames[i], LW_FRAME_TEXT);
+	}
+	out->n = i;
+}
+
+static void symbolize_user(struct lw_tracker *t, uint32_t pid, const uint64_t *pcs, int n,
+			   struct lw_stack_text *out, struct culprit *c)
+{
+	symbolize_stack(t, pid, pcs, n, NULL, 0, out, c);
 }
 
 /* The user pcs of the thread of r: n >= 0 (0 when unreadable, counted). */
@@ -643,6 +701,36 @@ static int unwind(struct lw_tracker *t, const struct lw_task_rec *r, uint64_t *p
 	t->stacks_unreadable++;
 	pcs[0] = r->regs[LW_REG_IP];
 	return pcs[0] ? 1 : 0;
+}
+
+/* A kernel frame from kallsyms' "func+0xoff" (or "0xaddr": unnamed). */
+static void kernel_frame_info(const char *text, uint64_t pc, struct lw_frame *out)
+{
+	unsigned long long off;
+	char func[LW_FUNC_TEXT];
+
+	lw_frame_unknown(out, LW_FRAME_KERNEL, pc, "kernel");
+	if (text[0] == '0' && text[1] == 'x')
+		return;
+	if (sscanf(text, "%127[^+]+0x%llx", func, &off) == 2) {
+		snprintf(out->func, sizeof(out->func), "%s", func);
+		out->offset = off;
+	}
+}
+
+/* The Python frames of the thread of r (0: none, or not Python; an
+ * unreadable chain counted). */
+static int python_frames(struct lw_tracker *t, const struct lw_task_rec *r, struct lw_frame *out)
+{
+	int n;
+
+	if (!t->opts.stacks.python_frames || (r->flags & LW_TF_KTHREAD))
+		return 0;
+	n = t->opts.stacks.python_frames(t->opts.stacks.ctx, r->pid, r->tid, out, PY_FRAMES_MAX);
+	if (n >= 0)
+		return n < PY_FRAMES_MAX ? n : PY_FRAMES_MAX;
+	t->python_unreadable++;
+	return 0;
 }
 
 /* A new site of p, with the next id; NULL when it is not kept (a full
@@ -673,7 +761,7 @@ static struct lw_site *find_site(struct lw_tracker *t, struct lw_process *p,
 				 const struct lw_kstack_rec *k)
 {
 	uint64_t user[LW_STACK_MAX], kernel[LW_STACK_MAX] = { 0 };
-	int n_user = unwind(t, r, user), n_kernel = 0, i;
+	int n_user = unwind(t, r, user), n_kernel = 0, n_py, i;
 	struct lw_site *s;
 	uint64_t key;
 
@@ -684,18 +772,28 @@ static struct lw_site *find_site(struct lw_tracker *t, struct lw_process *p,
 	for (i = 0; i < n_kernel; i++)
 		kernel[i] = k->ips[i];
 
+	n_py = python_frames(t, r, t->py_scratch);
 	key = site_key(&w->thread->wait, user, n_user, kernel, n_kernel);
+	/* Threads of one interpreter share its C frames: their Python code
+	 * tells their sites apart. */
+	for (i = 0; i < n_py; i++)
+		key = (key ^ t->py_scratch[i].pc ^ ((uint64_t)t->py_scratch[i].offset << 40)) *
+		      0x100000001b3ULL;
 	s = site_find(&p->sites, key);
 	if (s)
 		return s;
 	s = new_site(t, p, key, &w->thread->wait, user, n_user, kernel, n_kernel);
 	if (!s)
 		return NULL;
-	symbolize_user(t, p->pid, s->user_pcs, s->n_user, &s->user, NULL);
+	symbolize_stack(t, p->pid, s->user_pcs, s->n_user, t->py_scratch, n_py, &s->user, NULL);
+	site_name_thread(s);
 	if (t->opts.stacks.symbolize_kernel) {
-		for (i = 0; i < s->n_kernel; i++)
+		for (i = 0; i < s->n_kernel; i++) {
 			t->opts.stacks.symbolize_kernel(t->opts.stacks.ctx, s->kernel_pcs[i],
 							s->kernel.frames[i], LW_FRAME_TEXT);
+			kernel_frame_info(s->kernel.frames[i], s->kernel_pcs[i],
+					  &s->kernel.info[i]);
+		}
 		s->kernel.n = s->n_kernel;
 	}
 	emit(t, &(struct lw_report){

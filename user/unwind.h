@@ -46,15 +46,6 @@ int unwind_user(struct unwinder *u, uint32_t pid, uint32_t tid, const __u64 *reg
 int unwind_frames(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, struct lw_frame *out,
 		  int max);
 
-/* What symbolization did, for --metrics. */
-struct lw_symbolize_stats {
-	uint64_t cache_entries, cache_capacity;
-	uint64_t cache_hits, cache_misses, cache_evictions;
-	uint64_t perf_maps_read;      /* perf map files read (and re-read on change) */
-	uint64_t perf_map_lines_bad;  /* lines of them skipped as malformed */
-	uint64_t jit_frames;          /* frames named by a perf map */
-	uint64_t unnamed_frames;      /* frames left as an address */
-};
 
 /* The old text-only lookup, until leakwatch.c moves to unwind_frames. */
 void unwind_symbolize(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, char *buf,
