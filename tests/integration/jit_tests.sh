@@ -139,8 +139,9 @@ test_jit_jvm_spin() {
 test_jit_node_spin() {
 	local map func
 	command -v node >/dev/null || fail "node is required" || return 1
-	start_fx nodespin timeout -s KILL 120 node --perf-basic-prof "$JIT_SRC_FIXTURES/spin.js" ||
-		return 1
+	# In $TMP: V8 writes its isolate-*-v8.log to the working directory.
+	start_fx nodespin env -C "$TMP" timeout -s KILL 120 node --perf-basic-prof \
+		"$JIT_SRC_FIXTURES/spin.js" || return 1
 	map=/tmp/perf-$FX_PID.map
 	# V8 appends to the map as it compiles: the optimized code, then spins.
 	jt_wait_out "$map" ' JS:\*spinForever ' 30 || { rm -f "$map"; return 1; }
