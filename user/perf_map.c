@@ -248,7 +248,7 @@ cleanup:
 
 int perf_map_parse(const char *text, size_t len, struct perf_map **out)
 {
-	const char *end = text + len, *s, *e;
+	const char *end = len ? text + len : text, *s, *e;
 	size_t valid = 0, skip, names_len = 0, names_cap = 0;
 	struct perf_map_line l;
 	struct perf_map *m;
