@@ -154,6 +154,7 @@ static const char *type_name(enum lw_report_type t)
 	case LW_RPT_EXIT: return "exit";
 	case LW_RPT_SUMMARY: return "summary";
 	case LW_RPT_GO: return "go";
+	case LW_RPT_PYTHON: return "python";
 	}
 	return "unknown";
 }
@@ -263,6 +264,15 @@ int json_write_report(FILE *f, const struct lw_report *r)
 			add_text(o, "error", r->go_error, TEXT_MAX);
 		else
 			add_string(o, "layout", r->go_layout ? r->go_layout : "");
+		break;
+	case LW_RPT_PYTHON:
+		add_uint(o, "pid", r->pid);
+		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_text(o, "version", r->py_version ? r->py_version : "", TEXT_MAX);
+		if (r->py_error)
+			add_text(o, "error", r->py_error, TEXT_MAX);
+		else
+			add_text(o, "layout", r->py_layout ? r->py_layout : "", TEXT_MAX);
 		break;
 	case LW_RPT_SUMMARY:
 		add_fixed(o, "duration_s", r->duration_s, 3);

@@ -20,6 +20,7 @@ enum lw_report_type {
 	LW_RPT_LEAK,  /* the stuck count at a site keeps growing */
 	LW_RPT_SPIN,  /* a thread ran without blocking for longer than the threshold */
 	LW_RPT_GO,    /* a Go process found: its Go version, whether its goroutines are read */
+	LW_RPT_PYTHON, /* a CPython process found: its version, whether its stacks are read */
 };
 
 /* Losses by cause, as reported in `summary`. */
@@ -89,6 +90,9 @@ struct lw_report {
 	 * cannot be read (then no layout) */
 	const char *exe;
 	const char *go_version, *go_layout, *go_error;
+	/* python: the same for a CPython process (layout: "table 3.11",
+	 * "_Py_DebugOffsets"); py_error: why its Python stacks are not read */
+	const char *py_version, *py_layout, *py_error;
 	/* summary */
 	double duration_s;
 	uint64_t events;

@@ -347,6 +347,19 @@ void text_emit(void *ctx, const struct lw_report *r)
 				pcomm, version, why);
 		break;
 	}
+	case LW_RPT_PYTHON: {
+		char version[WHERE_BUF], why[3 * 256 + 1];
+
+		clean_text(r->py_version ? r->py_version : "?", 64, version);
+		clean_text(r->py_error ? r->py_error : r->py_layout ? r->py_layout : "?", 256, why);
+		if (r->py_error)
+			fprintf(o->f, "%s PYTHON  pid %u (%s) %s: Python stacks not read: %s\n", when,
+				r->pid, pcomm, version, why);
+		else
+			fprintf(o->f, "%s PYTHON  pid %u (%s) %s, layout from %s\n", when, r->pid,
+				pcomm, version, why);
+		break;
+	}
 	case LW_RPT_SUMMARY:
 		break;
 	}

@@ -794,6 +794,7 @@ int timeline_write(struct timeline *t, const struct lw_report *r)
 	case LW_RPT_SITE:
 		return 0; /* its stacks come with the leak */
 	case LW_RPT_GO:
+	case LW_RPT_PYTHON:
 		return 0; /* the process's name comes with its other events */
 	}
 	return 0;

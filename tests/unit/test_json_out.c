@@ -616,6 +616,46 @@ static void test_site_record(void **state)
 	free(site);
 }
 
+/* frames beside stack: {func, file, line, module, offset, inlined, kind, pc},
+ * unknown parts null; where for a site of threads. */
+static void test_site_frames_structured(void **state)
+{
+	struct lw_site *site = make_site();
+	struct lw_report r = {
+		.type = LW_RPT_SITE, .ts = 1700000000.5, .pid = 4242, .pcomm = "server", .site = site,
+	};
+	json_object *o, *a, *f, *v;
+
+	lw_frame_unknown(&site->user.info[0], LW_FRAME_NATIVE, 0x401083, "server");
+	snprintf(site->user.info[0].func, LW_FUNC_TEXT, "chan_send");
+	snprintf(site->user.info[0].file, LW_FILE_TEXT, "/src/query.c");
+	site->user.info[0].line = 14;
+	site->user.info[0].offset = 0x83;
+	site->user.info[0].inlined = true;
+	lw_frame_unknown(&site->user.info[1], LW_FRAME_JIT, 0x7f0000001000, NULL);
+	snprintf(site->where, sizeof(site->where), "chan_send (query.c:14) inlined into query");
+	o = write_and_parse(&r);
+	assert_string_equal(str(o, "where"), "chan_send (query.c:14) inlined into query");
+	a = field(o, "frames", json_type_array);
+	assert_int_equal(json_object_array_length(a), 2);
+	f = json_object_array_get_idx(a, 0);
+	assert_string_equal(str(f, "func"), "chan_send");
+	assert_string_equal(str(f, "file"), "/src/query.c");
+	assert_int_equal(num(f, "line"), 14);
+	assert_string_equal(str(f, "module"), "server");
+	assert_int_equal(num(f, "offset"), 0x83);
+	assert_true(json_object_get_boolean(field(f, "inlined", json_type_boolean)));
+	assert_string_equal(str(f, "kind"), "native");
+	assert_string_equal(str(f, "pc"), "0x401083");
+	f = json_object_array_get_idx(a, 1);
+	assert_string_equal(str(f, "kind"), "jit");
+	assert_true(json_object_object_get_ex(f, "func", &v) && v == NULL);
+	assert_true(json_object_object_get_ex(f, "line", &v) && v == NULL);
+	assert_int_equal(json_object_array_length(field(o, "kframes", json_type_array)), 1);
+	json_object_put(o);
+	free(site);
+}
+
 /* DESIGN.md: leak has pid, pcomm, site, wait, stuck, growth_per_min, stack, kstack. */
 static void test_leak_record(void **state)
 {
@@ -1010,6 +1050,7 @@ int main(void)
 		cmocka_unit_test(test_sanitize_valid_input_unchanged),
 		cmocka_unit_test(test_stuck_names_its_site),
 		cmocka_unit_test(test_site_record),
+		cmocka_unit_test(test_site_frames_structured),
 		cmocka_unit_test(test_leak_record),
 		cmocka_unit_test(test_leak_growth_is_float_even_when_whole),
 		cmocka_unit_test(test_spin_record),

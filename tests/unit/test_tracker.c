@@ -31,6 +31,7 @@ struct captured {
 	bool site_goroutine;
 	char site_where[LW_FRAME_TEXT + 64], site_created_by[LW_FRAME_TEXT];
 	char site_frames[8][LW_FRAME_TEXT];
+	struct lw_frame site_info[8];
 	int site_user_n, site_kernel_n, stack_n;
 	char site_frame0[LW_FRAME_TEXT], site_kframe0[LW_FRAME_TEXT], stack_frame0[LW_FRAME_TEXT];
 };
@@ -96,7 +97,10 @@ static void capture(void *ctx, const struct lw_report *r)
 		snprintf(c->site_created_by, sizeof(c->site_created_by), "%s",
 			 r->site->created_by);
 		for (int i = 0; i < r->site->user.n && i < 8; i++)
+		{
 			snprintf(c->site_frames[i], LW_FRAME_TEXT, "%s", r->site->user.frames[i]);
+			c->site_info[i] = r->site->user.info[i];
+		}
 		snprintf(c->site, sizeof(c->site), "%s", r->site->name);
 		c->site_user_n = r->site->user.n;
 		c->site_kernel_n = r->site->kernel.n;
@@ -416,7 +420,61 @@ static int fake_unwind_go_threads(void *ctx, const struct lw_task_rec *r, uint64
 	return 2;
 }
 
-enum fx_stacks { NO_STACKS, TWO_STACKS, STACK_PER_TID, GO_STACKS, GO_CAP_2, GO_BATCH };
+/* FRAME_STACKS: TWO_STACKS' pcs named by fake_user_frames, Python frames
+ * from fake_python_frames. */
+enum fx_stacks { NO_STACKS, TWO_STACKS, STACK_PER_TID, GO_STACKS, GO_CAP_2, GO_BATCH, FRAME_STACKS };
+
+static void frame_set(struct lw_frame *f, uint8_t kind, uint64_t pc, const char *func,
+		      const char *file, int line, const char *module, bool inlined)
+{
+	lw_frame_unknown(f, kind, pc, module);
+	snprintf(f->func, sizeof(f->func), "%s", func);
+	snprintf(f->file, sizeof(f->file), "%s", file);
+	f->line = line;
+	f->inlined = inlined;
+	f->offset = 0x10;
+}
+
+/* fake_unwind's pcs: 0x401000 an inline chain in the program, 0x401100
+ * libc's wait, 0x402000 the interpreter's eval loop. */
+static int fake_user_frames(void *ctx, uint32_t pid, uint64_t pc, bool first,
+			    struct lw_frame *out, int max)
+{
+	assert_true(max >= 2);
+	if (pc == 0x401000) {
+		frame_set(&out[0], LW_FRAME_NATIVE, pc, "chan_send", "/src/query.c", 14, "app",
+			  true);
+		frame_set(&out[1], LW_FRAME_NATIVE, pc, "query", "/src/query.c", 30, "app", false);
+		return 2;
+	}
+	if (pc == 0x401100) {
+		frame_set(&out[0], LW_FRAME_NATIVE, pc, "pthread_cond_wait", "", 0, "libc.so.6",
+			  false);
+		return 1;
+	}
+	frame_set(&out[0], LW_FRAME_NATIVE, pc, "_PyEval_EvalFrameDefault", "", 0,
+		  "libpython3.11.so.1.0", false);
+	return 1;
+}
+
+/* Threads 101 and 103 wait in queue.get under handle(); 105 elsewhere. */
+static int fake_python_frames(void *ctx, uint32_t pid, uint32_t tid, struct lw_frame *out,
+			      int max)
+{
+	if (tid == 101 || tid == 103) {
+		frame_set(&out[0], LW_FRAME_PYTHON, 0x7000, "Queue.get",
+			  "/usr/lib/python3.11/queue.py", 171, "", false);
+		frame_set(&out[1], LW_FRAME_PYTHON, 0x7100, "handle", "/srv/leak.py", 6, "", false);
+		out[1].py_entry = true;
+		return 2;
+	}
+	if (tid == 105) {
+		frame_set(&out[0], LW_FRAME_PYTHON, 0x7200, "other", "/srv/leak.py", 9, "", false);
+		out[0].py_entry = true;
+		return 1;
+	}
+	return tid == 107 ? -EFAULT : 0;
+}
 
 static int make_fx(void **state, bool host_wide, enum fx_stacks stacks)
 {
@@ -455,6 +513,10 @@ static int make_fx(void **state, bool host_wide, enum fx_stacks stacks)
 				     stacks >= GO_STACKS     ? fake_unwind_go_threads :
 							       fake_unwind;
 		opts.stacks.symbolize_user = fake_symbolize_user;
+		if (stacks == FRAME_STACKS) {
+			opts.stacks.user_frames = fake_user_frames;
+			opts.stacks.python_frames = fake_python_frames;
+		}
 		opts.stacks.symbolize_kernel = fake_symbolize_kernel;
 		opts.stacks.forget = fake_forget;
 		opts.stacks.ctx = f;
@@ -475,6 +537,11 @@ static int setup_targets(void **state)
 static int setup_stacks(void **state)
 {
 	return make_fx(state, false, TWO_STACKS);
+}
+
+static int setup_frames(void **state)
+{
+	return make_fx(state, false, FRAME_STACKS);
 }
 
 static int setup_site_per_tid(void **state)
@@ -1380,6 +1447,56 @@ static void test_site_reported_before_its_first_stuck(void **state)
 	assert_int_equal(f->n >= 2, 1);
 	assert_int_equal(f->rep[0]->r.type, LW_RPT_SITE);
 	assert_int_equal(f->rep[1]->r.type, LW_RPT_STUCK);
+}
+
+/* An inlined call is a frame of its own and names the site. */
+static void test_thread_site_named_by_inlined_frame(void **state)
+{
+	struct fx *f = *state;
+	const struct captured *site;
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 102, 50 * SEC, 100 * SEC));
+	site = nth_cap(f, LW_RPT_SITE, 0);
+	assert_int_equal(site->site_user_n, 3);
+	assert_string_equal(site->site_frames[0], "chan_send+0x10 (/src/query.c:14)");
+	assert_true(site->site_info[0].inlined);
+	assert_string_equal(site->site_frames[1], "query+0x10 (/src/query.c:30)");
+	assert_false(site->site_info[1].inlined);
+	assert_string_equal(site->site_frames[2], "_PyEval_EvalFrameDefault+0x10 "
+						  "(libpython3.11.so.1.0)");
+	assert_string_equal(site->site_where, "chan_send (query.c:14) inlined into query");
+}
+
+/* Python threads: their Python frames in place of the eval loop, their
+ * sites told apart by them, named by the first frame outside the stdlib. */
+static void test_python_threads_split_and_named_by_python_frames(void **state)
+{
+	struct fx *f = *state;
+	const struct captured *site;
+	struct lw_drops d = { 0 };
+
+	tracker_add_target(f->t, 100);
+	SCAN(f, blocked(100, 101, 50 * SEC, 100 * SEC), blocked(100, 103, 50 * SEC, 100 * SEC),
+	     blocked(100, 105, 50 * SEC, 100 * SEC), blocked(100, 107, 50 * SEC, 100 * SEC));
+	assert_string_equal(stuck_of(f, 101)->site, stuck_of(f, 103)->site);
+	assert_string_not_equal(stuck_of(f, 101)->site, stuck_of(f, 105)->site);
+	/* 107: the Python stack unreadable: the native one, counted */
+	assert_string_not_equal(stuck_of(f, 107)->site, stuck_of(f, 101)->site);
+	assert_int_equal(count(f, LW_RPT_SITE), 3);
+	site = nth_cap(f, LW_RPT_SITE, 0);
+	assert_int_equal(site->site_user_n, 3);
+	assert_string_equal(site->site_frames[0], "pthread_cond_wait+0x10 (libc.so.6)");
+	assert_string_equal(site->site_frames[1], "Queue.get (/usr/lib/python3.11/queue.py:171)");
+	assert_int_equal(site->site_info[1].kind, LW_FRAME_PYTHON);
+	assert_string_equal(site->site_frames[2], "handle (/srv/leak.py:6)");
+	assert_string_equal(site->site_where, "handle (leak.py:6)");
+	site = nth_cap(f, LW_RPT_SITE, 2);
+	assert_string_equal(site->site_frames[1], "_PyEval_EvalFrameDefault+0x10 "
+						  "(libpython3.11.so.1.0)");
+	assert_string_equal(site->site_where, "pthread_cond_wait (libc.so.6)");
+	tracker_drops(f->t, &d);
+	assert_int_equal(d.python_stacks_unreadable, 1);
 }
 
 static void test_sites_split_by_user_stack(void **state)
@@ -2860,6 +2977,10 @@ int main(void)
 		T(test_threads_at_same_wait_share_a_site),
 		T(test_site_reported_before_its_first_stuck),
 		S(test_sites_split_by_user_stack),
+		cmocka_unit_test_setup_teardown(test_thread_site_named_by_inlined_frame, setup_frames,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_python_threads_split_and_named_by_python_frames,
+						setup_frames, teardown),
 		S(test_kernel_stack_of_new_stuck_thread),
 		S(test_unwind_failure_counted_thread_still_stuck),
 		S(test_forget_called_when_process_goes),
