@@ -37,6 +37,8 @@ CORE_SRCS := user/args.c user/duration.c user/tracker.c user/id_map.c \
 	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c user/sites.c \
 	user/trend.c user/metrics.c user/timeline.c user/kernel_version.c \
 	user/buf.c user/utf8.c user/dump.c user/go_g.c user/go_names.c user/frame.c user/py_merge.c
+# Native symbolization: the bounded cache and the DWARF inline chain (pure).
+CORE_SRCS += user/inline_chain.c user/symcache.c
 # JIT symbols: the perf map parser (pure) and its per-process files (/proc).
 CORE_SRCS += user/perf_map.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
@@ -103,6 +105,23 @@ $(OUTPUT)/fixtures/%-fp: tests/fixtures/%.c | $(OUTPUT)/fixtures
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) -fomit-frame-pointer $< -o $@
+
+# query with its DWARF split off, as distributions ship it (objcopy
+# --only-keep-debug, strip, a link to the debug file): query-debuglink finds
+# query-debuglink.debug beside it through .gnu_debuglink; query-buildid
+# has no link, only its build-id, and its debug file waits in split/ for the
+# test to install under /usr/lib/debug/.build-id.  Each variant is compiled
+# with its own name, so each has a build-id of its own.
+QUERY_SPLIT := $(OUTPUT)/fixtures/query-debuglink $(OUTPUT)/fixtures/query-buildid
+all: $(QUERY_SPLIT)
+$(QUERY_SPLIT): $(OUTPUT)/fixtures/query-%: tests/fixtures/query.c | $(OUTPUT)/fixtures
+	$(call msg,CC-SPLIT,$@)
+	$(Q)mkdir -p $(OUTPUT)/fixtures/split
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fomit-frame-pointer -DQUERY_VARIANT='"$*"' $< -o $@.full
+	$(Q)objcopy --only-keep-debug $@.full $(if $(filter debuglink,$*),$@.debug,$(OUTPUT)/fixtures/split/query-$*.debug)
+	$(Q)strip --strip-unneeded $@.full -o $@.tmp
+	$(Q)$(if $(filter debuglink,$*),objcopy --add-gnu-debuglink=$@.debug $@.tmp,:)
+	$(Q)rm -f $@.full && mv $@.tmp $@
 
 # Unit tests: cmocka, plain and under ASan+UBSan (valgrind runs the plain ones).
 # One gcc call compiles several sources, where -MMD would keep the last one's
@@ -273,6 +292,20 @@ $(FUZZ_DIR)/seeded-go-g: $(wildcard tests/fuzz/corpus/fuzz_go_g/*) | $(FUZZ_DIR)
 	$(Q)cp tests/fuzz/corpus/fuzz_go_g/* $(FUZZ_DIR)/corpus/fuzz_go_g/
 	$(Q)touch $@
 fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_go_g $(FUZZ_DIR)/seeded-go-g
+
+# Native frames against real processes (root): the query fixture plain, with
+# its DWARF split off (debuglink, build-id), in a chroot; the cache shared.
+# make bench-native: unwind_frames' cost, cold and cached.
+NATIVE_LIVE_SRCS := user/unwind.c user/procfs.c
+NATIVE_FIXTURES := $(OUTPUT)/fixtures/query $(QUERY_SPLIT)
+.PHONY: test-native-live bench-native
+$(OUTPUT)/unit/live_native: tests/unit/live_native.c $(UNIT_DEPS) $(NATIVE_LIVE_SRCS) | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) $(NATIVE_LIVE_SRCS) -o $@ $(UNIT_LIBS) -lstdc++
+test-native-live: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
+	$(Q)$< $(OUTPUT)
+bench-native: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
+	$(Q)$< --bench $(OUTPUT)
 
 # fuzz_perf_map (make fuzz, fuzz-ci): the perf map parser, pure
 # (user/perf_map.c); seeds in tests/fuzz/corpus/fuzz_perf_map.

@@ -34,6 +34,7 @@
 #include "text_out.h"
 #include "timeline.h"
 #include "tracker.h"
+#include "inline_chain.h"
 #include "unwind.h"
 
 struct daemon {
@@ -164,6 +165,7 @@ static size_t collect_go_metrics(struct daemon *d)
 static void update_metrics(struct daemon *d)
 {
 	struct lw_prog_stats progs[8];
+	struct lw_symbolize_stats symbolize;
 	struct lw_drops drops;
 	struct lw_metrics_input in = {
 		.tracker = d->tracker,
@@ -180,6 +182,10 @@ static void update_metrics(struct daemon *d)
 	in.n_go = collect_go_metrics(d);
 	in.go = d->go_metrics;
 	in.n_progs = (size_t)loader_prog_stats(d->bpf, progs, 8);
+	if (d->unwinder) {
+		unwinder_stats(d->unwinder, &symbolize);
+		in.symbolize = &symbolize;
+	}
 	err = metrics_render(&in, &d->metrics_page);
 	if (err)
 		log_debug("cannot render the metrics: %s", strerror(-err));
@@ -304,12 +310,23 @@ static int stack_unwind(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, i
 	return unwind_user(d->unwinder, r->pid, r->tid, r->regs, pcs, max);
 }
 
-static void stack_symbolize_user(void *ctx, uint32_t pid, uint64_t pc, bool first, char *buf,
-				 size_t len)
+static int stack_user_frames(void *ctx, uint32_t pid, uint64_t pc, bool first, struct lw_frame *out,
+			     int max)
 {
 	struct daemon *d = ctx;
 
-	unwind_symbolize(d->unwinder, pid, pc, first, buf, len);
+	return unwind_frames(d->unwinder, pid, pc, first, out, max);
+}
+
+/* One line of text for a user pc: its physical function (the last frame of
+ * its inline chain), with file:line when DWARF has it. */
+static void user_frame_text(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, char *buf,
+			    size_t len)
+{
+	struct lw_frame frames[LW_INLINE_MAX];
+	int n = unwind_frames(u, pid, pc, first, frames, LW_INLINE_MAX);
+
+	lw_frame_text(&frames[n - 1], buf, len);
 }
 
 static void stack_symbolize_kernel(void *ctx, uint64_t pc, char *buf, size_t len)
@@ -481,7 +498,7 @@ static void dump_thread_frame(void *ctx, uint64_t pc, bool first, char *buf, siz
 {
 	struct dump_ctx *c = ctx;
 
-	unwind_symbolize(c->d->unwinder, c->pid, pc, first, buf, len);
+	user_frame_text(c->d->unwinder, c->pid, pc, first, buf, len);
 }
 
 /* A thread's user stack as the dump read it: a goroutine in a syscall or
@@ -962,7 +979,7 @@ int main(int argc, char **argv)
 	ksyms_restart_fns(d.ksyms, &topts.restart_fns);
 	topts.stacks = (struct lw_stack_ops){
 		.unwind = stack_unwind,
-		.symbolize_user = stack_symbolize_user,
+		.user_frames = stack_user_frames,
 		.symbolize_kernel = stack_symbolize_kernel,
 		.forget = stack_forget,
 		.ctx = &d,

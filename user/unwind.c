@@ -5,11 +5,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
+#include "clock.h"
 #include "id_map.h"
+#include "inline_chain.h"
+#include "perf_map.h"
 #include "procfs.h"
+#include "symcache.h"
 #include "unwind.h"
 
 /* Stack read in one go from sp; deeper reads go word by word. */
@@ -26,14 +32,41 @@ struct target {
 	unsigned char *stack;
 };
 
+/* Bytes the cache gives each entry on average (unwind.h: about 1 KiB). */
+#define SYMCACHE_BYTES_PER_ENTRY 1024
+
+/* Where separate debuginfo is looked for: libdwfl's default (the binary's
+ * directory, its .debug/, /usr/lib/debug), then the process's own root's
+ * /usr/lib/debug, for a container's binaries.  Build-id lookups try every
+ * absolute entry: DIR/.build-id/xx/yyyy.debug. */
+#define DEBUGINFO_PATH_HOST ":.debug:/usr/lib/debug"
+#define DEBUGINFO_PATH_MAX (sizeof(DEBUGINFO_PATH_HOST) + 64)
+
+/* The file of a module as find_elf opened it (the module's userdata): with
+ * its build-id, what the cache knows it by. */
+struct module_file {
+	bool stat_known;
+	uint64_t dev, ino, mtime_ns;
+};
+
 struct proc_dwfl {
 	Dwfl *dwfl;
+	/* Callbacks of this process's Dwfl: its own debuginfo path. */
+	Dwfl_Callbacks callbacks;
+	char *debuginfo_path;
+	char debuginfo_path_buf[DEBUGINFO_PATH_MAX];
 	struct target target;
 	unsigned char stack[STACK_CHUNK];
 };
 
 struct unwinder {
 	struct id_map procs; /* pid -> struct proc_dwfl */
+	struct symcache *cache;
+	struct perf_maps *perf_maps;
+	uint64_t jit_frames, unnamed_frames;
+	/* unwind_frames' working room: too large for the stack of a scan. */
+	struct lw_frame frames_scratch[SYMCACHE_FRAMES_MAX];
+	char names_scratch[LW_INLINE_MAX][LW_FUNC_TEXT];
 };
 
 /*
@@ -42,6 +75,24 @@ struct unwinder {
  * single-threaded and sets this around each use of a process's Dwfl.
  */
 static uint32_t find_elf_tid;
+
+/* The identity of the file fd into the module's userdata (once). */
+static void note_module_file(void **userdata, int fd)
+{
+	struct module_file *f;
+	struct stat st;
+
+	if (fd < 0 || *userdata || fstat(fd, &st))
+		return;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return; /* the cache keys the module by its build-id alone */
+	f->stat_known = true;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
+	*userdata = f;
+}
 
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
 		    char **file_name, Elf **elfp)
@@ -54,16 +105,23 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_A
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			*file_name = strdup(path);
+			note_module_file(userdata, fd);
 			return fd;
 		}
 	}
-	return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+	fd = dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+	note_module_file(userdata, fd);
+	return fd;
 }
 
-static const Dwfl_Callbacks dwfl_callbacks = {
-	.find_elf = find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-};
+/* The userdata of every module (their struct module_file) freed. */
+static int free_module_file(Dwfl_Module *mod, void **userdata, const char *name,
+			    Dwarf_Addr start, void *arg)
+{
+	free(*userdata);
+	*userdata = NULL;
+	return DWARF_CB_OK;
+}
 
 static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 {
@@ -129,10 +187,19 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 int unwinder_new(struct unwinder **out)
 {
 	struct unwinder *u = calloc(1, sizeof(*u));
+	int err;
 
 	if (!u)
 		return -ENOMEM;
 	id_map_init(&u->procs);
+	err = symcache_new(LW_SYMCACHE_MAX, (size_t)LW_SYMCACHE_MAX * SYMCACHE_BYTES_PER_ENTRY,
+			   &u->cache);
+	if (!err)
+		err = perf_maps_new(&u->perf_maps);
+	if (err) {
+		unwinder_free(u);
+		return err;
+	}
 	*out = u;
 	return 0;
 }
@@ -141,8 +208,10 @@ static void proc_free(struct proc_dwfl *p)
 {
 	if (!p)
 		return;
-	if (p->dwfl)
+	if (p->dwfl) {
+		dwfl_getmodules(p->dwfl, free_module_file, NULL, 0);
 		dwfl_end(p->dwfl);
+	}
 	free(p);
 }
 
@@ -157,12 +226,38 @@ void unwinder_free(struct unwinder *u)
 	while (id_map_next(&u->procs, &i, &pid, &value))
 		proc_free(value);
 	id_map_free(&u->procs);
+	symcache_free(u->cache);
+	perf_maps_free(u->perf_maps);
 	free(u);
 }
 
 void unwinder_forget(struct unwinder *u, uint32_t pid)
 {
 	proc_free(id_map_del(&u->procs, pid));
+	perf_maps_forget(u->perf_maps, pid);
+}
+
+/* The debuginfo path of a process seen through thread tid: the container's
+ * /usr/lib/debug too when its root is not ours. */
+static void set_debuginfo_path(struct proc_dwfl *p, uint32_t tid)
+{
+	struct stat ours, theirs;
+	char root[48];
+
+	snprintf(root, sizeof(root), "/proc/%u/root", tid);
+	if (!stat("/", &ours) && !stat(root, &theirs) &&
+	    (ours.st_dev != theirs.st_dev || ours.st_ino != theirs.st_ino))
+		snprintf(p->debuginfo_path_buf, sizeof(p->debuginfo_path_buf),
+			 DEBUGINFO_PATH_HOST ":%s/usr/lib/debug", root);
+	else
+		snprintf(p->debuginfo_path_buf, sizeof(p->debuginfo_path_buf), "%s",
+			 DEBUGINFO_PATH_HOST);
+	p->debuginfo_path = p->debuginfo_path_buf;
+	p->callbacks = (Dwfl_Callbacks){
+		.find_elf = find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.debuginfo_path = &p->debuginfo_path,
+	};
 }
 
 /*
@@ -189,7 +284,8 @@ static int proc_open(struct unwinder *u, uint32_t pid, uint32_t tid, struct proc
 	p->target.pid = pid;
 	p->target.tid = tid;
 	p->target.stack = p->stack;
-	p->dwfl = dwfl_begin(&dwfl_callbacks);
+	set_debuginfo_path(p, tid);
+	p->dwfl = dwfl_begin(&p->callbacks);
 	if (!p->dwfl) {
 		err = -ENOMEM;
 		goto err_free;
@@ -315,34 +411,279 @@ static const char *readable_name(const char *sym, char *buf, size_t len)
 	return buf;
 }
 
-void unwind_symbolize(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, char *buf,
-		      size_t len)
+/* The basename of a module's name (a path, or "[vdso]"). */
+static const char *module_basename(Dwfl_Module *mod, Dwarf_Addr *start)
+{
+	const char *name = dwfl_module_info(mod, NULL, start, NULL, NULL, NULL, NULL, NULL);
+	const char *slash;
+
+	if (!name)
+		return "";
+	slash = strrchr(name, '/');
+	return slash ? slash + 1 : name;
+}
+
+/* What the cache knows mod's file by: its build-id (cut to what fits) and,
+ * when find_elf opened it, its dev, inode and mtime (a binary that copies
+ * another's build-id must not name the other's frames). */
+static void module_key(Dwfl_Module *mod, struct symcache_key *k)
+{
+	const unsigned char *id = NULL;
+	GElf_Addr id_vaddr;
+	void **userdata = NULL;
+	const struct module_file *f;
+	int len;
+	size_t n = 0;
+
+	memset(k, 0, sizeof(*k));
+	dwfl_module_info(mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+	f = userdata ? *userdata : NULL;
+	len = dwfl_module_build_id(mod, &id, &id_vaddr);
+	if (len > 0) {
+		n = (size_t)len < SYMCACHE_FILE_ID_MAX - 24 ? (size_t)len : SYMCACHE_FILE_ID_MAX - 24;
+		memcpy(k->file_id, id, n);
+	}
+	if (f && f->stat_known) {
+		memcpy(k->file_id + n, &f->dev, 8);
+		memcpy(k->file_id + n + 8, &f->ino, 8);
+		memcpy(k->file_id + n + 16, &f->mtime_ns, 8);
+		n += 24;
+	}
+	k->file_id_len = (uint8_t)n;
+}
+
+/* The readable name of a DIE: its linkage name demangled (C++: the
+ * qualified name), else DW_AT_name, both through DW_AT_abstract_origin and
+ * DW_AT_specification.  "" unknown. */
+static const char *die_name(Dwarf_Die *die, char *buf, size_t len)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (name && name[0] == '_' && name[1] == 'Z')
+		return readable_name(name, buf, len);
+	name = dwarf_diename(die);
+	snprintf(buf, len, "%s", name ? name : "");
+	return buf;
+}
+
+/* The DWARF scopes at addr (module-relative to the DIEs: addr - bias),
+ * innermost first, down to the first DW_TAG_subprogram: the inline chain.
+ * Names go into names; *entry gets the physical function's entry (0
+ * unknown).  Returns the count, 0 when DWARF does not describe addr. */
+static int dwarf_chain(Dwfl_Module *mod, Dwarf_Addr addr, struct inline_scope *out,
+		       char (*names)[LW_FUNC_TEXT], Dwarf_Addr *entry)
+{
+	Dwarf_Die *cu, *scopes = NULL, *chain = NULL, innermost;
+	Dwarf_Files *files = NULL;
+	size_t n_files = 0;
+	Dwarf_Addr bias;
+	int i, n_scopes, n_chain, n = 0;
+
+	*entry = 0;
+	cu = dwfl_module_addrdie(mod, addr, &bias);
+	if (!cu)
+		return 0;
+	n_scopes = dwarf_getscopes(cu, addr - bias, &scopes);
+	if (n_scopes <= 0)
+		goto cleanup;
+	/* dwarf_getscopes follows an inlined call into its abstract origin;
+	 * the physical nesting (inlined into what) is the DIE's parents. */
+	innermost = scopes[0];
+	n_chain = dwarf_getscopes_die(&innermost, &chain);
+	if (n_chain <= 0)
+		goto cleanup;
+	if (dwarf_getsrcfiles(cu, &files, &n_files))
+		files = NULL;
+	for (i = 0; i < n_chain && n < LW_INLINE_MAX; i++) {
+		Dwarf_Die *die = &chain[i];
+		int tag = dwarf_tag(die);
+		Dwarf_Attribute attr;
+		Dwarf_Word file_idx, line;
+
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram &&
+		    tag != DW_TAG_entry_point)
+			continue;
+		out[n] = (struct inline_scope){
+			.name = die_name(die, names[n], LW_FUNC_TEXT),
+			.inlined = tag == DW_TAG_inlined_subroutine,
+		};
+		if (out[n].inlined) {
+			/* The file index is the target's: bound it by the table. */
+			if (files && !dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &file_idx) &&
+			    file_idx < n_files)
+				out[n].call_file = dwarf_filesrc(files, file_idx, NULL, NULL);
+			if (!dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &attr), &line) &&
+			    line <= INT32_MAX)
+				out[n].call_line = (int)line;
+		}
+		n++;
+		if (!out[n - 1].inlined) {
+			Dwarf_Addr pc0;
+
+			if (!dwarf_entrypc(die, &pc0))
+				*entry = pc0 + bias;
+			break; /* the physical function: the chain ends here */
+		}
+	}
+	/* A chain with no physical function (cut, or a broken tree): not one
+	 * to show, the ELF symbol names the frame instead. */
+	if (n && out[n - 1].inlined)
+		n = 0;
+
+cleanup:
+	free(chain);
+	free(scopes);
+	return n;
+}
+
+/*
+ * The frames at pc in mod, uncached: the DWARF inline chain, else the ELF
+ * symbol, else the address with its module.  The physical function is named
+ * by the ELF symbol when one holds pc, as perf names it (the exported name,
+ * "pthread_cond_wait", not glibc's internal "___pthread_cond_wait"), its
+ * inlined calls by their DIEs.
+ */
+static int module_frames(struct unwinder *u, Dwfl_Module *mod, uint64_t pc, Dwarf_Addr lookup,
+			 struct lw_frame *out, int max)
+{
+	struct inline_scope scopes[LW_INLINE_MAX];
+	char (*names)[LW_FUNC_TEXT] = u->names_scratch;
+	char sym_name[LW_FUNC_TEXT];
+	struct inline_site at = { .pc = pc };
+	Dwarf_Addr mod_start = 0, entry;
+	const char *sym, *line_file = NULL;
+	GElf_Off sym_off = 0;
+	GElf_Sym elf_sym;
+	Dwfl_Line *line;
+	int n, lineno = 0;
+
+	at.module = module_basename(mod, &mod_start);
+	sym = dwfl_module_addrinfo(mod, lookup, &sym_off, &elf_sym, NULL, NULL, NULL);
+	if (sym)
+		readable_name(sym, sym_name, sizeof(sym_name));
+	line = dwfl_module_getsrc(mod, lookup);
+	if (line)
+		line_file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+	at.line_file = line_file;
+	at.line = lineno;
+	n = dwarf_chain(mod, lookup, scopes, names, &entry);
+	if (sym) {
+		at.offset = sym_off + (pc - lookup);
+	} else if (n && entry && entry <= lookup) {
+		at.offset = pc - entry;
+	} else {
+		at.offset = pc - mod_start;
+	}
+	if (n) {
+		if (sym)
+			scopes[n - 1].name = sym_name;
+		return inline_chain_frames(scopes, n, &at, out, max);
+	}
+	if (!sym) {
+		lw_frame_unknown(out, LW_FRAME_NATIVE, pc, at.module);
+		out->offset = pc - mod_start;
+		return 1;
+	}
+	/* No DWARF scope (assembly, or no debuginfo): the symbol, with the
+	 * line table's line when there is one. */
+	scopes[0] = (struct inline_scope){ .name = sym_name };
+	return inline_chain_frames(scopes, 1, &at, out, max);
+}
+
+/* Frames cut to max: the innermost max - 1 and the physical function. */
+static int copy_frames(struct lw_frame *out, int max, const struct lw_frame *f, int n)
+{
+	if (n <= max) {
+		memcpy(out, f, (size_t)n * sizeof(*f));
+		return n;
+	}
+	memcpy(out, f, (size_t)(max - 1) * sizeof(*f));
+	out[max - 1] = f[n - 1];
+	return max;
+}
+
+/* pc in no module: JIT code named by the process's perf map, else the
+ * address. */
+static int jit_frame(struct unwinder *u, uint32_t pid, uint64_t pc, struct lw_frame *out)
+{
+	char name[PERF_MAP_NAME_MAX + 1], module[LW_MODULE_TEXT];
+	uint64_t start;
+
+	if (!perf_maps_lookup(u->perf_maps, pid, pc, clock_mono_ns(), name, sizeof(name), &start,
+			      module, sizeof(module))) {
+		lw_frame_unknown(out, LW_FRAME_NATIVE, pc, NULL);
+		return 1;
+	}
+	lw_frame_unknown(out, LW_FRAME_JIT, pc, module);
+	snprintf(out->func, sizeof(out->func), "%.*s", (int)sizeof(out->func) - 1, name);
+	out->offset = pc - start;
+	u->jit_frames++;
+	return 1;
+}
+
+int unwind_frames(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, struct lw_frame *out,
+		  int max)
 {
 	struct proc_dwfl *p = id_map_get(&u->procs, pid);
+	struct lw_frame *frames = u->frames_scratch;
 	/* A return address points after the call: look up the call itself. */
-	Dwarf_Addr lookup = first ? pc : pc - 1, mod_start;
-	const char *sym = NULL, *mod_name = NULL, *slash;
+	Dwarf_Addr lookup = first || !pc ? pc : pc - 1, mod_start;
+	struct symcache_key key;
 	Dwfl_Module *mod = NULL;
-	GElf_Off offset = 0;
-	GElf_Sym elf_sym;
-	char name[256];
+	int n;
 
+	if (max < 1)
+		return 0;
 	if (p) {
 		find_elf_tid = p->target.tid; /* the thread last unwound */
 		mod = dwfl_addrmodule(p->dwfl, lookup);
 	}
-	if (mod) {
-		mod_name = dwfl_module_info(mod, NULL, &mod_start, NULL, NULL, NULL, NULL, NULL);
-		sym = dwfl_module_addrinfo(mod, lookup, &offset, &elf_sym, NULL, NULL, NULL);
+	if (!mod) {
+		find_elf_tid = 0;
+		n = jit_frame(u, pid, pc, out);
+		goto out;
+	}
+	module_key(mod, &key);
+	module_basename(mod, &mod_start);
+	key.addr = pc - mod_start;
+	key.first = first;
+	n = symcache_get(u->cache, &key, pc, frames, SYMCACHE_FRAMES_MAX);
+	if (!n) {
+		n = module_frames(u, mod, pc, lookup, frames, SYMCACHE_FRAMES_MAX);
+		/* Not cached: a module with no identity at all (nothing to
+		 * tell it from another process's). */
+		if (key.file_id_len)
+			symcache_put(u->cache, &key, frames, n);
 	}
 	find_elf_tid = 0;
-	if (mod_name && (slash = strrchr(mod_name, '/')))
-		mod_name = slash + 1;
-	if (sym)
-		snprintf(buf, len, "%s+0x%llx (%s)", readable_name(sym, name, sizeof(name)),
-			 (unsigned long long)(offset + (lookup != pc ? 1 : 0)),
-			 mod_name ? mod_name : "?");
-	else
-		snprintf(buf, len, "0x%llx (%s)", (unsigned long long)pc,
-			 mod_name ? mod_name : "?");
+	n = copy_frames(out, max, frames, n);
+
+out:
+	if (!out[0].func[0])
+		u->unnamed_frames++;
+	return n;
+}
+
+void unwinder_stats(const struct unwinder *u, struct lw_symbolize_stats *out)
+{
+	struct symcache_stats c;
+	struct perf_maps_stats pm;
+
+	symcache_get_stats(u->cache, &c);
+	perf_maps_get_stats(u->perf_maps, &pm);
+	*out = (struct lw_symbolize_stats){
+		.cache_entries = c.entries,
+		.cache_capacity = c.capacity,
+		.cache_hits = c.hits,
+		.cache_misses = c.misses,
+		.cache_evictions = c.evictions,
+		.perf_maps_read = pm.files_read,
+		.perf_map_lines_bad = pm.lines_bad,
+		.jit_frames = u->jit_frames,
+		.unnamed_frames = u->unnamed_frames,
+	};
 }

@@ -47,10 +47,6 @@ int unwind_frames(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, str
 		  int max);
 
 
-/* The old text-only lookup, until leakwatch.c moves to unwind_frames. */
-void unwind_symbolize(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, char *buf,
-		      size_t len);
-
 void unwinder_stats(const struct unwinder *u, struct lw_symbolize_stats *out);
 
 /* The process exited: drop what is cached for it. */
