@@ -358,3 +358,16 @@ $(FUZZ_DIR)/seeded-py: $(wildcard tests/fuzz/corpus/fuzz_py_frames/* tests/fuzz/
 	$(Q)cp tests/fuzz/corpus/fuzz_py_linetable/* $(FUZZ_DIR)/corpus/fuzz_py_linetable/
 	$(Q)touch $@
 fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_py_linetable $(FUZZ_DIR)/fuzz_py_frames $(FUZZ_DIR)/seeded-py
+
+# fuzz_perf_map (make fuzz, fuzz-ci): the perf map parser, pure
+# (user/perf_map.c); seeds in tests/fuzz/corpus/fuzz_perf_map.
+FUZZERS += fuzz_perf_map
+$(FUZZ_DIR)/fuzz_perf_map: tests/fuzz/fuzz_perf_map.c user/perf_map.c user/id_map.c \
+		user/perf_map.h | $(FUZZ_DIR)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< user/perf_map.c user/id_map.c -o $@
+$(FUZZ_DIR)/seeded-perf-map: $(wildcard tests/fuzz/corpus/fuzz_perf_map/*) | $(FUZZ_DIR)
+	$(Q)mkdir -p $(FUZZ_DIR)/corpus/fuzz_perf_map
+	$(Q)cp tests/fuzz/corpus/fuzz_perf_map/* $(FUZZ_DIR)/corpus/fuzz_perf_map/
+	$(Q)touch $@
+fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_perf_map $(FUZZ_DIR)/seeded-perf-map
