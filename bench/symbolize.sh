@@ -8,7 +8,8 @@
 #   before  leakwatch built from BENCH_BEFORE (default: the commit before
 #           issue 10, the parent of the commit that added user/frame.h), in
 #           BUILD/bench/lw-SHA (git archive + make, once per commit);
-#   after   BUILD/leakwatch, the tree as make built it.
+#   after   BUILD/leakwatch, the tree as make built it; or, with BENCH_AFTER,
+#           that revision, built as "before" is (two commits compared).
 # SYM_ROUNDS rounds (ROUNDS, 5), each one run of each build, the order
 # alternating; first one uncounted run of each (SYM_WARMUP=1: caches, the
 # debuginfo files in the page cache).  The same process serves every run: its
@@ -35,7 +36,8 @@
 #
 #   usage: bench/symbolize.sh [BUILD_DIR]   (root; markdown on stdout)
 #   env:   SYM_THREADS (10000), SYM_SITES (8), SYM_ROUNDS (ROUNDS, 5),
-#          SYM_TICKS (20), SYM_WARMUP (1), BENCH_BEFORE (a git revision),
+#          SYM_TICKS (20), SYM_WARMUP (1), BENCH_BEFORE and BENCH_AFTER (git
+#          revisions),
 #          BENCH_RESULTS
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -56,10 +58,16 @@ if [ -z "${BENCH_BEFORE:-}" ]; then
 	BENCH_BEFORE=$(git -C "$REPO_DIR" rev-parse --short "$first^")
 fi
 declare -A LWS=([before]=$(lw_at "$BENCH_BEFORE") [after]=$BUILD/leakwatch)
-before_desc=$(git -C "$REPO_DIR" log -1 --format='%h %s' "$BENCH_BEFORE" | cut -c1-90)
-after_desc=$(git -C "$REPO_DIR" log -1 --format='%h %s' HEAD | cut -c1-90)
-[ -n "$(git -C "$REPO_DIR" status --porcelain -- bpf user include 2>/dev/null)" ] &&
-	after_desc="$after_desc, + uncommitted changes"
+[ -n "${BENCH_AFTER:-}" ] && LWS[after]=$(lw_at "$BENCH_AFTER")
+desc() { git -C "$REPO_DIR" log -1 --format='%h (%cs) %s' "$1" | awk '{ print (length($0) > 80 ? substr($0, 1, 77) "..." : $0) }'; }
+before_desc=$(desc "$BENCH_BEFORE")
+if [ -n "${BENCH_AFTER:-}" ]; then
+	after_desc="$(desc "$BENCH_AFTER") (BENCH_AFTER=$BENCH_AFTER)"
+else
+	after_desc=$(desc HEAD)
+	[ -n "$(git -C "$REPO_DIR" status --porcelain -- bpf user include 2>/dev/null)" ] &&
+		after_desc="$after_desc, + uncommitted changes"
+fi
 
 raise_task_limits "$N"
 
@@ -116,6 +124,13 @@ scrape() { # PORT METRIC
 	curl -s --max-time 5 "http://127.0.0.1:$1/metrics" 2>/dev/null | awk -v m="$2" '$1 == m { print $2 }'
 }
 
+# inline_named OUT: how many `site` records of OUT name their inlined wait
+# (chan_recv, lock_wait, ...) with its file:line: what "after" is to do.
+inline_named() {
+	jq -r 'select(.type == "site") | [.stack[] | select(test("^(chan_recv|lock_wait|read_reply|backoff|wait_event)\\b.*[(]stuck[.]c:[0-9]+[)]"))] | length' "$1" |
+		awk '$1 > 0 { n++ } END { print n + 0 }'
+}
+
 # run_one VARIANT ROUND TICKS FILE: one leakwatch run; appends a JSON line to
 # $WORK/FILE (runs, or warmup: not counted).
 run_one() {
@@ -162,7 +177,7 @@ run_one() {
 	[ "$rc" -eq 0 ] || die "$name: the output filter failed ($rc)"
 	awk -v name="$name" -v round="$round" -v ticks="$ticks" -v up0="$up0" -v hz="$CLK_TCK" \
 		-v first_scan="${first_scan:-nan}" -v last_scan="${last_scan:-nan}" -v hwm="$hwm" \
-		-v threads="$threads" -v stuck="$(grep -c '"type":"stuck"' "$d/out")" '
+		-v threads="$threads" -v stuck="$(grep -c '"type":"stuck"' "$d/out")" -v inl="$(inline_named "$d/out")" '
 		$1 == "banner" { bu = $2; bt = $3; bn = $4 }
 		$1 == "all" { au = $2; at = $3; an = $4; scans = $5; sites = $6 }
 		$1 == "sample" { su[$2] = $3; st[$2] = $4; sn[$2] = $5 }
@@ -170,16 +185,18 @@ run_one() {
 		function nms(a, b) { return (a - b) / 1e6 }
 		END {
 			h = int(ticks / 2) + 1; e = ticks + 1
-			printf "{\"variant\":\"%s\",\"round\":%d,\"stuck\":%d,\"sites\":%d,\"scans\":%d,", name, round, stuck, sites, scans
+			printf "{\"variant\":\"%s\",\"round\":%d,\"stuck\":%d,\"sites\":%d,\"sites_inline_named\":%d,\"scans\":%d,", name, round, stuck, sites, inl, scans
 			printf "\"launch_all_ms\":%.0f,\"banner_all_ms\":%.0f,\"first_scan_ms\":%s,", (au - up0) * 1000, (au - bu) * 1000, (first_scan == "nan") ? "null" : sprintf("%.1f", first_scan * 1000)
 			printf "\"cpu_start_ms\":%.0f,\"cpu_all_ms\":%.0f,\"cpu_first_scan_ms\":%.0f,", tms(bt, 0), tms(at, 0), tms(at, bt)
 			printf "\"ns_start_ms\":%.1f,\"ns_all_ms\":%.1f,\"ns_first_scan_ms\":%.1f,", nms(bn, 0), nms(an, 0), nms(an, bn)
 			printf "\"steady_ticks\":%d,\"steady_s\":%.2f,", ticks, su[e] - su[1]
 			printf "\"cpu_tick_ms\":%.2f,\"ns_tick_ms\":%.2f,", tms(st[e], st[1]) / ticks, nms(sn[e], sn[1]) / ticks
+			printf "\"ns_once_ms\":%.1f,", nms(an, bn) - nms(sn[e], sn[1]) / ticks
 			printf "\"ns_tick_first_half_ms\":%.2f,\"ns_tick_second_half_ms\":%.2f,", nms(sn[h], sn[1]) / (h - 1), nms(sn[e], sn[h]) / (e - h)
 			printf "\"last_scan_ms\":%s,\"hwm_kb\":%d,\"threads\":%d}\n", (last_scan == "nan") ? "null" : sprintf("%.1f", last_scan * 1000), hwm, threads
 		}' "$d/ev" >>"$WORK/$4"
-	grep -v '^#' "$d/metrics" | grep -iE 'symbol|symcache|frames|cache' >"$WORK/metrics-$name" || true
+	jq -c 'select(.type == "site") | .stack' "$d/out" | head -1 >"$WORK/stack-$name"
+	grep -v '^#' "$d/metrics" | grep -E '^leakwatch_(symbol_|frames_symbolized|perf_map)' >"$WORK/metrics-$name" || true
 	rm -f "$d/out.fifo" "$d/err.fifo"
 }
 
@@ -216,7 +233,7 @@ row() { # TITLE FIELD DIGITS UNIT
 echo "\`bench/stuck --threads $N --sites $K\` (every thread blocked for good at one of $SITES sites, each"
 echo "through two inlined functions; built -O2 -g without frame pointers), then, per run,"
 echo "\`leakwatch -p PID -t 1s -i 1s -j --metrics 127.0.0.1:PORT\` until all $N are reported and $TICKS ticks"
-echo "more, stopped with SIGINT.  $ROUNDS rounds, the two builds alternating (after one uncounted run each);"
+echo "more, stopped with SIGINT.  Rounds: $ROUNDS, the two builds alternating (after one uncounted run each);"
 echo "medians of the rounds, and the median of after/before paired by round."
 echo
 echo "- before: $before_desc (BENCH_BEFORE=$BENCH_BEFORE)"
@@ -236,6 +253,8 @@ row "the same from schedstat (ns): launch -> all out" ns_all_ms 1 " ms"
 row "the same from schedstat: banner -> all out" ns_first_scan_ms 1 " ms"
 row "scans until all were reported" scans 0 ""
 row "sites reported (\`site\` records)" sites 0 ""
+row "... whose stack names the inlined wait with its file:line (stuck.c)" sites_inline_named 0 ""
+row "the first report's one-time CPU: the first scan's (schedstat) less a steady tick's (unwinding $N stacks, symbolizing the sites, $N records)" ns_once_ms 1 " ms"
 row "steady state: CPU per 1 s tick over $TICKS ticks (utime+stime)" cpu_tick_ms 2 " ms"
 row "steady state: CPU per tick, schedstat" ns_tick_ms 2 " ms"
 row "steady state: CPU per tick, schedstat, first half of the ticks" ns_tick_first_half_ms 2 " ms"
@@ -243,6 +262,10 @@ row "steady state: CPU per tick, schedstat, second half" ns_tick_second_half_ms 
 row "steady state: the last scan (leakwatch_scan_duration_seconds)" last_scan_ms 1 " ms"
 row "peak RSS (VmHWM)" hwm_kb 0 " KiB"
 echo
+for v in before after; do
+	echo "A site's stack as the $v build reported it: \`$(cat "$WORK/stack-$v")\`"
+	echo
+done
 if [ -s "$WORK/metrics-after" ]; then
 	echo "Symbolization metrics of the after build, at the end of its last run:"
 	echo
@@ -258,12 +281,12 @@ cat "$RUNS"
 echo '```'
 
 for v in before after; do
-	for f in launch_all_ms first_scan_ms cpu_all_ms cpu_first_scan_ms ns_first_scan_ms cpu_tick_ms ns_tick_ms \
-		ns_tick_first_half_ms ns_tick_second_half_ms hwm_kb stuck sites scans; do
+	for f in launch_all_ms first_scan_ms cpu_all_ms cpu_first_scan_ms ns_first_scan_ms ns_once_ms cpu_tick_ms \
+		ns_tick_ms ns_tick_first_half_ms ns_tick_second_half_ms hwm_kb stuck sites sites_inline_named scans; do
 		result "sym_${v}_$f" "$(med "$v" "$f")"
 	done
 done
-for f in first_scan_ms cpu_first_scan_ms ns_first_scan_ms ns_tick_ms; do
+for f in first_scan_ms cpu_first_scan_ms ns_first_scan_ms ns_once_ms ns_tick_ms; do
 	result "sym_ratio_$f" "$(pair "$f")"
 done
 result sym_threads "$N"
