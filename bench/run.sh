@@ -46,12 +46,20 @@ BENCH_PARTS=${BENCH_PARTS:-1 2 3 4 5 6 7 8}
 export FLOOR_SRC=${FLOOR_SRC:-$REPO_DIR/../shared/bench/floor}
 export BENCH_RESULTS=$WORK/results
 : >"$BENCH_RESULTS"
-# Build the helpers once, here, so that a missing piece fails early.
-floor_bin >/dev/null
-storm_bin >/dev/null
-stuck_bin >/dev/null
-gobench_bin >/dev/null
-command -v bpftrace >/dev/null || die "bpftrace is missing: scripts/install-deps.sh installs it"
+# Build the helpers of the parts to run once, here, so that a missing piece
+# fails early.
+wants() { # PART...: one of them is to run
+	local n
+	for n; do grep -qw "$n" <<<"$BENCH_PARTS" && return 0; done
+	return 1
+}
+if wants 1 2; then floor_bin >/dev/null; fi
+if wants 2 5; then storm_bin >/dev/null; fi
+if wants 6 7; then gobench_bin >/dev/null; fi
+if wants 8; then stuck_bin >/dev/null; fi
+if wants 1 && ! command -v bpftrace >/dev/null; then
+	die "bpftrace is missing: scripts/install-deps.sh installs it"
+fi
 
 # What is measured: the tree as make just built it.
 commit=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -65,7 +73,7 @@ others=$(bpftool -j prog show | jq '[.[] | select(.type == "tracing")] | length'
 FAILED=()
 part() { # N SCRIPT TITLE
 	local n=$1 script=$2 title=$3 s e
-	if ! grep -qw "$n" <<<"$BENCH_PARTS"; then
+	if ! wants "$n"; then
 		echo "Not run (BENCH_PARTS=\"$BENCH_PARTS\")." >"$WORK/$n.md"
 		return 0
 	fi
