@@ -19,14 +19,15 @@
 # Measured in each run, from leakwatch's own records as they come out (a
 # filter reads its stdout and stderr through FIFOs and reads /proc/PID/stat,
 # /proc/PID/schedstat and /proc/uptime at each record that matters):
-#   (a) first report: launch -> all SYM_THREADS `stuck` records out (their
-#       `site` records come before them), wall time (/proc/uptime, 10 ms) and
+#   (a) first report: the first scan, from the "watching" banner (printed
+#       just before it, after the BPF load) to its end (its `sample` record):
 #       leakwatch's CPU (utime+stime of /proc/PID/stat, and schedstat's ns:
-#       the daemon is one thread); the same from its "watching" banner, printed
-#       just before the first scan (so: the first scan's CPU, without the BPF
-#       load); the duration of the scan that reported them
-#       (leakwatch_scan_duration_seconds, scraped once, right after); how many
-#       scans it took;
+#       the daemon is one thread), its duration (leakwatch_scan_duration_
+#       seconds, scraped right after), how many threads it reported; then
+#       launch -> all SYM_THREADS `stuck` records out (their `site` records
+#       come before them): wall time (/proc/uptime, 10 ms), CPU, scans (a
+#       thread whose blocked-since bound is under the threshold at attach
+#       comes a scan later);
 #   (b) steady state: CPU per scan tick over the SYM_TICKS (20) ticks after
 #       that scan (between its `sample` record and the one SYM_TICKS later),
 #       and per half of them (it must not grow: sites are symbolized once);
@@ -87,6 +88,8 @@ done
 sleep 1.5 # past the 1 s threshold, from the first run on
 
 # The filter on leakwatch's stdout: copies it to OUT; writes to EV, at once,
+#   scan1 UPTIME TICKS NS STUCK SITES at the first `sample` record: the end
+#                                     of the first scan
 #   all UPTIME TICKS NS SCANS SITES   when the Nth `stuck` record is out
 #   sample K UPTIME TICKS NS          at the Kth `sample` record from then on
 # (the first: the end of the scan that reported them).  Both filters append
@@ -103,6 +106,7 @@ function cpu(   s, f, a, b, u) {
 { print > out }
 index($0, "\"type\":\"site\"") { sites++ }
 index($0, "\"type\":\"sample\"") {
+	if (!scan1) { scan1 = 1; print "scan1", cpu(), stuck + 0, sites + 0 >> ev; fflush(ev) }
 	if (done) { print "sample", ++k, cpu() >> ev; fflush(ev) } else scans++
 }
 !done && index($0, "\"type\":\"stuck\"") && ++stuck >= n {
@@ -127,7 +131,7 @@ scrape() { # PORT METRIC
 # inline_named OUT: how many `site` records of OUT name their inlined wait
 # (chan_recv, lock_wait, ...) with its file:line: what "after" is to do.
 inline_named() {
-	jq -r 'select(.type == "site") | [.stack[] | select(test("^(chan_recv|lock_wait|read_reply|backoff|wait_event)\\b.*[(]stuck[.]c:[0-9]+[)]"))] | length' "$1" |
+	jq -r 'select(.type == "site") | [.stack[] | select(test("^(chan_recv|lock_wait|read_reply|backoff|wait_event)\\b.*[(]([^)]*/)?stuck[.]c:[0-9]+[)]"))] | length' "$1" |
 		awk '$1 > 0 { n++ } END { print n + 0 }'
 }
 
@@ -151,13 +155,18 @@ run_one() {
 	a2=$!
 	bg_track "$a2"
 	for ((i = 0; i < 1200; i++)); do
+		grep -q '^scan1' "$d/ev" && break
+		mine "$lpid" || die "$name: leakwatch exited: $(tail -3 "$d/err")"
+		sleep 0.02
+	done
+	# The gauge of the first scan: the next is a second away.
+	first_scan=$(scrape "$port" leakwatch_scan_duration_seconds)
+	for ((i = 0; i < 1200; i++)); do
 		grep -q '^all' "$d/ev" && break
 		mine "$lpid" || die "$name: leakwatch exited: $(tail -3 "$d/err")"
 		sleep 0.05
 	done
 	grep -q '^all' "$d/ev" || die "$name: not all $N stuck within 60 s ($(grep -c '"type":"stuck"' "$d/out" || true))"
-	# The gauge of the scan that reported them: its tick is a second away.
-	first_scan=$(scrape "$port" leakwatch_scan_duration_seconds)
 	for ((i = 0; i < (ticks + 30) * 10; i++)); do
 		[ "$(ev_count "$d/ev" sample)" -gt "$ticks" ] && break
 		mine "$lpid" || die "$name: leakwatch exited: $(tail -3 "$d/err")"
@@ -179,23 +188,25 @@ run_one() {
 		-v first_scan="${first_scan:-nan}" -v last_scan="${last_scan:-nan}" -v hwm="$hwm" \
 		-v threads="$threads" -v stuck="$(grep -c '"type":"stuck"' "$d/out")" -v inl="$(inline_named "$d/out")" '
 		$1 == "banner" { bu = $2; bt = $3; bn = $4 }
+		$1 == "scan1" { ft = $3; fn = $4; fstuck = $5 }
 		$1 == "all" { au = $2; at = $3; an = $4; scans = $5; sites = $6 }
 		$1 == "sample" { su[$2] = $3; st[$2] = $4; sn[$2] = $5 }
 		function tms(a, b) { return (a - b) * 1000 / hz }
 		function nms(a, b) { return (a - b) / 1e6 }
 		END {
 			h = int(ticks / 2) + 1; e = ticks + 1
-			printf "{\"variant\":\"%s\",\"round\":%d,\"stuck\":%d,\"sites\":%d,\"sites_inline_named\":%d,\"scans\":%d,", name, round, stuck, sites, inl, scans
+			printf "{\"variant\":\"%s\",\"round\":%d,\"stuck\":%d,\"sites\":%d,\"sites_inline_named\":%d,\"scans\":%d,\"scan1_stuck\":%d,", name, round, stuck, sites, inl, scans, fstuck
 			printf "\"launch_all_ms\":%.0f,\"banner_all_ms\":%.0f,\"first_scan_ms\":%s,", (au - up0) * 1000, (au - bu) * 1000, (first_scan == "nan") ? "null" : sprintf("%.1f", first_scan * 1000)
-			printf "\"cpu_start_ms\":%.0f,\"cpu_all_ms\":%.0f,\"cpu_first_scan_ms\":%.0f,", tms(bt, 0), tms(at, 0), tms(at, bt)
-			printf "\"ns_start_ms\":%.1f,\"ns_all_ms\":%.1f,\"ns_first_scan_ms\":%.1f,", nms(bn, 0), nms(an, 0), nms(an, bn)
+			printf "\"cpu_start_ms\":%.0f,\"cpu_all_ms\":%.0f,\"cpu_first_scan_ms\":%.0f,", tms(bt, 0), tms(at, 0), tms(ft, bt)
+			printf "\"ns_start_ms\":%.1f,\"ns_all_ms\":%.1f,\"ns_first_scan_ms\":%.1f,", nms(bn, 0), nms(an, 0), nms(fn, bn)
 			printf "\"steady_ticks\":%d,\"steady_s\":%.2f,", ticks, su[e] - su[1]
 			printf "\"cpu_tick_ms\":%.2f,\"ns_tick_ms\":%.2f,", tms(st[e], st[1]) / ticks, nms(sn[e], sn[1]) / ticks
-			printf "\"ns_once_ms\":%.1f,", nms(an, bn) - nms(sn[e], sn[1]) / ticks
+			printf "\"ns_once_ms\":%.1f,", nms(fn, bn) - nms(sn[e], sn[1]) / ticks
 			printf "\"ns_tick_first_half_ms\":%.2f,\"ns_tick_second_half_ms\":%.2f,", nms(sn[h], sn[1]) / (h - 1), nms(sn[e], sn[h]) / (e - h)
 			printf "\"last_scan_ms\":%s,\"hwm_kb\":%d,\"threads\":%d}\n", (last_scan == "nan") ? "null" : sprintf("%.1f", last_scan * 1000), hwm, threads
 		}' "$d/ev" >>"$WORK/$4"
-	jq -c 'select(.type == "site") | .stack' "$d/out" | head -1 >"$WORK/stack-$name"
+	jq -cn 'first(inputs | select(.type == "site") | .stack)' "$d/out" >"$WORK/stack-$name"
+	jq -r 'select(.type == "site") | .where // empty' "$d/out" | paste -sd';' - | sed 's/;/; /g' >"$WORK/where-$name"
 	grep -v '^#' "$d/metrics" | grep -E '^leakwatch_(symbol_|frames_symbolized|perf_map)' >"$WORK/metrics-$name" || true
 	rm -f "$d/out.fifo" "$d/err.fifo"
 }
@@ -234,7 +245,8 @@ echo "\`bench/stuck --threads $N --sites $K\` (every thread blocked for good at 
 echo "through two inlined functions; built -O2 -g without frame pointers), then, per run,"
 echo "\`leakwatch -p PID -t 1s -i 1s -j --metrics 127.0.0.1:PORT\` until all $N are reported and $TICKS ticks"
 echo "more, stopped with SIGINT.  Rounds: $ROUNDS, the two builds alternating (after one uncounted run each);"
-echo "medians of the rounds, and the median of after/before paired by round."
+echo "medians of the rounds, and the median of after/before paired by round.  Other jobs share the 2 CPUs:"
+echo "wall times include waits for a CPU, the CPU rows are the cost."
 echo
 echo "- before: $before_desc (BENCH_BEFORE=$BENCH_BEFORE)"
 echo "- after: $after_desc"
@@ -243,18 +255,19 @@ for n in "${NOTES[@]}"; do echo "- Note: $n."; done
 echo
 echo "| measure | before | after | after/before |"
 echo "|---|---|---|---|"
-row "first report: launch -> all $N \`stuck\` records out (wall)" launch_all_ms 0 " ms"
-row "first report: \"watching\" banner (just before the first scan) -> all out (wall, 10 ms steps)" banner_all_ms 0 " ms"
-row "the scan that reported them (leakwatch_scan_duration_seconds): unwind + symbolize + the scan" first_scan_ms 1 " ms"
-row "leakwatch CPU, launch -> all out (utime+stime)" cpu_all_ms 0 " ms"
+row "first scan (it unwinds every stuck thread and symbolizes each new site): its duration (leakwatch_scan_duration_seconds)" first_scan_ms 1 " ms"
+row "first scan: leakwatch CPU, \"watching\" banner (printed just before it) -> its end (utime+stime)" cpu_first_scan_ms 0 " ms"
+row "first scan: the same from schedstat (ns)" ns_first_scan_ms 1 " ms"
+row "first scan: threads it reported stuck (of $N)" scan1_stuck 0 ""
+row "all $N \`stuck\` records out: wall time from launch" launch_all_ms 0 " ms"
+row "all out: wall time from the banner (10 ms steps)" banner_all_ms 0 " ms"
+row "all out: leakwatch CPU from launch (utime+stime)" cpu_all_ms 0 " ms"
 row "... of which before the banner (start-up: BPF load and attach)" cpu_start_ms 0 " ms"
-row "... of which banner -> all out: the first scan's CPU, with the unwinding and symbolization" cpu_first_scan_ms 0 " ms"
-row "the same from schedstat (ns): launch -> all out" ns_all_ms 1 " ms"
-row "the same from schedstat: banner -> all out" ns_first_scan_ms 1 " ms"
-row "scans until all were reported" scans 0 ""
+row "all out: leakwatch CPU from launch, schedstat" ns_all_ms 1 " ms"
+row "all out: scans it took" scans 0 ""
 row "sites reported (\`site\` records)" sites 0 ""
 row "... whose stack names the inlined wait with its file:line (stuck.c)" sites_inline_named 0 ""
-row "the first report's one-time CPU: the first scan's (schedstat) less a steady tick's (unwinding $N stacks, symbolizing the sites, $N records)" ns_once_ms 1 " ms"
+row "first scan: its one-time CPU, less a steady tick's (schedstat): unwinding $N stacks, symbolizing the sites, $N records" ns_once_ms 1 " ms"
 row "steady state: CPU per 1 s tick over $TICKS ticks (utime+stime)" cpu_tick_ms 2 " ms"
 row "steady state: CPU per tick, schedstat" ns_tick_ms 2 " ms"
 row "steady state: CPU per tick, schedstat, first half of the ticks" ns_tick_first_half_ms 2 " ms"
@@ -265,6 +278,7 @@ echo
 for v in before after; do
 	echo "A site's stack as the $v build reported it: \`$(cat "$WORK/stack-$v")\`"
 	echo
+	grep -q . "$WORK/where-$v" && echo "Its sites' names (where): $(cat "$WORK/where-$v")" && echo
 done
 if [ -s "$WORK/metrics-after" ]; then
 	echo "Symbolization metrics of the after build, at the end of its last run:"
@@ -282,11 +296,12 @@ echo '```'
 
 for v in before after; do
 	for f in launch_all_ms first_scan_ms cpu_all_ms cpu_first_scan_ms ns_first_scan_ms ns_once_ms cpu_tick_ms \
-		ns_tick_ms ns_tick_first_half_ms ns_tick_second_half_ms hwm_kb stuck sites sites_inline_named scans; do
+		ns_tick_ms ns_tick_first_half_ms ns_tick_second_half_ms hwm_kb stuck sites sites_inline_named scans \
+		scan1_stuck; do
 		result "sym_${v}_$f" "$(med "$v" "$f")"
 	done
 done
-for f in first_scan_ms cpu_first_scan_ms ns_first_scan_ms ns_once_ms ns_tick_ms; do
+for f in first_scan_ms cpu_first_scan_ms ns_first_scan_ms ns_once_ms ns_tick_ms hwm_kb; do
 	result "sym_ratio_$f" "$(pair "$f")"
 done
 result sym_threads "$N"
