@@ -36,9 +36,8 @@ CORE_SRCS := user/args.c user/duration.c user/tracker.c user/id_map.c \
 	user/waiter_map.c user/leak_policy.c \
 	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c user/sites.c \
 	user/trend.c user/metrics.c user/timeline.c user/kernel_version.c \
-	user/buf.c user/utf8.c user/dump.c user/go_g.c user/go_names.c user/frame.c user/py_merge.c
-# Python stacks: the CPython layouts, the structure walker, co_linetable (pure).
-CORE_SRCS += user/py_linetable.c user/py_layout.c user/py_walk.c
+	user/buf.c user/utf8.c user/dump.c user/go_g.c user/go_names.c user/frame.c \
+	user/py_linetable.c user/py_layout.c user/py_walk.c user/py_merge.c
 # Native symbolization: the bounded cache and the DWARF inline chain (pure).
 CORE_SRCS += user/inline_chain.c user/symcache.c
 # JIT symbols: the perf map parser (pure) and its per-process files (/proc).
@@ -316,6 +315,20 @@ $(FUZZ_DIR)/seeded-go-g: $(wildcard tests/fuzz/corpus/fuzz_go_g/*) | $(FUZZ_DIR)
 	$(Q)touch $@
 fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_go_g $(FUZZ_DIR)/seeded-go-g
 
+# Native frames against real processes (root): the query fixture plain, with
+# its DWARF split off (debuglink, build-id), in a chroot; the cache shared.
+# make bench-native: unwind_frames' cost, cold and cached.
+NATIVE_LIVE_SRCS := user/unwind.c user/procfs.c
+NATIVE_FIXTURES := $(OUTPUT)/fixtures/query $(QUERY_SPLIT)
+.PHONY: test-native-live bench-native
+$(OUTPUT)/unit/live_native: tests/unit/live_native.c $(UNIT_DEPS) $(NATIVE_LIVE_SRCS) | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) $(NATIVE_LIVE_SRCS) -o $@ $(UNIT_LIBS) -lstdc++
+test-native-live: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
+	$(Q)$< $(OUTPUT)
+bench-native: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
+	$(Q)$< --bench $(OUTPUT)
+
 # The Python frame reader against live CPython (root or the same uid):
 # tests/unit/live_py_stacks.c runs tests/fixtures/py/leak.py under Debian's
 # python3.11 and each pyenv CPython here (3.10: must be "not supported").
@@ -346,16 +359,15 @@ $(FUZZ_DIR)/seeded-py: $(wildcard tests/fuzz/corpus/fuzz_py_frames/* tests/fuzz/
 	$(Q)touch $@
 fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_py_linetable $(FUZZ_DIR)/fuzz_py_frames $(FUZZ_DIR)/seeded-py
 
-# Native frames against real processes (root): the query fixture plain, with
-# its DWARF split off (debuglink, build-id), in a chroot; the cache shared.
-# make bench-native: unwind_frames' cost, cold and cached.
-NATIVE_LIVE_SRCS := user/unwind.c user/procfs.c
-NATIVE_FIXTURES := $(OUTPUT)/fixtures/query $(QUERY_SPLIT)
-.PHONY: test-native-live bench-native
-$(OUTPUT)/unit/live_native: tests/unit/live_native.c $(UNIT_DEPS) $(NATIVE_LIVE_SRCS) | $(OUTPUT)/unit
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) $(NATIVE_LIVE_SRCS) -o $@ $(UNIT_LIBS) -lstdc++
-test-native-live: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
-	$(Q)$< $(OUTPUT)
-bench-native: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
-	$(Q)$< --bench $(OUTPUT)
+# fuzz_perf_map (make fuzz, fuzz-ci): the perf map parser, pure
+# (user/perf_map.c); seeds in tests/fuzz/corpus/fuzz_perf_map.
+FUZZERS += fuzz_perf_map
+$(FUZZ_DIR)/fuzz_perf_map: tests/fuzz/fuzz_perf_map.c user/perf_map.c user/id_map.c \
+		user/perf_map.h | $(FUZZ_DIR)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< user/perf_map.c user/id_map.c -o $@
+$(FUZZ_DIR)/seeded-perf-map: $(wildcard tests/fuzz/corpus/fuzz_perf_map/*) | $(FUZZ_DIR)
+	$(Q)mkdir -p $(FUZZ_DIR)/corpus/fuzz_perf_map
+	$(Q)cp tests/fuzz/corpus/fuzz_perf_map/* $(FUZZ_DIR)/corpus/fuzz_perf_map/
+	$(Q)touch $@
+fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_perf_map $(FUZZ_DIR)/seeded-perf-map

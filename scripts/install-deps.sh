@@ -10,6 +10,9 @@ packages=(
 	# tests: idle runtimes that must not look like leaks; a real Prometheus
 	# and promtool; systemd-analyze and man for the unit and the man page
 	openjdk-17-jre-headless python3 prometheus curl systemd man-db groff-base
+	# JIT frames from perf maps: a JVM (java, javac, jcmd Compiler.perfmap)
+	# and Node (--perf-basic-prof)
+	openjdk-17-jdk-headless nodejs
 	# the table in terminals of known sizes (tmux panes)
 	tmux
 	# benchmarks

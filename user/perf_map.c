@@ -248,7 +248,7 @@ cleanup:
 
 int perf_map_parse(const char *text, size_t len, struct perf_map **out)
 {
-	const char *end = text + len, *s, *e;
+	const char *end = len ? text + len : text, *s, *e;
 	size_t valid = 0, skip, names_len = 0, names_cap = 0;
 	struct perf_map_line l;
 	struct perf_map *m;
@@ -495,8 +495,8 @@ static int read_nspid(const struct perf_maps *pm, uint32_t pid, uint32_t *nspid)
  * The file as the process sees it: tmp/perf-NSPID.map under its root, every
  * symlink on the way resolved inside that root (a container's /tmp -> /x
  * names its own /x, not the host's), the file itself no symlink, not
- * waiting on a FIFO.  Kernels before openat2 (5.6) resolve the directories
- * as the daemon sees them.
+ * waiting on a FIFO.  Without openat2 (kernels before 5.6, valgrind) no
+ * symlink is followed at all: a /tmp that is one is not looked into.
  */
 static int open_map_file(const struct perf_maps *pm, uint32_t pid, uint32_t nspid)
 {
@@ -505,7 +505,7 @@ static int open_map_file(const struct perf_maps *pm, uint32_t pid, uint32_t nspi
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	char path[PATH_MAX], name[64];
-	int root, fd, err;
+	int root, tmp, fd;
 
 	snprintf(path, sizeof(path), "%s/%u/root", pm->proc_dir, pid);
 	root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -513,11 +513,19 @@ static int open_map_file(const struct perf_maps *pm, uint32_t pid, uint32_t nspi
 		return -errno;
 	snprintf(name, sizeof(name), "tmp/perf-%u.map", nspid);
 	fd = (int)syscall(SYS_openat2, root, name, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS)
-		fd = openat(root, name, (int)how.flags);
-	err = fd < 0 ? -errno : fd;
+	if (fd < 0 && errno == ENOSYS) {
+		tmp = openat(root, "tmp", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = tmp < 0 ? -1 : openat(tmp, name + 4, (int)how.flags);
+		if (tmp >= 0) {
+			int saved = errno;
+
+			close(tmp);
+			errno = saved;
+		}
+	}
+	fd = fd < 0 ? -errno : fd;
 	close(root);
-	return err;
+	return fd;
 }
 
 /* Up to want bytes at off; fewer if the file shrank. */

@@ -107,10 +107,10 @@ test_zombie_leader() {
 	run_lw zombie_leader -p "$FX_PID" -t 1s -i 250ms -d 4s -j || return 1
 	expect_rc 0 || return 1
 	expect_tids "stuck tids" "$(stuck_tids)" "$tids" || return 1
-	jq_expect "a site of the fixture whose stack has pthread_cond_wait, then blocked_thread (blocker)" \
+	jq_expect "a site of the fixture whose stack has pthread_cond_wait, then blocked_thread (blocker.c:N)" \
 		'[.[] | select(.type == "site" and .pid == $pid)] | length == 1 and (.[0].stack
 			| (map(startswith("pthread_cond_wait")) | index(true)) as $w
-			| (map(test("^blocked_thread\\+0x[0-9a-f]+ \\(blocker\\)$")) | index(true)) as $b
+			| (map(test("^blocked_thread\\+0x[0-9a-f]+ \\(.*\\bblocker\\.c:[0-9]+\\)$")) | index(true)) as $b
 			| $w != null and $b != null and $w < $b)' \
 		'.[] | select(.type == "site") | del(.kstack)' || return 1
 	jq_expect "stuck records name that site" \

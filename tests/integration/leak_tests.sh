@@ -98,11 +98,11 @@ leak_check() {
 			and (.growth_per_min | type == \"number\") and .growth_per_min > 0
 			and (.site | type == \"string\" and length > 0)" \
 		'.[] | select(.type == "leak") | del(.stack, .kstack)' || return 1
-	jq_expect "leak stack: frames \"func+0xoff (module)\", innermost first: $func+0x... ($bin) then query+0x... ($bin)" \
+	jq_expect "leak stack: frames \"func+0xoff (file:line)\", innermost first: $func+0x... (leaker.c:N) then query+0x... (leaker.c:N)" \
 		"first(.[] | select(.type == \"leak\" and .pid == \$pid)) | .stack
 			| (type == \"array\") and all(type == \"string\")
-			and (map(test(\"^$func\\\\+0x[0-9a-f]+ \\\\(.*\\\\b$bin\\\\)\$\")) | index(true)) as \$f
-			| (map(test(\"^query\\\\+0x[0-9a-f]+ \\\\(.*\\\\b$bin\\\\)\$\")) | index(true)) as \$q
+			and (map(test(\"^$func\\\\+0x[0-9a-f]+ \\\\(.*\\\\bleaker\\\\.c:[0-9]+\\\\)\$\")) | index(true)) as \$f
+			| (map(test(\"^query\\\\+0x[0-9a-f]+ \\\\(.*\\\\bleaker\\\\.c:[0-9]+\\\\)\$\")) | index(true)) as \$q
 			| \$f != null and \$q != null and \$f < \$q" \
 		'first(.[] | select(.type == "leak")) | .stack' || return 1
 	jq_expect "leak kstack: kernel frames \"func+0xoff\", one matching /$kframe/" \
@@ -247,9 +247,9 @@ test_spin() {
 			| .pid == \$pid and .tid == $tid and .comm == \"spinner\" and .pcomm == \"leaker\"
 			and (.running_s | type == \"number\") and .running_s >= 2)" \
 		'.[] | select(.type == "spin")' || return 1
-	jq_expect "spin stack: has spin_forever+0x... (leaker)" \
+	jq_expect "spin stack: has spin_forever+0x... (leaker.c:N)" \
 		'first(.[] | select(.type == "spin")) | .stack
-			| type == "array" and any(.[]; test("^spin_forever\\+0x[0-9a-f]+ \\(.*\\bleaker\\)$"))' \
+			| type == "array" and any(.[]; test("^spin_forever\\+0x[0-9a-f]+ \\(.*\\bleaker\\.c:[0-9]+\\)$"))' \
 		'.[] | select(.type == "spin") | .stack' || return 1
 	jq_expect "no stuck and no leak records" \
 		'[.[] | select(.type == "stuck" or .type == "leak")] | length == 0' || return 1

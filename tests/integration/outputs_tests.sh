@@ -276,8 +276,8 @@ test_run_leak() {
 	awk -v pid="$FX_PID" '
 		/^leakwatch: [0-9]+ leaks? found:$/ { report = 1; next }
 		report && /^ *LEAK +pid / && index($0, "pid " pid " (leaker)") { leak = NR; next }
-		leak && /^ +#[0-9]+ +chan_send\+0x[0-9a-f]+ \(leaker\)$/ { send = NR }
-		leak && send && /^ +#[0-9]+ +query\+0x[0-9a-f]+ \(leaker\)$/ { query = NR }
+		leak && /^ +#[0-9]+ +chan_send\+0x[0-9a-f]+ \(.*leaker\.c:[0-9]+\)$/ { send = NR }
+		leak && send && /^ +#[0-9]+ +query\+0x[0-9a-f]+ \(.*leaker\.c:[0-9]+\)$/ { query = NR }
 		END { exit !(leak && send && query) }' "$ERR" ||
 		fail "no report on stderr: 'leakwatch: N leak(s) found:', a LEAK line for pid $FX_PID, then its stack with chan_send and query" \
 			"$(grep -A12 'found:' "$ERR" | head -16)" || return 1

@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <linux/openat2.h>
 #include "perf_map.h"
 
 /* Internal to perf_map.c: proc_dir in place of /proc. */
@@ -330,7 +332,8 @@ static int fake_setup(void **state)
 
 	if (!fp)
 		return -1;
-	strcpy(fp->dir, "/tmp/lw-test-perfmap.XXXXXX");
+	/* Not under /tmp: the symlink test points root/tmp into this path. */
+	strcpy(fp->dir, "/var/tmp/lw-test-perfmap.XXXXXX");
 	if (!mkdtemp(fp->dir))
 		return -1;
 	snprintf(path, sizeof(path), "%s/%d", fp->dir, PID);
@@ -470,6 +473,32 @@ static void test_maps_reread_on_change(void **state)
 	assert_string_equal(name, "back");
 }
 
+/* A file past PERF_MAP_MAX_BYTES is read from its end, where the later
+ * lines are (a sparse file: nothing on disk), and counted as cut. */
+static void test_maps_big_file_read_from_its_end(void **state)
+{
+	struct fake_proc *fp = *state;
+	static const char head[] = "1000 10 head_entry\n", tail[] = "\n2000 10 tail_entry\n";
+	off_t size = (off_t)PERF_MAP_MAX_BYTES + (1 << 20);
+	struct perf_maps_stats st;
+	char name[64];
+	int fd;
+
+	fd = open(fp->map, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, head, sizeof(head) - 1, 0), sizeof(head) - 1);
+	assert_int_equal(pwrite(fd, tail, sizeof(tail) - 1, size - (off_t)sizeof(tail) + 1),
+			 sizeof(tail) - 1);
+	assert_int_equal(close(fd), 0);
+	assert_true(lookup(fp, 0x2000, SEC, name, sizeof(name)));
+	assert_string_equal(name, "tail_entry");
+	assert_false(lookup(fp, 0x1000, SEC, name, sizeof(name)));
+	perf_maps_get_stats(fp->pm, &st);
+	assert_int_equal(st.files_read, 1);
+	assert_int_equal(st.files_cut, 1);
+	assert_int_equal(st.lines_bad, 0);
+}
+
 /* A FIFO planted at the path: refused at once (no reader waits on it), and
  * counted once, not at every look. */
 static void test_maps_fifo_refused_without_blocking(void **state)
@@ -488,13 +517,25 @@ static void test_maps_fifo_refused_without_blocking(void **state)
 	assert_int_equal(st.read_errors, 1);
 }
 
+static bool have_openat2(void)
+{
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC };
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
+
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 || errno != ENOSYS;
+}
+
 /* A symlink planted at the path is not followed; one on the way (tmp ->
- * /elsewhere) resolves inside the process's root, not the daemon's. */
+ * an absolute path) resolves inside the process's root, never the
+ * daemon's: the same path on the host holds another map. */
 static void test_maps_symlinks(void **state)
 {
 	struct fake_proc *fp = *state;
 	struct perf_maps_stats st;
-	char path[256], name[64];
+	char path[512], host[128], name[64];
+	bool found;
 
 	snprintf(path, sizeof(path), "%s/target", fp->tmp);
 	write_file(path, "1000 100 via_link\n");
@@ -503,16 +544,26 @@ static void test_maps_symlinks(void **state)
 	perf_maps_get_stats(fp->pm, &st);
 	assert_int_equal(st.read_errors, 1);
 
-	/* root/tmp -> /elsewhere: the process's /elsewhere. */
-	snprintf(path, sizeof(path), "rm -rf '%s'", fp->tmp);
+	/* root/tmp -> HOST (an absolute path); HOST/perf-7.map on the host
+	 * and under the process's root. */
+	snprintf(host, sizeof(host), "%s/host", fp->dir);
+	assert_int_equal(mkdir(host, 0755), 0);
+	snprintf(path, sizeof(path), "%s/perf-%d.map", host, NSPID);
+	write_file(path, "1000 100 host_file\n");
+	snprintf(path, sizeof(path), "mkdir -p '%s/%d/root%s' && rm -rf '%s'", fp->dir, PID, host,
+		 fp->tmp);
 	assert_int_equal(system(path), 0);
-	assert_int_equal(symlink("/elsewhere", fp->tmp), 0);
-	snprintf(path, sizeof(path), "%s/%d/root/elsewhere", fp->dir, PID);
-	assert_int_equal(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/%d/root/elsewhere/perf-%d.map", fp->dir, PID, NSPID);
+	assert_int_equal(symlink(host, fp->tmp), 0);
+	snprintf(path, sizeof(path), "%s/%d/root%s/perf-%d.map", fp->dir, PID, host, NSPID);
 	write_file(path, "1000 100 inside_root\n");
-	assert_true(lookup(fp, 0x1010, 2 * SEC, name, sizeof(name)));
-	assert_string_equal(name, "inside_root");
+	found = lookup(fp, 0x1010, 2 * SEC, name, sizeof(name));
+	if (have_openat2()) {
+		assert_true(found);
+		assert_string_equal(name, "inside_root");
+	} else {
+		/* No openat2 (valgrind): no symlink followed at all. */
+		assert_false(found);
+	}
 }
 
 /* A directory at the path: not a regular file. */
@@ -545,6 +596,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_maps_found_through_nspid, fake_setup,
 						fake_teardown),
 		cmocka_unit_test_setup_teardown(test_maps_reread_on_change, fake_setup,
+						fake_teardown),
+		cmocka_unit_test_setup_teardown(test_maps_big_file_read_from_its_end, fake_setup,
 						fake_teardown),
 		cmocka_unit_test_setup_teardown(test_maps_fifo_refused_without_blocking, fake_setup,
 						fake_teardown),
