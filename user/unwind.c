@@ -606,23 +606,20 @@ static int copy_frames(struct lw_frame *out, int max, const struct lw_frame *f, 
 	return max;
 }
 
-/* pc in no module: JIT code named by the process's perf map, else the
- * address. */
-static int jit_frame(struct unwinder *u, uint32_t pid, uint64_t pc, struct lw_frame *out)
+/* JIT code named by the process's perf map: true with out filled. */
+static bool jit_frame(struct unwinder *u, uint32_t pid, uint64_t pc, struct lw_frame *out)
 {
 	char name[PERF_MAP_NAME_MAX + 1], module[LW_MODULE_TEXT];
 	uint64_t start;
 
 	if (!perf_maps_lookup(u->perf_maps, pid, pc, clock_mono_ns(), name, sizeof(name), &start,
-			      module, sizeof(module))) {
-		lw_frame_unknown(out, LW_FRAME_NATIVE, pc, NULL);
-		return 1;
-	}
+			      module, sizeof(module)))
+		return false;
 	lw_frame_unknown(out, LW_FRAME_JIT, pc, module);
 	snprintf(out->func, sizeof(out->func), "%.*s", (int)sizeof(out->func) - 1, name);
 	out->offset = pc - start;
 	u->jit_frames++;
-	return 1;
+	return true;
 }
 
 int unwind_frames(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, struct lw_frame *out,
@@ -644,7 +641,9 @@ int unwind_frames(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, str
 	}
 	if (!mod) {
 		find_elf_tid = 0;
-		n = jit_frame(u, pid, pc, out);
+		n = 1;
+		if (!jit_frame(u, pid, pc, out))
+			lw_frame_unknown(out, LW_FRAME_NATIVE, pc, NULL);
 		goto out;
 	}
 	module_key(mod, &key);
@@ -660,6 +659,11 @@ int unwind_frames(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, str
 			symcache_put(u->cache, &key, frames, n);
 	}
 	find_elf_tid = 0;
+	/* Nothing in the file names pc: a module's span also covers the
+	 * holes between its mappings, where a JIT may put its code (Node maps
+	 * its builtins far above its text, V8's code lands in between). */
+	if (n == 1 && !frames[0].func[0] && jit_frame(u, pid, pc, out))
+		goto out;
 	n = copy_frames(out, max, frames, n);
 
 out:
