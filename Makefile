@@ -113,7 +113,7 @@ $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
 # test to install under /usr/lib/debug/.build-id.  Each variant is compiled
 # with its own name, so each has a build-id of its own.
 QUERY_SPLIT := $(OUTPUT)/fixtures/query-debuglink $(OUTPUT)/fixtures/query-buildid
-all: $(QUERY_SPLIT)
+all: $(QUERY_SPLIT) $(OUTPUT)/fixtures/query-minidebug
 $(QUERY_SPLIT): $(OUTPUT)/fixtures/query-%: tests/fixtures/query.c | $(OUTPUT)/fixtures
 	$(call msg,CC-SPLIT,$@)
 	$(Q)mkdir -p $(OUTPUT)/fixtures/split
@@ -122,6 +122,23 @@ $(QUERY_SPLIT): $(OUTPUT)/fixtures/query-%: tests/fixtures/query.c | $(OUTPUT)/f
 	$(Q)strip --strip-unneeded $@.full -o $@.tmp
 	$(Q)$(if $(filter debuglink,$*),objcopy --add-gnu-debuglink=$@.debug $@.tmp,:)
 	$(Q)rm -f $@.full && mv $@.tmp $@
+
+# query-minidebug: stripped of everything, with only a MiniDebugInfo
+# (.gnu_debugdata: an xz ELF of the function symbols .dynsym lacks), as
+# Fedora ships binaries: names, no file:line.
+QUERY_SPLIT += $(OUTPUT)/fixtures/query-minidebug
+$(OUTPUT)/fixtures/query-minidebug: tests/fixtures/query.c | $(OUTPUT)/fixtures
+	$(call msg,CC-MINI,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fomit-frame-pointer -DQUERY_VARIANT='"minidebug"' $< -o $@.full
+	$(Q)nm -D --format=posix --defined-only $@.full | awk '{ print $$1 }' | sort > $@.dynsyms
+	$(Q)nm --format=posix --defined-only $@.full | awk '$$2 ~ /^[Tt]$$/ { print $$1 }' | sort > $@.funcsyms
+	$(Q)comm -13 $@.dynsyms $@.funcsyms > $@.keep
+	$(Q)objcopy --only-keep-debug $@.full $@.mini
+	$(Q)objcopy -S --remove-section .gdb_index --remove-section .comment --keep-symbols=$@.keep $@.mini
+	$(Q)rm -f $@.mini.xz && xz -q $@.mini
+	$(Q)strip --strip-all $@.full -o $@.tmp
+	$(Q)objcopy --add-section .gnu_debugdata=$@.mini.xz $@.tmp
+	$(Q)rm -f $@.full $@.dynsyms $@.funcsyms $@.keep $@.mini.xz && mv $@.tmp $@
 
 # Unit tests: cmocka, plain and under ASan+UBSan (valgrind runs the plain ones).
 # One gcc call compiles several sources, where -MMD would keep the last one's
