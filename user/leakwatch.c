@@ -501,6 +501,13 @@ static void dump_thread_frame(void *ctx, uint64_t pc, bool first, char *buf, siz
 	user_frame_text(c->d->unwinder, c->pid, pc, first, buf, len);
 }
 
+static int dump_thread_frames(void *ctx, uint64_t pc, bool first, struct lw_frame *out, int max)
+{
+	struct dump_ctx *c = ctx;
+
+	return unwind_frames(c->d->unwinder, c->pid, pc, first, out, max);
+}
+
 /* A thread's user stack as the dump read it: a goroutine in a syscall or
  * running is on it. */
 struct thread_stack {
@@ -670,7 +677,7 @@ static int dump_process(struct daemon *d, uint32_t pid)
 	char pcomm[LW_COMM_LEN + 1] = "";
 	struct dump_process info = { .pid = pid, .pcomm = pcomm };
 	struct dump_ctx ctx = { .d = d, .pid = pid };
-	struct dump_symbols sym = { dump_go_frames, dump_thread_frame, &ctx };
+	struct dump_symbols sym = { dump_go_frames, dump_thread_frame, &ctx, dump_thread_frames };
 	struct dump_group *groups = NULL;
 	struct thread_stacks ts = {};
 	struct go_process *gp = NULL;
