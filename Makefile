@@ -336,3 +336,19 @@ $(FUZZ_DIR)/seeded-perf-map: $(wildcard tests/fuzz/corpus/fuzz_perf_map/*) | $(F
 	$(Q)cp tests/fuzz/corpus/fuzz_perf_map/* $(FUZZ_DIR)/corpus/fuzz_perf_map/
 	$(Q)touch $@
 fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_perf_map $(FUZZ_DIR)/seeded-perf-map
+
+# fuzz_symbolize (make fuzz, fuzz-ci): DWARF inline chains, line tables and
+# symbols of an ELF file (user/symbolize.c over libdw); seeds: the C
+# fixtures and the query fixtures' split debug files.
+FUZZERS += fuzz_symbolize
+SYMBOLIZE_FUZZ_SRCS := user/symbolize.c user/inline_chain.c user/frame.c
+$(FUZZ_DIR)/fuzz_symbolize: tests/fuzz/fuzz_symbolize.c $(SYMBOLIZE_FUZZ_SRCS) user/symbolize.h \
+		user/inline_chain.h user/frame.h | $(FUZZ_DIR)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(SYMBOLIZE_FUZZ_SRCS) -o $@ -ldw -lelf -lstdc++
+$(FUZZ_DIR)/seeded-symbolize: $(OUTPUT)/fixtures/query $(OUTPUT)/fixtures/leaker $(QUERY_SPLIT) | $(FUZZ_DIR)
+	$(Q)mkdir -p $(FUZZ_DIR)/corpus/fuzz_symbolize
+	$(Q)cp $(OUTPUT)/fixtures/query $(OUTPUT)/fixtures/leaker $(OUTPUT)/fixtures/query-minidebug \
+		$(OUTPUT)/fixtures/query-debuglink.debug $(FUZZ_DIR)/corpus/fuzz_symbolize/
+	$(Q)touch $@
+fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_symbolize $(FUZZ_DIR)/seeded-symbolize
