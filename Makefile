@@ -36,7 +36,8 @@ CORE_SRCS := user/args.c user/duration.c user/tracker.c user/id_map.c \
 	user/waiter_map.c user/leak_policy.c \
 	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c user/sites.c \
 	user/trend.c user/metrics.c user/timeline.c user/kernel_version.c \
-	user/buf.c user/utf8.c user/dump.c user/go_g.c user/go_names.c user/frame.c user/py_merge.c
+	user/buf.c user/utf8.c user/dump.c user/go_g.c user/go_names.c user/frame.c \
+	user/py_linetable.c user/py_layout.c user/py_walk.c user/py_merge.c
 # Native symbolization: the bounded cache and the DWARF inline chain (pure).
 CORE_SRCS += user/inline_chain.c user/symcache.c
 # JIT symbols: the perf map parser (pure) and its per-process files (/proc).
@@ -44,7 +45,8 @@ CORE_SRCS += user/perf_map.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
 DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c user/go_watch.c \
 	user/go_scan.c \
-	user/procfs.c user/ksyms.c user/log.c user/unwind.c user/symbolize.c user/http.c user/run_mode.c
+	user/procfs.c user/ksyms.c user/log.c user/unwind.c user/symbolize.c user/http.c user/run_mode.c \
+	user/py_frames.c
 # The Go binary reader: pure parsing of untrusted files (libelf, libdw).
 GO_BINARY_SRCS := user/go_buildinfo.c user/go_pclntab.c user/go_binary.c user/go_layout_table.c
 UNIT_SRCS := $(CORE_SRCS) $(GO_BINARY_SRCS)
@@ -52,6 +54,19 @@ CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUTPUT)/user/%.o) $(GO_BINARY_SRCS:user/%.c=
 DAEMON_OBJS := $(DAEMON_SRCS:user/%.c=$(OUTPUT)/user/%.o)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+# test_py_layout_3NN: the CPython layouts against CPython's own headers:
+# Debian's 3.11 (libpython3.11-dev, make deps) always, pyenv's 3.12 and 3.13
+# where present (3.13: linked with its libpython, whose _PyRuntime holds
+# the debug offsets).
+PY311_INCLUDE ?= /usr/include/python3.11
+PY312_PREFIX ?= /root/.pyenv/versions/3.12.1
+PY313_PREFIX ?= /root/.pyenv/versions/3.13.0
+ifeq ($(wildcard $(PY312_PREFIX)/include/python3.12/internal/pycore_frame.h),)
+UNIT_TESTS := $(filter-out test_py_layout_312,$(UNIT_TESTS))
+endif
+ifeq ($(wildcard $(PY313_PREFIX)/include/python3.13/internal/pycore_frame.h $(PY313_PREFIX)/lib/libpython3.13.so),)
+UNIT_TESTS := $(filter-out test_py_layout_313,$(UNIT_TESTS))
+endif
 FIXTURES := $(patsubst tests/fixtures/%.c,%,$(wildcard tests/fixtures/*.c))
 # The Go fixtures (GO_FIXTURES): every Go version here x plain, stripped, PIE,
 # cgo.  Included before the rules that name them; its rules are not the
@@ -192,6 +207,14 @@ $(OUTPUT)/gotest/%-oracle: $(GO_TEST_SRCS) tests/unit/go/oracle/main.go | $(OUTP
 	$(call msg,GO,$@)
 	$(Q)$(call go_build,$*,,0,./oracle)
 $(OUTPUT)/unit/test_go_binary $(OUTPUT)/asan/test_go_binary: $(GO_TEST_BINS) $(GO_ORACLES)
+$(OUTPUT)/unit/test_py_layout_311 $(OUTPUT)/asan/test_py_layout_311: \
+	UNIT_GO_CFLAGS += -I$(PY311_INCLUDE)
+$(OUTPUT)/unit/test_py_layout_312 $(OUTPUT)/asan/test_py_layout_312: \
+	UNIT_GO_CFLAGS += -I$(PY312_PREFIX)/include/python3.12
+$(OUTPUT)/unit/test_py_layout_313 $(OUTPUT)/asan/test_py_layout_313: \
+	UNIT_GO_CFLAGS += -I$(PY313_PREFIX)/include/python3.13
+$(OUTPUT)/unit/test_py_layout_313 $(OUTPUT)/asan/test_py_layout_313: \
+	UNIT_LIBS += -L$(PY313_PREFIX)/lib -lpython3.13 -Wl,-rpath,$(PY313_PREFIX)/lib
 
 test-unit: $(UNIT_TESTS:%=$(OUTPUT)/unit/%)
 	$(Q)for t in $^; do echo "== $$t"; $$t || exit 1; done
@@ -323,6 +346,36 @@ test-native-live: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
 	$(Q)$< $(OUTPUT)
 bench-native: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
 	$(Q)$< --bench $(OUTPUT)
+
+# The Python frame reader against live CPython (root or the same uid):
+# tests/unit/live_py_stacks.c runs tests/fixtures/py/leak.py under Debian's
+# python3.11 and each pyenv CPython here (3.10: must be "not supported").
+PY_STACKS_PYTHONS ?= /usr/bin/python3.11 $(wildcard $(foreach v,3.10.13 3.11.7 3.12.1 3.13.0,\
+	/root/.pyenv/versions/$(v)/bin/python3))
+.PHONY: test-py-stacks
+$(OUTPUT)/unit/live_py_stacks: tests/unit/live_py_stacks.c $(UNIT_DEPS) user/py_frames.c | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) user/py_frames.c -o $@ $(UNIT_LIBS)
+test-py-stacks: $(OUTPUT)/unit/live_py_stacks
+	$(Q)$< tests/fixtures/py/leak.py $(PY_STACKS_PYTHONS)
+
+# fuzz_py_linetable, fuzz_py_frames (make fuzz, fuzz-ci): the co_linetable
+# decoder and the CPython structure walker on memory images, pure; the
+# frames seeds are test_py_walk's images (LW_PY_SEEDS=DIR), checked in.
+PY_WALK_SRCS := user/py_walk.c user/py_layout.c user/py_linetable.c
+FUZZERS += fuzz_py_linetable fuzz_py_frames
+$(FUZZ_DIR)/fuzz_py_linetable: tests/fuzz/fuzz_py_linetable.c user/py_linetable.c user/py_linetable.h | $(FUZZ_DIR)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< user/py_linetable.c -o $@
+$(FUZZ_DIR)/fuzz_py_frames: tests/fuzz/fuzz_py_frames.c $(PY_WALK_SRCS) $(wildcard user/py_*.h) user/frame.h | $(FUZZ_DIR)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(PY_WALK_SRCS) -o $@
+$(FUZZ_DIR)/seeded-py: $(wildcard tests/fuzz/corpus/fuzz_py_frames/* tests/fuzz/corpus/fuzz_py_linetable/*) | $(FUZZ_DIR)
+	$(Q)mkdir -p $(FUZZ_DIR)/corpus/fuzz_py_frames $(FUZZ_DIR)/corpus/fuzz_py_linetable
+	$(Q)cp tests/fuzz/corpus/fuzz_py_frames/* $(FUZZ_DIR)/corpus/fuzz_py_frames/
+	$(Q)cp tests/fuzz/corpus/fuzz_py_linetable/* $(FUZZ_DIR)/corpus/fuzz_py_linetable/
+	$(Q)touch $@
+fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_py_linetable $(FUZZ_DIR)/fuzz_py_frames $(FUZZ_DIR)/seeded-py
 
 # fuzz_perf_map (make fuzz, fuzz-ci): the perf map parser, pure
 # (user/perf_map.c); seeds in tests/fuzz/corpus/fuzz_perf_map.

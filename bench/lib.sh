@@ -140,6 +140,68 @@ storm_bin() {
 	echo "$BUILD/bench/storm"
 }
 
+# The stuck program (bench/stuck.c), built into BUILD/bench as distributions
+# build: -O2 -g, no frame pointers (its inlined waits need CFI and DWARF).
+stuck_bin() {
+	mkdir -p "$BUILD/bench"
+	if [ ! -x "$BUILD/bench/stuck" ] || [ "$BENCH_DIR/stuck.c" -nt "$BUILD/bench/stuck" ] ||
+		[ "$REPO_DIR/tests/fixtures/fixture.h" -nt "$BUILD/bench/stuck" ]; then
+		${CC:-gcc} -O2 -g -fomit-frame-pointer -Wall -pthread "$BENCH_DIR/stuck.c" \
+			-o "$BUILD/bench/stuck" || die "cannot build bench/stuck.c"
+	fi
+	echo "$BUILD/bench/stuck"
+}
+
+# lw_at REV: leakwatch built from git revision REV of this repository (its
+# tree as committed: git archive, then make build/leakwatch), in
+# BUILD/bench/lw-SHA; built once per commit.  Prints the binary's path.
+lw_at() {
+	local sha dir
+	sha=$(git -C "$REPO_DIR" rev-parse --verify --quiet "$1^{commit}") || die "no commit $1 here"
+	dir=$BUILD/bench/lw-${sha:0:12}
+	if [ ! -x "$dir/build/leakwatch" ]; then
+		log "building leakwatch at ${sha:0:12} in $dir"
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		git -C "$REPO_DIR" archive "$sha" | tar -x -C "$dir" || die "cannot extract $sha"
+		make -C "$dir" -j"$(nproc)" build/leakwatch >"$dir/make.log" 2>&1 ||
+			die "cannot build leakwatch at $sha (see $dir/make.log)"
+	fi
+	echo "$dir/build/leakwatch"
+}
+
+# raise_task_limits N: room for N more threads on the host (pid_max,
+# threads-max, a stack and its guard page each in vm.max_map_count), raised
+# for the run where short (restored at exit); each change appended to NOTES.
+raise_task_limits() {
+	local n=$1 tasks_now need maps
+	tasks_now=$(awk '{ split($4, a, "/"); print a[2] }' /proc/loadavg) # threads on the host
+	need=$((tasks_now + n + 2000))
+	if [ "$(sysctl -n kernel.pid_max)" -lt "$need" ]; then
+		set_sysctl kernel.pid_max "$need"
+		NOTES+=("raised kernel.pid_max to $need for the run")
+	fi
+	if [ "$(sysctl -n kernel.threads-max)" -lt "$need" ]; then
+		set_sysctl kernel.threads-max "$need"
+		NOTES+=("raised kernel.threads-max to $need for the run")
+	fi
+	maps=$((2 * n + 1000))
+	if [ "$(sysctl -n vm.max_map_count)" -lt "$maps" ]; then
+		set_sysctl vm.max_map_count "$maps"
+		NOTES+=("raised vm.max_map_count to $maps for the run")
+	fi
+	ulimit -u "$(ulimit -H -u)" 2>/dev/null || true
+}
+
+# free_port: a TCP port nothing on the host listens on now.
+free_port() {
+	local p
+	for ((p = 20000 + RANDOM % 20000; ; p++)); do
+		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || break
+	done
+	echo "$p"
+}
+
 # The Go benchmark programs (bench/go: park, load, poll), built into
 # BUILD/bench/gobench with the machine's Go (GO, default /usr/local/go/bin/go,
 # else the go on PATH), standard library only.

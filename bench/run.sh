@@ -12,6 +12,10 @@
 #   7. go_latency.sh   a Go HTTP server with 100,000 parked goroutines: latency
 #                      and throughput bare, watched, under pprof's goroutine
 #                      dump (issue 9)
+#   8. symbolize.sh    10,000 threads stuck at 8 sites (inlined waits, no frame
+#                      pointers): the first report's unwind+symbolize time and
+#                      CPU, then CPU per tick, leakwatch before issue 10
+#                      (BENCH_BEFORE) against this build, side by side (issue 10)
 # Each part runs alone too (see its header).  The numbers are only reported:
 # nothing here fails because a target is missed.  bench/analysis.md, if there,
 # is appended (the explanation of missed targets, written by hand).
@@ -19,8 +23,10 @@
 #   usage: bench/run.sh [BUILD_DIR] [OUT_MD]   (root; default build, BENCHMARKS.md)
 #   env:   ROUNDS (5), PIPE_ROUNDS (2 x ROUNDS + 1) and the knobs of each part
 #          (see each script's header); FLOOR_SRC (../shared/bench/floor);
-#          BENCH_PARTS ("1 2 3 4 5 6 7": the others are "not run"; give an
-#          OUT_MD then, BENCHMARKS.md is the full run's)
+#          BENCH_PARTS ("1 2 3 4 5 6 7 8": the others are "not run"; give an
+#          OUT_MD then, BENCHMARKS.md is the full run's); BENCH_BEFORE (part 8's
+#          "before": a git revision, built in BUILD/bench/lw-SHA; default the
+#          parent of the commit that added user/frame.h, issue 10's first)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_setup
@@ -35,15 +41,25 @@ export STORM_PROCS=${STORM_PROCS:-4} STORM_THREADS=${STORM_THREADS:-5000}
 export GOSCAN_GOROUTINES=${GOSCAN_GOROUTINES:-1000 10000 100000 300000} GOSCAN_THREADS=${GOSCAN_THREADS:-1000 10000}
 export GOSCAN_WINDOW=${GOSCAN_WINDOW:-8}
 export LAT_GOROUTINES=${LAT_GOROUTINES:-100000} LAT_ROUNDS=${LAT_ROUNDS:-3} LAT_OPEN_S=${LAT_OPEN_S:-6} LAT_CLOSED_S=${LAT_CLOSED_S:-4}
-BENCH_PARTS=${BENCH_PARTS:-1 2 3 4 5 6 7}
+export SYM_THREADS=${SYM_THREADS:-10000} SYM_SITES=${SYM_SITES:-8} SYM_TICKS=${SYM_TICKS:-20} SYM_ROUNDS=${SYM_ROUNDS:-$ROUNDS}
+BENCH_PARTS=${BENCH_PARTS:-1 2 3 4 5 6 7 8}
 export FLOOR_SRC=${FLOOR_SRC:-$REPO_DIR/../shared/bench/floor}
 export BENCH_RESULTS=$WORK/results
 : >"$BENCH_RESULTS"
-# Build the helpers once, here, so that a missing piece fails early.
-floor_bin >/dev/null
-storm_bin >/dev/null
-gobench_bin >/dev/null
-command -v bpftrace >/dev/null || die "bpftrace is missing: scripts/install-deps.sh installs it"
+# Build the helpers of the parts to run once, here, so that a missing piece
+# fails early.
+wants() { # PART...: one of them is to run
+	local n
+	for n; do grep -qw "$n" <<<"$BENCH_PARTS" && return 0; done
+	return 1
+}
+if wants 1 2; then floor_bin >/dev/null; fi
+if wants 2 5; then storm_bin >/dev/null; fi
+if wants 6 7; then gobench_bin >/dev/null; fi
+if wants 8; then stuck_bin >/dev/null; fi
+if wants 1 && ! command -v bpftrace >/dev/null; then
+	die "bpftrace is missing: scripts/install-deps.sh installs it"
+fi
 
 # What is measured: the tree as make just built it.
 commit=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -57,7 +73,7 @@ others=$(bpftool -j prog show | jq '[.[] | select(.type == "tracing")] | length'
 FAILED=()
 part() { # N SCRIPT TITLE
 	local n=$1 script=$2 title=$3 s e
-	if ! grep -qw "$n" <<<"$BENCH_PARTS"; then
+	if ! wants "$n"; then
 		echo "Not run (BENCH_PARTS=\"$BENCH_PARTS\")." >"$WORK/$n.md"
 		return 0
 	fi
@@ -85,6 +101,7 @@ part 4 scale.sh "$SCALE_THREADS blocked threads"
 part 5 storm.sh "fork/exit storm"
 part 6 go_scan.sh "goroutine scan: $GOSCAN_GOROUTINES goroutines, $GOSCAN_THREADS threads"
 part 7 go_latency.sh "Go HTTP server with $LAT_GOROUTINES parked goroutines, $LAT_ROUNDS rotating rounds"
+part 8 symbolize.sh "$SYM_THREADS stuck threads, before issue 10 and now, $SYM_ROUNDS alternating rounds"
 elapsed=$(($(date +%s) - start))
 
 # ---- targets
@@ -155,6 +172,20 @@ ratio_() { case ${1:-} in '' | nan | n/a) echo "n/a" ;; *) printf "%.2f" "$1" ;;
 	echo "| ... far ahead of pprof's: goroutine?debug=1 / debug=2 each second (reported) | p99 $(ratio_ "$(v gol_pprof1_p99_ratio)")x / $(ratio_ "$(v gol_pprof2_p99_ratio)")x bare; closed-loop throughput $(ratio_ "$(v gol_pprof1_closed_rps_ratio)")x / $(ratio_ "$(v gol_pprof2_closed_rps_ratio)")x bare | - |"
 } >"$WORK/targets9.md"
 
+# Issue 10 asks to show the cost, no number: the first report is reported; the
+# steady state must not grow (sites are symbolized once): within 10%, the
+# noise of this machine, paired by round.
+{
+	echo "| target | measured | met? |"
+	echo "|---|---|---|"
+	echo "| first report of $(v sym_threads) stuck threads at $(v sym_sites) sites: the scan that unwinds and symbolizes them, before issue 10 ($(v sym_before)) and now (reported) | $(fmt "$(v sym_before_first_scan_ms)" 1) ms before, $(fmt "$(v sym_after_first_scan_ms)" 1) ms now ($(ratio_ "$(v sym_ratio_first_scan_ms)")x); launch to all reported $(fmt "$(v sym_before_launch_all_ms)" 0) / $(fmt "$(v sym_after_launch_all_ms)" 0) ms; sites that name their inlined wait with file:line: $(v sym_before_sites_inline_named) / $(v sym_after_sites_inline_named) of $(v sym_sites) | - |"
+	echo "| ... its CPU, from the \"watching\" banner to its end; and from launch to all reported (reported) | $(fmt "$(v sym_before_ns_first_scan_ms)" 1) ms before, $(fmt "$(v sym_after_ns_first_scan_ms)" 1) ms now ($(ratio_ "$(v sym_ratio_ns_first_scan_ms)")x); from launch $(fmt "$(v sym_before_cpu_all_ms)" 0) / $(fmt "$(v sym_after_cpu_all_ms)" 0) ms | - |"
+	c=$(v sym_after_hwm_kb)
+	echo "| RSS with $(v sym_threads) stuck threads, symbolized: under 50 MiB (issue 4's bound) | $(awk -v k="$c" 'BEGIN { printf "%.1f MiB", k / 1024 }') now, $(awk -v k="$(v sym_before_hwm_kb)" 'BEGIN { printf "%.1f MiB", k / 1024 }') before (VmHWM) | $(verdict 'a < 50 * 1024' "$c") |"
+	c=$(v sym_ratio_ns_tick_ms)
+	echo "| steady state: CPU per 1 s tick with $(v sym_threads) stuck threads, now within 10% of before issue 10 (symbolization off the scan path) | $(fmt "$(v sym_after_ns_tick_ms)" 2) ms now, $(fmt "$(v sym_before_ns_tick_ms)" 2) ms before ($(ratio_ "$c")x); now, first / second half of the ticks: $(fmt "$(v sym_after_ns_tick_first_half_ms)" 2) / $(fmt "$(v sym_after_ns_tick_second_half_ms)" 2) ms | $(verdict 'a <= 1.10' "$c") |"
+} >"$WORK/targets10.md"
+
 {
 	echo "# leakwatch benchmarks"
 	echo
@@ -185,6 +216,10 @@ ratio_() { case ${1:-} in '' | nan | n/a) echo "n/a" ;; *) printf "%.2f" "$1" ;;
 	echo
 	cat "$WORK/targets9.md"
 	echo
+	echo "## Targets: Stacks in every language (issue 10)"
+	echo
+	cat "$WORK/targets10.md"
+	echo
 	echo "## 1. Overhead on benchmarks"
 	echo
 	cat "$WORK/1.md"
@@ -212,6 +247,10 @@ ratio_() { case ${1:-} in '' | nan | n/a) echo "n/a" ;; *) printf "%.2f" "$1" ;;
 	echo "## 7. The target's cost: a Go HTTP server with $LAT_GOROUTINES parked goroutines (issue 9)"
 	echo
 	cat "$WORK/7.md"
+	echo
+	echo "## 8. Symbolization: $SYM_THREADS stuck threads, before issue 10 and now (issue 10)"
+	echo
+	cat "$WORK/8.md"
 	echo
 	echo "## Commands"
 	echo
@@ -243,6 +282,9 @@ ratio_() { case ${1:-} in '' | nan | n/a) echo "n/a" ;; *) printf "%.2f" "$1" ;;
 	echo "taskset -c 1 build/bench/gobench park -n $LAT_GOROUTINES -http 127.0.0.1:0"
 	echo "taskset -c 0 build/bench/gobench load -addr ADDR -rate RATE -dur ${LAT_OPEN_S}s -conns 64   # then -dur ${LAT_CLOSED_S}s -conns 8 (closed loop)"
 	echo "#    beside: nothing | build/leakwatch -p PID -i 1s -t 1s -j | build/bench/gobench poll -url http://ADDR/debug/pprof/goroutine?debug=1 (or 2) -every 1s"
+	echo "# 8. SYM_THREADS=$SYM_THREADS SYM_SITES=$SYM_SITES SYM_TICKS=$SYM_TICKS SYM_ROUNDS=$SYM_ROUNDS BENCH_BEFORE=${BENCH_BEFORE:-(parent of the commit adding user/frame.h)}"
+	echo "build/bench/stuck --threads $SYM_THREADS --sites $SYM_SITES    # bench/stuck.c, -O2 -g -fomit-frame-pointer"
+	echo "LW -p PID -t 1s -i 1s -j --metrics 127.0.0.1:PORT   # LW: build/bench/lw-SHA/build/leakwatch, then build/leakwatch, alternating"
 	echo '```'
 	if [ -f "$BENCH_DIR/analysis.md" ]; then
 		echo
@@ -250,7 +292,7 @@ ratio_() { case ${1:-} in '' | nan | n/a) echo "n/a" ;; *) printf "%.2f" "$1" ;;
 	fi
 } >"$OUT_MD"
 log "wrote $OUT_MD ($((elapsed / 60)) min $((elapsed % 60)) s)"
-cat "$WORK/targets.md" "$WORK/targets9.md"
+cat "$WORK/targets.md" "$WORK/targets9.md" "$WORK/targets10.md"
 if [ ${#FAILED[@]} -gt 0 ]; then
 	die "parts that failed: ${FAILED[*]} (see $OUT_MD)"
 fi

@@ -43,23 +43,7 @@ N=${SCALE_THREADS:-10000}
 DURATION=${SCALE_DURATION:-8s}
 NOTES=()
 
-# Room for N more tasks: pid_max and threads-max against what runs now.
-tasks_now=$(awk '{ split($4, a, "/"); print a[2] }' /proc/loadavg) # threads on the host
-need=$((tasks_now + N + 2000))
-if [ "$(sysctl -n kernel.pid_max)" -lt "$need" ]; then
-	set_sysctl kernel.pid_max "$need"
-	NOTES+=("raised kernel.pid_max to $need for the run")
-fi
-if [ "$(sysctl -n kernel.threads-max)" -lt "$need" ]; then
-	set_sysctl kernel.threads-max "$need"
-	NOTES+=("raised kernel.threads-max to $need for the run")
-fi
-maps=$((2 * N + 1000)) # a stack and its guard page per thread
-if [ "$(sysctl -n vm.max_map_count)" -lt "$maps" ]; then
-	set_sysctl vm.max_map_count "$maps"
-	NOTES+=("raised vm.max_map_count to $maps for the run")
-fi
-ulimit -u "$(ulimit -H -u)" 2>/dev/null || true
+raise_task_limits "$N"
 # The iterator's own cost per task (run_time_ns / run_cnt), next to the daemon's.
 set_sysctl kernel.bpf_stats_enabled 1
 

@@ -25,6 +25,9 @@ packages=(
 	# make fuzz, fuzz-ci: clang's libFuzzer runtime; objcopy cuts the seeds
 	# (and, with strip, splits the query fixtures' DWARF off)
 	libclang-rt-14-dev binutils
+	# Python stacks: Debian's python3.11 (the fixture's interpreter) and
+	# its internal headers (test_py_layout_311 checks the 3.11 table)
+	python3.11 libpython3.11-dev
 )
 
 missing=()

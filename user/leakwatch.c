@@ -22,6 +22,7 @@
 #include "event_loop.h"
 #include "go_watch.h"
 #include "http.h"
+#include "id_map.h"
 #include "json_out.h"
 #include "kernel_version.h"
 #include "ksyms.h"
@@ -29,6 +30,7 @@
 #include "metrics.h"
 #include "log.h"
 #include "procfs.h"
+#include "py_frames.h"
 #include "run_mode.h"
 #include "scan.h"
 #include "text_out.h"
@@ -52,6 +54,8 @@ struct daemon {
 	struct lw_buf metrics_page;
 	double scan_seconds;
 	struct unwinder *unwinder;
+	struct py_procs *py;       /* Python stacks of CPython 3.11+ threads */
+	struct id_map py_reported; /* pids whose unreadable Python was said */
 	struct ksyms *ksyms;
 	struct go_watch *go;   /* NULL with --no-goroutines */
 	double go_scan_seconds; /* the goroutine scans of the last tick */
@@ -317,6 +321,32 @@ static int stack_user_frames(void *ctx, uint32_t pid, uint64_t pc, bool first, s
 	return unwind_frames(d->unwinder, pid, pc, first, out, max);
 }
 
+/* The Python frames of a thread; a CPython that cannot be read is said once
+ * per process, and its threads keep their native stacks. */
+static int stack_python_frames(void *ctx, uint32_t pid, uint32_t tid, struct lw_frame *out,
+			       int max)
+{
+	struct daemon *d = ctx;
+	int n = py_thread_frames(d->py, pid, tid, out, max);
+	const char *why;
+
+	if (n >= 0 || id_map_get(&d->py_reported, pid))
+		return n;
+	why = py_proc_error(d->py, pid);
+	if (why) {
+		char text[3 * 256 + 1];
+
+		/* the words name the target's own file: cleaned */
+		text_clean(why, 256, text);
+		log_error("pid %u: %s: Python frames not read (native stacks only)", pid, text);
+		if (id_map_put(&d->py_reported, pid, d) == -ENOMEM)
+			log_debug("pid %u: out of memory", pid);
+	} else {
+		log_debug("pid %u tid %u: Python frames not read: %s", pid, tid, strerror(-n));
+	}
+	return n;
+}
+
 static void stack_symbolize_kernel(void *ctx, uint64_t pc, char *buf, size_t len)
 {
 	struct daemon *d = ctx;
@@ -329,6 +359,8 @@ static void stack_forget(void *ctx, uint32_t pid)
 	struct daemon *d = ctx;
 
 	unwinder_forget(d->unwinder, pid);
+	py_procs_forget(d->py, pid);
+	id_map_del(&d->py_reported, pid);
 	if (d->go)
 		go_watch_forget(d->go, pid);
 }
@@ -969,6 +1001,7 @@ int main(int argc, char **argv)
 		.unwind = stack_unwind,
 		.user_frames = stack_user_frames,
 		.symbolize_kernel = stack_symbolize_kernel,
+		.python_frames = stack_python_frames,
 		.forget = stack_forget,
 		.ctx = &d,
 	};
@@ -992,7 +1025,10 @@ int main(int argc, char **argv)
 		}
 	}
 	d.dumping = d.cfg.dump;
+	id_map_init(&d.py_reported);
 	err = unwinder_new(&d.unwinder);
+	if (!err)
+		err = py_procs_new(&d.py);
 	if (!err)
 		err = tracker_new(&topts, &d.tracker);
 	if (err) {
@@ -1118,6 +1154,8 @@ cleanup:
 	go_watch_free(d.go);
 	free(d.go_metrics);
 	unwinder_free(d.unwinder);
+	py_procs_free(d.py);
+	id_map_free(&d.py_reported);
 	ksyms_free(d.ksyms);
 	scan_free(&d.scan);
 	if (!d.cfg.json)

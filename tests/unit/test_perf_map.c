@@ -473,6 +473,32 @@ static void test_maps_reread_on_change(void **state)
 	assert_string_equal(name, "back");
 }
 
+/* A file past PERF_MAP_MAX_BYTES is read from its end, where the later
+ * lines are (a sparse file: nothing on disk), and counted as cut. */
+static void test_maps_big_file_read_from_its_end(void **state)
+{
+	struct fake_proc *fp = *state;
+	static const char head[] = "1000 10 head_entry\n", tail[] = "\n2000 10 tail_entry\n";
+	off_t size = (off_t)PERF_MAP_MAX_BYTES + (1 << 20);
+	struct perf_maps_stats st;
+	char name[64];
+	int fd;
+
+	fd = open(fp->map, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, head, sizeof(head) - 1, 0), sizeof(head) - 1);
+	assert_int_equal(pwrite(fd, tail, sizeof(tail) - 1, size - (off_t)sizeof(tail) + 1),
+			 sizeof(tail) - 1);
+	assert_int_equal(close(fd), 0);
+	assert_true(lookup(fp, 0x2000, SEC, name, sizeof(name)));
+	assert_string_equal(name, "tail_entry");
+	assert_false(lookup(fp, 0x1000, SEC, name, sizeof(name)));
+	perf_maps_get_stats(fp->pm, &st);
+	assert_int_equal(st.files_read, 1);
+	assert_int_equal(st.files_cut, 1);
+	assert_int_equal(st.lines_bad, 0);
+}
+
 /* A FIFO planted at the path: refused at once (no reader waits on it), and
  * counted once, not at every look. */
 static void test_maps_fifo_refused_without_blocking(void **state)
@@ -570,6 +596,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_maps_found_through_nspid, fake_setup,
 						fake_teardown),
 		cmocka_unit_test_setup_teardown(test_maps_reread_on_change, fake_setup,
+						fake_teardown),
+		cmocka_unit_test_setup_teardown(test_maps_big_file_read_from_its_end, fake_setup,
 						fake_teardown),
 		cmocka_unit_test_setup_teardown(test_maps_fifo_refused_without_blocking, fake_setup,
 						fake_teardown),

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Python stacks of live CPython processes (py_frames.h): finds the
+ * interpreter in /proc/PID/maps (the python binary or libpython3.X.so, its
+ * _PyRuntime and Py_Version symbols, read with libelf through
+ * /proc/PID/map_files or /proc/PID/root), picks the layout by Py_Version
+ * and walks the structures with process_vm_readv (py_walk.c).  Per
+ * process, kept until py_procs_forget: the layout or why there is none,
+ * and the thread states by tid.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "id_map.h"
+#include "py_frames.h"
+#include "py_walk.h"
+
+/* Lines of /proc/PID/maps read, at most; ELF files tried, at most. */
+#define PY_MAPS_LINES_MAX 65536
+#define PY_CANDIDATES_MAX 8
+#define PY_ERROR_TEXT 160
+
+enum py_proc_state {
+	PY_NOT_PYTHON,
+	PY_UNSUPPORTED,
+	PY_READY,
+};
+
+struct py_proc {
+	uint32_t pid;
+	enum py_proc_state state;
+	char error[PY_ERROR_TEXT];
+	uint64_t runtime; /* _PyRuntime's address */
+	struct py_layout layout;
+	/* The thread states as last listed, sorted by tid, and the list's
+	 * head then: a tid not among them is looked for again only when
+	 * the head changed (a new thread state is put at the head). */
+	struct py_tstate *threads;
+	int n_threads;
+	uint64_t head;
+	bool listed;
+};
+
+struct py_procs {
+	struct id_map procs;
+	struct py_stats stats;
+	struct py_walk_stats walk;
+};
+
+static int read_remote(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	uint32_t pid = *(const uint32_t *)ctx;
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+	ssize_t got;
+
+	if (!len)
+		return 0;
+	got = process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0);
+	if (got < 0)
+		return -errno;
+	return (size_t)got == len ? 0 : -EFAULT;
+}
+
+int py_procs_new(struct py_procs **out)
+{
+	struct py_procs *pp = calloc(1, sizeof(*pp));
+
+	if (!pp)
+		return -ENOMEM;
+	id_map_init(&pp->procs);
+	elf_version(EV_CURRENT);
+	*out = pp;
+	return 0;
+}
+
+static void proc_free(struct py_proc *p)
+{
+	if (!p)
+		return;
+	free(p->threads);
+	free(p);
+}
+
+void py_procs_free(struct py_procs *pp)
+{
+	size_t pos = 0;
+	uint32_t key;
+	void *val;
+
+	if (!pp)
+		return;
+	while (id_map_next(&pp->procs, &pos, &key, &val))
+		proc_free(val);
+	id_map_free(&pp->procs);
+	free(pp);
+}
+
+void py_procs_forget(struct py_procs *pp, uint32_t pid)
+{
+	if (pp)
+		proc_free(id_map_del(&pp->procs, pid));
+}
+
+void py_procs_get_stats(const struct py_procs *pp, struct py_stats *out)
+{
+	*out = pp->stats;
+	out->chains_cut = pp->walk.chains_cut;
+}
+
+const char *py_proc_error(const struct py_procs *pp, uint32_t pid)
+{
+	const struct py_proc *p = id_map_get(&pp->procs, pid);
+
+	return p && p->state == PY_UNSUPPORTED ? p->error : NULL;
+}
+
+/* A file the interpreter may be in: "python*" or "libpython3*". */
+static bool python_file(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, "python", 6) || !strncmp(base, "libpython", 9);
+}
+
+/* "3.10" from a file name such as "libpython3.10.so.1.0" ("" if none). */
+static void version_from_name(const char *path, char *buf, size_t len)
+{
+	const char *p = strstr(path, "python3.");
+	int minor;
+
+	buf[0] = '\0';
+	if (p && sscanf(p + 8, "%d", &minor) == 1 && minor >= 0 && minor < 1000)
+		snprintf(buf, len, "3.%d", minor);
+}
+
+struct candidate {
+	uint64_t start, end; /* the mapping of file offset 0 */
+	char path[256];
+};
+
+/* Python files mapped at offset 0 in pid, at most max.  The count or -errno. */
+static int find_candidates(uint32_t pid, struct candidate *out, int max)
+{
+	char name[64], line[512];
+	FILE *f;
+	int n = 0;
+
+	snprintf(name, sizeof(name), "/proc/%" PRIu32 "/maps", pid);
+	f = fopen(name, "re");
+	if (!f)
+		return -errno;
+	for (int lines = 0; lines < PY_MAPS_LINES_MAX && n < max && fgets(line, sizeof(line), f);
+	     lines++) {
+		unsigned long long start, end, off;
+		char perms[8];
+		int path_at = 0;
+		char *path, *nl;
+		bool dup = false;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off,
+			   &path_at) < 4 || !path_at || off)
+			continue;
+		path = line + path_at;
+		nl = strchr(path, '\n');
+		if (!nl)
+			continue; /* a path too long for the line: not ours */
+		*nl = '\0';
+		if (path[0] != '/' || !python_file(path))
+			continue;
+		for (int i = 0; i < n; i++)
+			dup |= !strcmp(out[i].path, path);
+		if (dup)
+			continue;
+		out[n].start = start;
+		out[n].end = end;
+		snprintf(out[n].path, sizeof(out[n].path), "%s", path);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+struct py_syms {
+	uint64_t runtime;  /* symbol values, 0 if absent */
+	uint64_t version;
+	uint64_t load_vaddr; /* p_vaddr of the PT_LOAD at file offset 0, page-aligned */
+	bool have_load;
+};
+
+static void scan_symtab(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, struct py_syms *s)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t count;
+
+	if (!data || !sh->sh_entsize)
+		return;
+	count = sh->sh_size / sh->sh_entsize;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Sym sym;
+		const char *name;
+
+		if (!gelf_getsym(data, (int)i, &sym) || !sym.st_value ||
+		    GELF_ST_TYPE(sym.st_info) != STT_OBJECT)
+			continue;
+		name = elf_strptr(e, sh->sh_link, sym.st_name);
+		if (!name)
+			continue;
+		if (!s->runtime && !strcmp(name, "_PyRuntime"))
+			s->runtime = sym.st_value;
+		else if (!s->version && !strcmp(name, "Py_Version"))
+			s->version = sym.st_value;
+	}
+}
+
+static int read_syms(int fd, struct py_syms *s)
+{
+	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf_Scn *scn = NULL;
+	size_t phnum;
+	int err = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (!e)
+		return -EINVAL;
+	if (elf_kind(e) != ELF_K_ELF || gelf_getclass(e) != ELFCLASS64 ||
+	    elf_getphdrnum(e, &phnum)) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < phnum && i < 4096; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD && ph.p_offset == 0) {
+			s->load_vaddr = ph.p_vaddr & ~0xfffull;
+			s->have_load = true;
+			break;
+		}
+	}
+	/* .dynsym first: Debian strips .symtab, pyenv keeps both. */
+	for (int pass = 0; pass < 2 && !(s->runtime && s->version); pass++) {
+		while ((scn = elf_nextscn(e, scn))) {
+			GElf_Shdr sh;
+
+			if (gelf_getshdr(scn, &sh) &&
+			    sh.sh_type == (pass ? SHT_SYMTAB : SHT_DYNSYM))
+				scan_symtab(e, scn, &sh, s);
+		}
+	}
+cleanup:
+	elf_end(e);
+	return err;
+}
+
+static int open_mapped(uint32_t pid, const struct candidate *c)
+{
+	char name[400];
+	int fd;
+
+	snprintf(name, sizeof(name), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, pid,
+		 c->start, c->end);
+	fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	snprintf(name, sizeof(name), "/proc/%" PRIu32 "/root%s", pid, c->path);
+	fd = open(name, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 ? fd : -errno;
+}
+
+static void unsupported(struct py_procs *pp, struct py_proc *p, const char *fmt, const char *a,
+			const char *b)
+{
+	p->state = PY_UNSUPPORTED;
+	snprintf(p->error, sizeof(p->error), fmt, a, b);
+	pp->stats.unsupported++;
+}
+
+/* The interpreter of p->pid: its state, layout and runtime address. */
+static void find_interpreter(struct py_procs *pp, struct py_proc *p)
+{
+	struct candidate cands[PY_CANDIDATES_MAX];
+	struct py_mem m = { .read = read_remote, .ctx = &p->pid };
+	int n = find_candidates(p->pid, cands, PY_CANDIDATES_MAX);
+
+	p->state = PY_NOT_PYTHON;
+	for (int i = 0; i < n; i++) {
+		struct py_syms s;
+		uint8_t offsets[PY_DEBUG_OFFSETS_SPAN];
+		char vtext[32], name[16];
+		uint64_t bias;
+		uint32_t version;
+		int fd = open_mapped(p->pid, &cands[i]), err;
+
+		if (fd < 0)
+			continue;
+		err = read_syms(fd, &s);
+		close(fd);
+		if (err || !s.runtime || !s.have_load)
+			continue;
+		if (!s.version) {
+			/* Py_Version came with 3.11. */
+			version_from_name(cands[i].path, name, sizeof(name));
+			unsupported(pp, p, "python %s (%s): before 3.11, not supported",
+				    name[0] ? name : "before 3.11", cands[i].path);
+			return;
+		}
+		bias = cands[i].start - s.load_vaddr;
+		if (m.read(m.ctx, bias + s.version, &version, 4)) {
+			unsupported(pp, p, "python (%s%s): Py_Version unreadable", cands[i].path,
+				    "");
+			return;
+		}
+		snprintf(vtext, sizeof(vtext), "%u.%u.%u", version >> 24, (version >> 16) & 0xff,
+			 (version >> 8) & 0xff);
+		p->runtime = bias + s.runtime;
+		if (version >> 24 != 3 || ((version >> 16) & 0xff) < 11) {
+			unsupported(pp, p, "python %s (%s): before 3.11, not supported", vtext,
+				    cands[i].path);
+			return;
+		}
+		if (((version >> 16) & 0xff) <= 12) {
+			err = py_layout_for_version(version, &p->layout);
+		} else {
+			err = m.read(m.ctx, p->runtime, offsets, sizeof(offsets));
+			if (!err)
+				err = py_layout_from_debug_offsets(offsets, sizeof(offsets),
+								   version, &p->layout);
+		}
+		if (err == -ENOTSUP) {
+			unsupported(pp, p, "python %s (%s): layout not known, not supported", vtext,
+				    cands[i].path);
+			return;
+		}
+		if (err) {
+			unsupported(pp, p, "python %s (%s): _Py_DebugOffsets unreadable or invalid",
+				    vtext, cands[i].path);
+			return;
+		}
+		p->state = PY_READY;
+		pp->stats.processes++;
+		return;
+	}
+}
+
+static int cmp_tid(const void *a, const void *b)
+{
+	const struct py_tstate *x = a, *y = b;
+
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+/* Lists p's thread states again.  0 or -errno. */
+static int relist(struct py_procs *pp, struct py_proc *p, const struct py_mem *m)
+{
+	struct py_tstate *all = malloc(PY_THREADS_MAX * sizeof(*all)), *kept;
+	uint64_t head;
+	int n, err;
+
+	if (!all)
+		return -ENOMEM;
+	err = py_threads_head(m, &p->layout, p->runtime, &head);
+	n = err ? err : py_list_threads(m, &p->layout, p->runtime, all, PY_THREADS_MAX, &pp->walk);
+	if (n < 0) {
+		free(all);
+		return n;
+	}
+	qsort(all, (size_t)n, sizeof(*all), cmp_tid);
+	kept = realloc(all, (size_t)(n ? n : 1) * sizeof(*all));
+	free(p->threads);
+	p->threads = kept ? kept : all;
+	p->n_threads = n;
+	p->head = head;
+	p->listed = true;
+	return 0;
+}
+
+static const struct py_tstate *find_tid(const struct py_proc *p, uint32_t tid)
+{
+	struct py_tstate key = { .tid = tid };
+
+	if (!p->n_threads)
+		return NULL;
+	return bsearch(&key, p->threads, (size_t)p->n_threads, sizeof(key), cmp_tid);
+}
+
+/* The thread state of tid: 0 and *addr, 1 none, or -errno. */
+static int lookup_tstate(struct py_procs *pp, struct py_proc *p, const struct py_mem *m,
+			 uint32_t tid, uint64_t *addr)
+{
+	const struct py_tstate *t = find_tid(p, tid);
+	uint64_t head, seen_tid;
+	int err;
+
+	if (t && !py_tstate_tid(m, &p->layout, t->addr, &seen_tid) && seen_tid == tid) {
+		*addr = t->addr;
+		return 0;
+	}
+	if (!t && p->listed) {
+		err = py_threads_head(m, &p->layout, p->runtime, &head);
+		if (err)
+			return err;
+		if (head == p->head)
+			return 1;
+	}
+	err = relist(pp, p, m);
+	if (err)
+		return err;
+	t = find_tid(p, tid);
+	if (!t)
+		return 1;
+	*addr = t->addr;
+	return 0;
+}
+
+int py_thread_frames(struct py_procs *pp, uint32_t pid, uint32_t tid, struct lw_frame *out,
+		     int max)
+{
+	struct py_proc *p = id_map_get(&pp->procs, pid);
+	struct py_mem m;
+	uint64_t tstate;
+	int n, err;
+
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		p->pid = pid;
+		err = id_map_put(&pp->procs, pid, p);
+		if (err) {
+			free(p);
+			return err;
+		}
+		find_interpreter(pp, p);
+	}
+	if (p->state == PY_NOT_PYTHON)
+		return 0;
+	if (p->state == PY_UNSUPPORTED)
+		return -ENOTSUP;
+	m.read = read_remote;
+	m.ctx = &p->pid;
+	err = lookup_tstate(pp, p, &m, tid, &tstate);
+	if (err == 1)
+		return 0;
+	n = err ? err : py_walk_frames(&m, &p->layout, tstate, out, max, &pp->walk);
+	if (n < 0) {
+		pp->stats.read_errors++;
+		return n;
+	}
+	pp->stats.threads_read++;
+	pp->stats.frames_read += (uint64_t)n;
+	return n;
+}
