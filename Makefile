@@ -45,7 +45,8 @@ CORE_SRCS += user/perf_map.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
 DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c user/go_watch.c \
 	user/go_scan.c \
-	user/procfs.c user/ksyms.c user/log.c user/unwind.c user/http.c user/run_mode.c user/py_frames.c
+	user/procfs.c user/ksyms.c user/log.c user/unwind.c user/symbolize.c user/http.c user/run_mode.c \
+	user/py_frames.c
 # The Go binary reader: pure parsing of untrusted files (libelf, libdw).
 GO_BINARY_SRCS := user/go_buildinfo.c user/go_pclntab.c user/go_binary.c user/go_layout_table.c
 UNIT_SRCS := $(CORE_SRCS) $(GO_BINARY_SRCS)
@@ -127,7 +128,7 @@ $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
 # test to install under /usr/lib/debug/.build-id.  Each variant is compiled
 # with its own name, so each has a build-id of its own.
 QUERY_SPLIT := $(OUTPUT)/fixtures/query-debuglink $(OUTPUT)/fixtures/query-buildid
-all: $(QUERY_SPLIT)
+all: $(QUERY_SPLIT) $(OUTPUT)/fixtures/query-minidebug
 $(QUERY_SPLIT): $(OUTPUT)/fixtures/query-%: tests/fixtures/query.c | $(OUTPUT)/fixtures
 	$(call msg,CC-SPLIT,$@)
 	$(Q)mkdir -p $(OUTPUT)/fixtures/split
@@ -136,6 +137,23 @@ $(QUERY_SPLIT): $(OUTPUT)/fixtures/query-%: tests/fixtures/query.c | $(OUTPUT)/f
 	$(Q)strip --strip-unneeded $@.full -o $@.tmp
 	$(Q)$(if $(filter debuglink,$*),objcopy --add-gnu-debuglink=$@.debug $@.tmp,:)
 	$(Q)rm -f $@.full && mv $@.tmp $@
+
+# query-minidebug: stripped of everything, with only a MiniDebugInfo
+# (.gnu_debugdata: an xz ELF of the function symbols .dynsym lacks), as
+# Fedora ships binaries: names, no file:line.
+QUERY_SPLIT += $(OUTPUT)/fixtures/query-minidebug
+$(OUTPUT)/fixtures/query-minidebug: tests/fixtures/query.c | $(OUTPUT)/fixtures
+	$(call msg,CC-MINI,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fomit-frame-pointer -DQUERY_VARIANT='"minidebug"' $< -o $@.full
+	$(Q)nm -D --format=posix --defined-only $@.full | awk '{ print $$1 }' | sort > $@.dynsyms
+	$(Q)nm --format=posix --defined-only $@.full | awk '$$2 ~ /^[Tt]$$/ { print $$1 }' | sort > $@.funcsyms
+	$(Q)comm -13 $@.dynsyms $@.funcsyms > $@.keep
+	$(Q)objcopy --only-keep-debug $@.full $@.mini
+	$(Q)objcopy -S --remove-section .gdb_index --remove-section .comment --keep-symbols=$@.keep $@.mini
+	$(Q)rm -f $@.mini.xz && xz -q $@.mini
+	$(Q)strip --strip-all $@.full -o $@.tmp
+	$(Q)objcopy --add-section .gnu_debugdata=$@.mini.xz $@.tmp
+	$(Q)rm -f $@.full $@.dynsyms $@.funcsyms $@.keep $@.mini.xz && mv $@.tmp $@
 
 # Unit tests: cmocka, plain and under ASan+UBSan (valgrind runs the plain ones).
 # One gcc call compiles several sources, where -MMD would keep the last one's
@@ -318,7 +336,7 @@ fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_go_g $(FUZZ_DIR)/seeded-go-g
 # Native frames against real processes (root): the query fixture plain, with
 # its DWARF split off (debuglink, build-id), in a chroot; the cache shared.
 # make bench-native: unwind_frames' cost, cold and cached.
-NATIVE_LIVE_SRCS := user/unwind.c user/procfs.c
+NATIVE_LIVE_SRCS := user/unwind.c user/symbolize.c user/procfs.c
 NATIVE_FIXTURES := $(OUTPUT)/fixtures/query $(QUERY_SPLIT)
 .PHONY: test-native-live bench-native
 $(OUTPUT)/unit/live_native: tests/unit/live_native.c $(UNIT_DEPS) $(NATIVE_LIVE_SRCS) | $(OUTPUT)/unit
@@ -371,3 +389,19 @@ $(FUZZ_DIR)/seeded-perf-map: $(wildcard tests/fuzz/corpus/fuzz_perf_map/*) | $(F
 	$(Q)cp tests/fuzz/corpus/fuzz_perf_map/* $(FUZZ_DIR)/corpus/fuzz_perf_map/
 	$(Q)touch $@
 fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_perf_map $(FUZZ_DIR)/seeded-perf-map
+
+# fuzz_symbolize (make fuzz, fuzz-ci): DWARF inline chains, line tables and
+# symbols of an ELF file (user/symbolize.c over libdw); seeds: the C
+# fixtures and the query fixtures' split debug files.
+FUZZERS += fuzz_symbolize
+SYMBOLIZE_FUZZ_SRCS := user/symbolize.c user/inline_chain.c user/frame.c
+$(FUZZ_DIR)/fuzz_symbolize: tests/fuzz/fuzz_symbolize.c $(SYMBOLIZE_FUZZ_SRCS) user/symbolize.h \
+		user/inline_chain.h user/frame.h | $(FUZZ_DIR)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(SYMBOLIZE_FUZZ_SRCS) -o $@ -ldw -lelf -lstdc++
+$(FUZZ_DIR)/seeded-symbolize: $(OUTPUT)/fixtures/query $(OUTPUT)/fixtures/leaker $(QUERY_SPLIT) | $(FUZZ_DIR)
+	$(Q)mkdir -p $(FUZZ_DIR)/corpus/fuzz_symbolize
+	$(Q)cp $(OUTPUT)/fixtures/query $(OUTPUT)/fixtures/leaker $(OUTPUT)/fixtures/query-minidebug \
+		$(OUTPUT)/fixtures/query-debuglink.debug $(FUZZ_DIR)/corpus/fuzz_symbolize/
+	$(Q)touch $@
+fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_symbolize $(FUZZ_DIR)/seeded-symbolize

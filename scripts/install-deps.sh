@@ -13,6 +13,9 @@ packages=(
 	# JIT frames from perf maps: a JVM (java, javac, jcmd Compiler.perfmap)
 	# and Node (--perf-basic-prof)
 	openjdk-17-jdk-headless nodejs
+	# libc's frames with file:line and inlined calls (separate debuginfo
+	# under /usr/lib/debug/.build-id)
+	libc6-dbg
 	# the table in terminals of known sizes (tmux panes)
 	tmux
 	# benchmarks
@@ -20,6 +23,7 @@ packages=(
 	# the Go fixtures: Debian's Go 1.19 (/usr/lib/go-1.19/bin/go)
 	golang-1.19-go
 	# make fuzz, fuzz-ci: clang's libFuzzer runtime; objcopy cuts the seeds
+	# (and, with strip, splits the query fixtures' DWARF off)
 	libclang-rt-14-dev binutils
 	# Python stacks: Debian's python3.11 (the fixture's interpreter) and
 	# its internal headers (test_py_layout_311 checks the 3.11 table)

@@ -185,6 +185,34 @@ static bool is_runtime_func(const char *name)
 	return !strncmp(name, "runtime.", 8) || !strncmp(name, "internal/runtime/", 17);
 }
 
+/* A thread's frames at pc from thread_frames: each inlined call its own,
+ * "func+0xoff" and "file:line" as pprof shows Go's, else the frame's text
+ * ("func+0xoff (module)", "0xpc (module)"). */
+static int thread_frames_at(const struct dump_symbols *sym, uint64_t pc, bool first, uint64_t at,
+			    struct frame_text *out, int max)
+{
+	struct lw_frame f[DUMP_GO_FRAMES];
+	int n, k;
+
+	n = sym->thread_frames(sym->ctx, pc, first, f, max < DUMP_GO_FRAMES ? max : DUMP_GO_FRAMES);
+	if (n < 1) {
+		lw_frame_unknown(&f[0], LW_FRAME_NATIVE, pc, NULL);
+		n = 1;
+	}
+	for (k = 0; k < n; k++) {
+		memset(&out[k], 0, sizeof(out[k]));
+		out[k].pc = at;
+		if (f[k].func[0] && f[k].file[0] && f[k].line > 0) {
+			snprintf(out[k].func, sizeof(out[k].func), "%s+0x%llx", f[k].func,
+				 (unsigned long long)f[k].offset);
+			snprintf(out[k].where, sizeof(out[k].where), "%s:%d", f[k].file, f[k].line);
+		} else {
+			lw_frame_text(&f[k], out[k].func, sizeof(out[k].func));
+		}
+	}
+	return n;
+}
+
 /*
  * The frames of pcs[i], into out (up to max).  Goroutines: every inlined
  * call at that pc, innermost first; threads: one frame, named by the
@@ -199,6 +227,8 @@ static int frames_at(const struct dump_group *g, int i, const struct dump_symbol
 	uint64_t at = first || !pc ? pc : pc - 1;
 	int n = 0, k;
 
+	if (g->kind == DUMP_THREAD && sym->thread_frames && max >= 1)
+		return thread_frames_at(sym, pc, first, at, out, max);
 	if (g->kind == DUMP_THREAD) {
 		if (max < 1)
 			return 0;

@@ -114,6 +114,9 @@ struct dump_symbols {
 	/* A thread frame as "func+0xoff (module)". */
 	void (*thread_frame)(void *ctx, uint64_t pc, bool first, char *buf, size_t len);
 	void *ctx;
+	/* The frames at a thread's pc, innermost (inlined) first, as
+	 * unwind_frames (may be NULL: thread_frame names the pc). */
+	int (*thread_frames)(void *ctx, uint64_t pc, bool first, struct lw_frame *out, int max);
 };
 
 /* The process dumped, and what its scan could not show. */

@@ -36,7 +36,6 @@
 #include "text_out.h"
 #include "timeline.h"
 #include "tracker.h"
-#include "inline_chain.h"
 #include "unwind.h"
 
 struct daemon {
@@ -327,17 +326,6 @@ static int stack_user_frames(void *ctx, uint32_t pid, uint64_t pc, bool first, s
 	return unwind_frames(d->unwinder, pid, pc, first, out, max);
 }
 
-/* One line of text for a user pc: its physical function (the last frame of
- * its inline chain), with file:line when DWARF has it. */
-static void user_frame_text(struct unwinder *u, uint32_t pid, uint64_t pc, bool first, char *buf,
-			    size_t len)
-{
-	struct lw_frame frames[LW_INLINE_MAX];
-	int n = unwind_frames(u, pid, pc, first, frames, LW_INLINE_MAX);
-
-	lw_frame_text(&frames[n - 1], buf, len);
-}
-
 /* A CPython process found: a python record, once per process (and a line
  * on stderr when its stacks cannot be read). */
 static void report_python(struct daemon *d, uint32_t pid)
@@ -559,11 +547,11 @@ static int dump_go_frames(void *ctx, uint64_t pc, bool first, struct go_frame *o
 	return c->go ? go_frames_runtime(c->go, pc, first, out, max) : 0;
 }
 
-static void dump_thread_frame(void *ctx, uint64_t pc, bool first, char *buf, size_t len)
+static int dump_thread_frames(void *ctx, uint64_t pc, bool first, struct lw_frame *out, int max)
 {
 	struct dump_ctx *c = ctx;
 
-	user_frame_text(c->d->unwinder, c->pid, pc, first, buf, len);
+	return unwind_frames(c->d->unwinder, c->pid, pc, first, out, max);
 }
 
 /* A thread's user stack as the dump read it: a goroutine in a syscall or
@@ -735,7 +723,7 @@ static int dump_process(struct daemon *d, uint32_t pid)
 	char pcomm[LW_COMM_LEN + 1] = "";
 	struct dump_process info = { .pid = pid, .pcomm = pcomm };
 	struct dump_ctx ctx = { .d = d, .pid = pid };
-	struct dump_symbols sym = { dump_go_frames, dump_thread_frame, &ctx };
+	struct dump_symbols sym = { dump_go_frames, NULL, &ctx, dump_thread_frames };
 	struct dump_group *groups = NULL;
 	struct thread_stacks ts = {};
 	struct go_process *gp = NULL;

@@ -35,8 +35,10 @@ int unwind_user(struct unwinder *u, uint32_t pid, uint32_t tid, const __u64 *reg
  *    with its file:line (the innermost from the line table, the others from
  *    their inlined call's DW_AT_call_file/line), func from the DIE names;
  *  - else the ELF symbol (func+offset, module);
- *  - else, in memory no module covers, the process's perf map (kind
- *    LW_FRAME_JIT, module "perf-PID.map");
+ *  - else, in memory no module covers or that its file does not name (a
+ *    module spans the holes between its mappings, where a JIT may put its
+ *    code), the process's perf map (kind LW_FRAME_JIT, module
+ *    "perf-PID.map");
  *  - else the address (lw_frame_unknown), never a guess.
  * Names are demangled ("pthread_cond_wait@@GLIBC_2.3.2" -> "pthread_cond_wait").
  * Results are cached per (build-id, or dev+inode+mtime, and module offset),

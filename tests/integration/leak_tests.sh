@@ -277,10 +277,11 @@ test_leak_text() {
 	! grep -q '^{' "$OUT" || fail "JSON on stdout without -j" "$(head -3 "$OUT")" || return 1
 	awk -v pid="$FX_PID" '
 		!seen && /^[0-9:.]+ +LEAK / && $0 ~ "(^|[^0-9])" pid "([^0-9]|$)" { seen = NR; next }
+		seen && NR == seen + 1 && /^[ \t]+at chan_send \(leaker\.c:[0-9]+\)$/ { seen++; next }
 		seen && NR == seen + 1 && !/^[ \t]+#0 / { bad = 1 }
 		seen && /chan_send/ { found = 1 }
 		END { exit !(seen && found && !bad) }' "$OUT" ||
-		fail "no 'TIME LEAK ... $FX_PID ...' line followed by indented stack lines (#0 first) with chan_send" \
+		fail "no 'TIME LEAK ... $FX_PID ...' line followed by its site's 'at chan_send (leaker.c:N)' (if any) then indented stack lines (#0 first) with chan_send" \
 			"$(grep -v SAMPLE "$OUT" | head -20)" || return 1
 }
 

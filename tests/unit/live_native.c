@@ -6,7 +6,8 @@
  * with its DWARF (query), with it split off and found through
  * .gnu_debuglink (query-debuglink) or through its build-id under
  * /usr/lib/debug/.build-id (query-buildid, installed here and removed), and
- * run in a chroot whose own /usr/lib/debug holds it (a container).  A
+ * run in a chroot whose own /usr/lib/debug holds it (a container), and
+ * stripped with only a MiniDebugInfo (query-minidebug: names, no lines).  A
  * blocked thread's pc and sp come from /proc/PID/task/TID/syscall; its
  * stack must show chan_send, inlined, at the line marked "LW-LINE wait",
  * then query at "LW-LINE call", and libc's frames with file:line (libc6-dbg).
@@ -285,6 +286,36 @@ static void test_plain(void **state)
 static void test_debuglink(void **state)
 {
 	run_and_check("query-debuglink", NULL, "query-debuglink");
+}
+
+/* Stripped of everything but a MiniDebugInfo (.gnu_debugdata): query and
+ * leak_thread named by its symbols, without file:line, and no chan_send:
+ * nothing says it was inlined there, so no frame claims it. */
+static void test_minidebug(void **state)
+{
+	struct stack *s = calloc(1, sizeof(*s));
+	char path[PATH_MAX];
+	struct unwinder *u;
+	struct fixture fx;
+	int i;
+
+	assert_non_null(s);
+	snprintf(path, sizeof(path), "%s/fixtures/query-minidebug", build_dir);
+	assert_int_equal(fixture_start(path, NULL, &fx), 0);
+	assert_int_equal(unwinder_new(&u), 0);
+	assert_int_equal(stack_of(u, (uint32_t)fx.pid, fx.tids[0], s), 0);
+	print_stack(s);
+	for (i = 0; i < s->n && strcmp(s->f[i].func, "query"); i++)
+		assert_string_not_equal(s->f[i].func, "chan_send");
+	assert_true(i < s->n - 1);
+	assert_false(s->f[i].inlined);
+	assert_string_equal(s->f[i].file, "");
+	assert_string_equal(s->f[i].module, "query-minidebug");
+	assert_true(s->f[i].offset > 0);
+	assert_string_equal(s->f[i + 1].func, "leak_thread");
+	unwinder_free(u);
+	fixture_stop(&fx);
+	free(s);
 }
 
 static int copy_file(const char *from, const char *to)
@@ -571,6 +602,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain),	  cmocka_unit_test(test_debuglink),
+		cmocka_unit_test(test_minidebug),
 		cmocka_unit_test_teardown(test_buildid, remove_installed),
 		cmocka_unit_test_teardown(test_container, remove_chroot),
 		cmocka_unit_test(test_cache),

@@ -223,7 +223,7 @@ static void test_empty(void **state)
 /* Runs a writer into memory. */
 static char *write_dump(bool json, const struct dump_process *p, struct dump *d, int *calls)
 {
-	struct dump_symbols sym = { fake_go_frames, fake_thread_frame, calls };
+	struct dump_symbols sym = { fake_go_frames, fake_thread_frame, calls, NULL };
 	struct dump_group *g;
 	char *buf = NULL;
 	size_t len = 0, n;
@@ -275,6 +275,63 @@ static void test_text_like_pprof_debug1(void **state)
 		"#\t0x54ffff\touter+0x0 (libfake.so)\n"
 		"\n");
 	free(out);
+	dump_free(&d);
+}
+
+/* thread_frames: an inlined call at 0x7f0000 (pc 0x7f0000, first) is a
+ * frame of its own; a frame with file:line shows it as Go's do, one without
+ * its module; JSON holds the same as "func+0xoff (where)". */
+static int fake_thread_frames(void *ctx, uint64_t pc, bool first, struct lw_frame *out, int max)
+{
+	assert_true(max >= 2);
+	memset(out, 0, 2 * sizeof(*out));
+	if (pc != 0x7f0000) {
+		lw_frame_unknown(&out[0], LW_FRAME_NATIVE, pc, "libfake.so");
+		snprintf(out[0].func, sizeof(out[0].func), "start");
+		out[0].offset = 0x12;
+		return 1;
+	}
+	assert_true(first);
+	out[0] = (struct lw_frame){ .pc = pc, .offset = 0x43, .line = 60, .inlined = true };
+	snprintf(out[0].func, sizeof(out[0].func), "chan_send");
+	snprintf(out[0].file, sizeof(out[0].file), "query.c");
+	out[1] = out[0];
+	out[1].inlined = false;
+	out[1].line = 67;
+	snprintf(out[1].func, sizeof(out[1].func), "query");
+	return 2;
+}
+
+static void test_thread_inline_frames(void **state)
+{
+	struct dump_process p = { .pid = 7, .pcomm = "query", .threads = 1 };
+	struct dump_symbols sym = { NULL, fake_thread_frame, NULL, fake_thread_frames };
+	struct dump_group *g;
+	struct dump d;
+	char *buf = NULL;
+	size_t len = 0, n;
+	FILE *f;
+
+	dump_init(&d);
+	add_t(&d, 100, true, 2000000000ULL, futex, 2);
+	assert_int_equal(dump_group(&d, &g, &n), 0);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(dump_write_text(f, &p, g, n, &sym), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "#\t0x7f0000\tchan_send+0x43\tquery.c:60\n"
+				    "#\t0x7f0000\tquery+0x43\tquery.c:67\n"
+				    "#\t0x54ffff\tstart+0x12 (libfake.so)\n"));
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(dump_write_json(f, &p, g, n, &sym), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "[\"chan_send+0x43 (query.c:60)\",\"query+0x43 (query.c:67)\","
+				    "\"start+0x12 (libfake.so)\"]"));
+	free(buf);
+	free(g);
 	dump_free(&d);
 }
 
@@ -459,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_text_like_pprof_debug1),
 		cmocka_unit_test(test_text_all_runtime_shown),
+		cmocka_unit_test(test_thread_inline_frames),
 		cmocka_unit_test(test_text_not_go),
 		cmocka_unit_test(test_text_go_unreadable),
 		cmocka_unit_test(test_json_one_record_per_group),
