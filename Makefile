@@ -260,7 +260,8 @@ fuzz: $(FUZZERS:%=$(FUZZ_DIR)/%) $(FUZZ_DIR)/seeded
 fuzz-ci: $(FUZZERS:%=$(FUZZ_DIR)/%) $(FUZZ_DIR)/seeded
 	$(Q)tests/fuzz/run.sh 10 $(FUZZ_DIR) $(FUZZERS)
 
-test: test-unit test-asan test-valgrind fuzz-ci test-go-scan test-py-stacks test-integration
+test: test-unit test-asan test-valgrind fuzz-ci test-go-scan test-py-stacks test-native-live \
+	test-integration
 
 # Benchmarks (root, ~20 min): writes BENCHMARKS.md.
 .PHONY: bench

@@ -152,7 +152,7 @@ static void print_stack(FILE *f, const struct lw_stack_text *st)
 	}
 	for (i = 0; i < st->n; i++) {
 		clean_text(st->frames[i], LW_FRAME_TEXT, clean);
-		fprintf(f, "%9s#%-2d %s\n", "", i, clean);
+		fprintf(f, "%9s#%-2d %s%s\n", "", i, clean, st->info[i].inlined ? " (inlined)" : "");
 	}
 }
 
@@ -534,7 +534,8 @@ static int collect_sites(struct table *tb, const struct lw_tracker *t)
 		}
 		for (j = 0; j < (size_t)s->user.n && j < TABLE_SITE_FRAMES && !err; j++) {
 			clean_text(s->user.frames[j], LW_FRAME_TEXT, clean);
-			err = rows_add(&tb->sites, "%25s#%zu %s", "", j, clean);
+			err = rows_add(&tb->sites, "%25s#%zu %s%s", "", j, clean,
+				       s->user.info[j].inlined ? " (inlined)" : "");
 			tb->site_frames[i]++;
 		}
 	}
