@@ -155,19 +155,29 @@ $(OUTPUT)/fixtures/query-minidebug: tests/fixtures/query.c | $(OUTPUT)/fixtures
 	$(Q)objcopy --add-section .gnu_debugdata=$@.mini.xz $@.tmp
 	$(Q)rm -f $@.full $@.dynsyms $@.funcsyms $@.keep $@.mini.xz && mv $@.tmp $@
 
-# Unit tests: cmocka, plain and under ASan+UBSan (valgrind runs the plain ones).
-# One gcc call compiles several sources, where -MMD would keep the last one's
-# headers only: they depend on every header instead.
-UNIT_DEPS := $(UNIT_SRCS) $(wildcard user/*.h include/*.h) $(OUTPUT)/syscall_names.h
+# Unit tests: cmocka, plain and under ASan+UBSan (valgrind runs the plain ones),
+# each linked with the pure sources' objects: the daemon's own, and a second
+# set built with the sanitizers (compiled once, not once per test).
+UNIT_OBJS := $(UNIT_SRCS:user/%.c=$(OUTPUT)/user/%.o)
+ASAN_OBJS := $(UNIT_SRCS:user/%.c=$(OUTPUT)/asan/obj/%.o)
+ASAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+UNIT_DEPS := $(wildcard user/*.h include/*.h) $(OUTPUT)/syscall_names.h
 UNIT_LIBS := -lcmocka -ljson-c -lelf -ldw -lm
-$(OUTPUT)/unit/%: tests/unit/%.c $(UNIT_DEPS) | $(OUTPUT)/unit
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) $(UNIT_GO_CFLAGS) $< $(UNIT_SRCS) -o $@ $(UNIT_LIBS)
-
-$(OUTPUT)/asan/%: tests/unit/%.c $(UNIT_DEPS) | $(OUTPUT)/asan
+$(OUTPUT)/asan/obj:
+	$(Q)mkdir -p $@
+$(OUTPUT)/asan/obj/wait_kind.o: $(OUTPUT)/syscall_names.h
+$(OUTPUT)/asan/obj/%.o: user/%.c | $(OUTPUT)/asan/obj
 	$(call msg,CC-ASAN,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
-		-fno-omit-frame-pointer $(UNIT_GO_CFLAGS) $< $(UNIT_SRCS) -o $@ $(UNIT_LIBS)
+	$(Q)$(CC) $(USER_CFLAGS) $(ASAN_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/unit/%: tests/unit/%.c $(UNIT_OBJS) $(UNIT_DEPS) | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(UNIT_GO_CFLAGS) $< $(UNIT_OBJS) -o $@ $(UNIT_LIBS)
+
+$(OUTPUT)/asan/%: tests/unit/%.c $(ASAN_OBJS) $(UNIT_DEPS) | $(OUTPUT)/asan
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) $(UNIT_GO_CFLAGS) $< $(ASAN_OBJS) -o $@ \
+		$(UNIT_LIBS)
 
 # Go binaries test_go_binary reads (never runs): tests/unit/go built with
 # each Go version here, plain, stripped, stripped PIE, with cgo (external
@@ -298,23 +308,24 @@ uninstall:
 	$(Q)rm -f $(DESTDIR)$(SBINDIR)/leakwatch $(DESTDIR)$(MAN8DIR)/leakwatch.8 \
 		$(DESTDIR)$(UNITDIR)/leakwatch.service
 
--include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/bpf/*.d $(OUTPUT)/fixtures/*.d)
+-include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/asan/obj/*.d $(OUTPUT)/bpf/*.d \
+	$(OUTPUT)/fixtures/*.d)
 
 # The goroutine scan against real Go processes (root or the same uid):
 # tests/unit/live_go_scan.c starts scanprobe of every Go version and variant.
 include tests/fixtures/go/scanprobe/scanprobe.mk
 GO_SCAN_SRCS := user/go_scan.c user/procfs.c
 .PHONY: test-go-scan
-$(OUTPUT)/unit/live_go_scan: tests/unit/live_go_scan.c $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/unit
+$(OUTPUT)/unit/live_go_scan: tests/unit/live_go_scan.c $(UNIT_SRCS) $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) $(GO_SCAN_SRCS) -o $@ $(UNIT_LIBS)
 # test_go_scan_proc: the scan's reads on the test's own memory, with a test
 # double of the Go binary reader (so without go_binary.c).
 GO_SCAN_PROC_SRCS := $(CORE_SRCS) user/go_buildinfo.c $(GO_SCAN_SRCS)
-$(OUTPUT)/unit/test_go_scan_proc: tests/unit/test_go_scan_proc.c $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/unit
+$(OUTPUT)/unit/test_go_scan_proc: tests/unit/test_go_scan_proc.c $(UNIT_SRCS) $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BASE_CFLAGS) $< $(GO_SCAN_PROC_SRCS) -o $@ $(UNIT_LIBS)
-$(OUTPUT)/asan/test_go_scan_proc: tests/unit/test_go_scan_proc.c $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/asan
+$(OUTPUT)/asan/test_go_scan_proc: tests/unit/test_go_scan_proc.c $(UNIT_SRCS) $(UNIT_DEPS) $(GO_SCAN_SRCS) | $(OUTPUT)/asan
 	$(call msg,CC-ASAN,$@)
 	$(Q)$(CC) $(BASE_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer $< $(GO_SCAN_PROC_SRCS) -o $@ $(UNIT_LIBS)
@@ -340,7 +351,7 @@ fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_go_g $(FUZZ_DIR)/seeded-go-g
 NATIVE_LIVE_SRCS := user/unwind.c user/symbolize.c user/procfs.c
 NATIVE_FIXTURES := $(OUTPUT)/fixtures/query $(QUERY_SPLIT)
 .PHONY: test-native-live bench-native
-$(OUTPUT)/unit/live_native: tests/unit/live_native.c $(UNIT_DEPS) $(NATIVE_LIVE_SRCS) | $(OUTPUT)/unit
+$(OUTPUT)/unit/live_native: tests/unit/live_native.c $(UNIT_SRCS) $(UNIT_DEPS) $(NATIVE_LIVE_SRCS) | $(OUTPUT)/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) $(NATIVE_LIVE_SRCS) -o $@ $(UNIT_LIBS) -lstdc++
 test-native-live: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
@@ -354,7 +365,7 @@ bench-native: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
 PY_STACKS_PYTHONS ?= /usr/bin/python3.11 $(wildcard $(foreach v,3.10.13 3.11.7 3.12.1 3.13.0,\
 	/root/.pyenv/versions/$(v)/bin/python3))
 .PHONY: test-py-stacks
-$(OUTPUT)/unit/live_py_stacks: tests/unit/live_py_stacks.c $(UNIT_DEPS) user/py_frames.c | $(OUTPUT)/unit
+$(OUTPUT)/unit/live_py_stacks: tests/unit/live_py_stacks.c $(UNIT_SRCS) $(UNIT_DEPS) user/py_frames.c | $(OUTPUT)/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) user/py_frames.c -o $@ $(UNIT_LIBS)
 test-py-stacks: $(OUTPUT)/unit/live_py_stacks
