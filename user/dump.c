@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include "dump.h"
 #include "go_names.h"
+#include "text_out.h"
 #include "utf8.h"
 
 #define DUMP_GO_FRAMES 16 /* inlined calls at one pc, at most */
@@ -316,16 +317,21 @@ static void write_group_text(FILE *f, const struct dump_group *g, const struct d
 			from = 0;
 	}
 	for (i = from; i < n; i++) {
+		/* Names from the target (symbols, perf maps, Python code): no
+		 * terminal escapes. */
+		char func[3 * LW_FRAME_TEXT + 1], where[3 * LW_FRAME_TEXT + 1];
+
 		if (frames[i].goexit)
 			continue;
-		if (!frames[i].func[0])
+		text_clean(frames[i].func, LW_FRAME_TEXT, func);
+		text_clean(frames[i].where, LW_FRAME_TEXT, where);
+		if (!func[0])
 			fprintf(f, "#\t0x%llx\n", (unsigned long long)frames[i].pc);
-		else if (frames[i].where[0])
-			fprintf(f, "#\t0x%llx\t%s\t%s\n", (unsigned long long)frames[i].pc,
-				frames[i].func, frames[i].where);
+		else if (where[0])
+			fprintf(f, "#\t0x%llx\t%s\t%s\n", (unsigned long long)frames[i].pc, func,
+				where);
 		else
-			fprintf(f, "#\t0x%llx\t%s\n", (unsigned long long)frames[i].pc,
-				frames[i].func);
+			fprintf(f, "#\t0x%llx\t%s\n", (unsigned long long)frames[i].pc, func);
 	}
 	fputc('\n', f);
 }
@@ -349,10 +355,7 @@ int dump_write_text(FILE *f, const struct dump_process *p, const struct dump_gro
 
 	if (!frames)
 		return -ENOMEM;
-	if (p->pcomm)
-		utf8_sanitize(p->pcomm, strnlen(p->pcomm, 16), pcomm);
-	else
-		pcomm[0] = '\0';
+	text_clean(p->pcomm ? p->pcomm : "", 16, pcomm);
 	fprintf(f, "# leakwatch --dump pid %u (%s)", p->pid, pcomm);
 	if (p->go_version && !p->go_error)
 		fprintf(f, " %s: %zu goroutines (%zu system goroutines not shown)", p->go_version,

@@ -93,6 +93,62 @@ static void note_module_file(void **userdata, int fd)
 	*userdata = f;
 }
 
+/* Lines of /proc/TID/maps read looking for a module's mapping, at most. */
+#define MAPS_LINES_MAX 65536
+
+/*
+ * The file mapped at base in tid, through /proc/TID/map_files: the very
+ * file mapped, deleted or replaced since, never a FIFO or another file
+ * that took its name.  -errno if no mapping starts at base.
+ */
+static int open_map_file(uint32_t tid, Dwarf_Addr base, char *path, size_t len)
+{
+	unsigned long long start, end;
+	char line[512];
+	FILE *f;
+	int i, fd = -ENOENT;
+
+	snprintf(path, len, "/proc/%u/maps", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	for (i = 0; i < MAPS_LINES_MAX && fgets(line, sizeof(line), f); i++) {
+		if (sscanf(line, "%llx-%llx", &start, &end) != 2 || start != base)
+			continue;
+		snprintf(path, len, "/proc/%u/map_files/%llx-%llx", tid, start, end);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = fd < 0 ? -errno : fd;
+		break;
+	}
+	fclose(f);
+	return fd;
+}
+
+/*
+ * The path in the process's root, opened only if it is a regular file
+ * there: the target names it, and a FIFO would block the open forever.
+ */
+static int open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+static bool deleted_name(const char *name)
+{
+	size_t n = strlen(name), k = strlen(" (deleted)");
+
+	return n > k && !strcmp(name + n - k, " (deleted)");
+}
+
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
 		    char **file_name, Elf **elfp)
 {
@@ -100,8 +156,13 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_A
 	int fd;
 
 	if (name[0] == '/' && find_elf_tid) {
-		snprintf(path, sizeof(path), "/proc/%u/root%s", find_elf_tid, name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open_map_file(find_elf_tid, base, path, sizeof(path));
+		/* A deleted file's name is only a name: another file (or a
+		 * FIFO) may hold it now. */
+		if (fd < 0 && !deleted_name(name)) {
+			snprintf(path, sizeof(path), "/proc/%u/root%s", find_elf_tid, name);
+			fd = open_regular(path);
+		}
 		if (fd >= 0) {
 			*file_name = strdup(path);
 			note_module_file(userdata, fd);

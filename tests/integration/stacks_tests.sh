@@ -42,15 +42,22 @@ marker_line() {
 	grep -n "LW-LINE $1 \*/" "$STACKS_SRC/query.c" | cut -d: -f1
 }
 
-# native_case NAME BINARY: BINARY leaks a thread every 700 ms in chan_send
-# inlined into query; leakwatch must flag it with that readable site.
+# native_case NAME BINARY [PATH [MODULE [PREPARE]]]: BINARY (at PATH, by
+# default $BUILD/fixtures/BINARY) leaks a thread every 700 ms in chan_send
+# inlined into query; leakwatch must flag it with that readable site, its
+# frames in module MODULE (default BINARY).  PREPARE: a command run once the
+# fixture runs, before leakwatch starts.
 native_case() {
-	local name=$1 bin=$2 wait_line call_line
+	local name=$1 bin=$2 path=${3:-$BUILD/fixtures/$2} wait_line call_line
+	local module=${4:-$2} prepare=${5:-}
 	wait_line=$(marker_line wait)
 	call_line=$(marker_line call)
 	[[ $wait_line && $call_line ]] || fail "no LW-LINE markers in $STACKS_SRC/query.c" || return 1
-	start_fx "$name" "$BUILD/fixtures/$bin" --every 700 --start-after 30000 \
+	start_fx "$name" "$path" --every 700 --start-after 30000 \
 		--exit-after "$FX_SAFETY" || return 1
+	if [[ $prepare ]]; then
+		$prepare || fail "$prepare failed" || return 1
+	fi
 	start_lw "$name" -p "$FX_PID" -t 2s -i 1s -d "${LEAK_BOUND}s" -j || return 1
 	kill -USR1 "$FX_PID"
 	wait_record '.type == "leak" and .pid == $pid' $((LEAK_BOUND + 5))
@@ -70,10 +77,10 @@ native_case() {
 			| (map(.func == \"chan_send\") | index(true)) as \$i
 			| \$i != null and .[\$i].inlined == true and .[\$i].kind == \"native\"
 			and (.[\$i].file | endswith(\"query.c\")) and .[\$i].line == $wait_line
-			and .[\$i].module == \"$bin\" and .[\$i].offset > 0
+			and .[\$i].module == \"$module\" and .[\$i].offset > 0
 			and .[\$i + 1].func == \"query\" and .[\$i + 1].inlined == false
 			and (.[\$i + 1].file | endswith(\"query.c\")) and .[\$i + 1].line == $call_line
-			and .[\$i + 1].module == \"$bin\"
+			and .[\$i + 1].module == \"$module\"
 			and .[\$i + 1].pc == .[\$i].pc and .[\$i + 1].offset == .[\$i].offset" \
 		'.[] | select(.type == "site") | .frames' || return 1
 	jq_expect "libc's frames with file:line (libc6-dbg): pthread_cond_wait (...pthread_cond_wait.c:N)" \
@@ -116,4 +123,24 @@ test_native_buildid() {
 	return $rc
 }
 
-STACKS_TESTS=(native_inline native_debuglink native_buildid)
+# native_deleted: the fixture's binary deleted while it runs and a FIFO put
+# where its name was, "query (deleted)" (what /proc/PID/maps shows): the
+# frames come from the file mapped (/proc/PID/map_files), and leakwatch
+# never opens the FIFO (an open that would block it for good).
+deleted_dir=""
+replace_with_fifo() {
+	rm -f "$deleted_dir/query" && mkfifo "$deleted_dir/query (deleted)"
+}
+
+test_native_deleted() {
+	local rc
+	deleted_dir=$TMP/deleted
+	mkdir -p "$deleted_dir" && cp "$BUILD/fixtures/query" "$deleted_dir/query" ||
+		fail "cannot copy query to $deleted_dir" || return 1
+	native_case native_deleted query "$deleted_dir/query" "query (deleted)" replace_with_fifo
+	rc=$?
+	rm -rf "$deleted_dir"
+	return $rc
+}
+
+STACKS_TESTS=(native_inline native_debuglink native_buildid native_deleted)

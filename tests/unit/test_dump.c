@@ -379,6 +379,41 @@ static void test_text_not_go(void **state)
 	dump_free(&d);
 }
 
+/* A perf map's name: ESC, BEL, a C1 CSI and bytes that are not UTF-8. */
+static void hostile_thread_frame(void *ctx, uint64_t pc, bool first, char *buf, size_t len)
+{
+	snprintf(buf, len, "\x1b[31mEVIL\x1b]0;t\x07\xc2\x9b" "2J\xff+0x7 (perf-9.map)");
+}
+
+/* Frame names come from the target: the text dump is for a terminal. */
+static void test_text_no_terminal_escapes(void **state)
+{
+	struct dump_process p = { .pid = 9, .pcomm = "j\x1b[2Jit", .threads = 1 };
+	struct dump_symbols sym = { NULL, hostile_thread_frame, NULL };
+	struct dump_group *g;
+	struct dump d;
+	char *buf = NULL;
+	size_t len = 0, n;
+	FILE *f;
+
+	dump_init(&d);
+	add_t(&d, 9, true, 1000000000ULL, futex, 1);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(dump_group(&d, &g, &n), 0);
+	assert_int_equal(dump_write_text(f, &p, g, n, &sym), 0);
+	fclose(f);
+	assert_string_equal(buf, "# leakwatch --dump pid 9 (j?[2Jit), 1 threads\n"
+				 "thread profile: total 1\n"
+				 "1 @ 0x7f0000\n"
+				 "# wait: futex, 1 blocked, longest 1.000s\n"
+				 "#\t0x7f0000\t?[31mEVIL?]0;t???2J\xef\xbf\xbd+0x7 (perf-9.map)\n"
+				 "\n");
+	free(buf);
+	free(g);
+	dump_free(&d);
+}
+
 /* A Go binary whose goroutines cannot be read: said, and no empty profile. */
 static void test_text_go_unreadable(void **state)
 {
@@ -519,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_thread_inline_frames),
 		cmocka_unit_test(test_text_not_go),
 		cmocka_unit_test(test_text_go_unreadable),
+		cmocka_unit_test(test_text_no_terminal_escapes),
 		cmocka_unit_test(test_json_one_record_per_group),
 		cmocka_unit_test(test_json_valid_with_bad_bytes),
 	};
