@@ -45,7 +45,7 @@ CORE_SRCS += user/perf_map.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
 DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c user/go_watch.c \
 	user/go_scan.c \
-	user/procfs.c user/ksyms.c user/log.c user/unwind.c user/symbolize.c user/http.c user/run_mode.c \
+	user/procfs.c user/ksyms.c user/log.c user/unwind.c user/debuginfo.c user/symbolize.c user/http.c user/run_mode.c \
 	user/py_frames.c
 # The Go binary reader: pure parsing of untrusted files (libelf, libdw).
 GO_BINARY_SRCS := user/go_buildinfo.c user/go_pclntab.c user/go_binary.c user/go_layout_table.c
@@ -348,7 +348,7 @@ fuzz fuzz-ci: $(FUZZ_DIR)/fuzz_go_g $(FUZZ_DIR)/seeded-go-g
 # Native frames against real processes (root): the query fixture plain, with
 # its DWARF split off (debuglink, build-id), in a chroot; the cache shared.
 # make bench-native: unwind_frames' cost, cold and cached.
-NATIVE_LIVE_SRCS := user/unwind.c user/symbolize.c user/procfs.c
+NATIVE_LIVE_SRCS := user/unwind.c user/debuginfo.c user/symbolize.c user/procfs.c
 NATIVE_FIXTURES := $(OUTPUT)/fixtures/query $(QUERY_SPLIT)
 .PHONY: test-native-live bench-native
 $(OUTPUT)/unit/live_native: tests/unit/live_native.c $(UNIT_SRCS) $(UNIT_DEPS) $(NATIVE_LIVE_SRCS) | $(OUTPUT)/unit

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <elfutils/libdwfl.h>
 #include "clock.h"
+#include "debuginfo.h"
 #include "id_map.h"
 #include "perf_map.h"
 #include "procfs.h"
@@ -174,6 +175,16 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_A
 	return fd;
 }
 
+/* Separate debuginfo, never blocking on a file the target planted (see
+ * debuginfo.h); through the thread find_elf uses. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			  GElf_Addr base, const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	return debuginfo_find(mod, find_elf_tid, modname, debuglink_file, debuglink_crc,
+			      debuginfo_file_name);
+}
+
 /* The userdata of every module (their struct module_file) freed. */
 static int free_module_file(Dwfl_Module *mod, void **userdata, const char *name,
 			    Dwarf_Addr start, void *arg)
@@ -315,7 +326,7 @@ static void set_debuginfo_path(struct proc_dwfl *p, uint32_t tid)
 	p->debuginfo_path = p->debuginfo_path_buf;
 	p->callbacks = (Dwfl_Callbacks){
 		.find_elf = find_elf,
-		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.find_debuginfo = find_debuginfo,
 		.debuginfo_path = &p->debuginfo_path,
 	};
 }

@@ -143,4 +143,29 @@ test_native_deleted() {
 	return $rc
 }
 
-STACKS_TESTS=(native_inline native_debuglink native_buildid native_deleted)
+# A FIFO where the .gnu_debuglink file should be (the target plants it):
+# leakwatch does not block on it (libdw's own lookup would, forever), the
+# leak is flagged; the stripped binary's frames stay addresses (libc's keep
+# their lines), no name is made up.
+test_native_debuglink_fifo() {
+	local dir=$TMP/dlfifo
+	mkdir -p "$dir" && cp "$BUILD/fixtures/query-debuglink" "$dir/" &&
+		mkfifo "$dir/query-debuglink.debug" ||
+		fail "cannot set up $dir" || return 1
+	start_fx native_debuglink_fifo "$dir/query-debuglink" --every 700 --start-after 30000 \
+		--exit-after "$FX_SAFETY" || return 1
+	start_lw native_debuglink_fifo -p "$FX_PID" -t 2s -i 1s -d "${LEAK_BOUND}s" -j || return 1
+	kill -USR1 "$FX_PID"
+	wait_record '.type == "leak" and .pid == $pid' $((LEAK_BOUND + 5))
+	stop_lw || return 1
+	expect_rc 0 || return 1
+	jq_expect "a leak: the binary's frames addresses, libc's named with their lines" \
+		'first(.[] | select(.type == "leak" and .pid == $pid)).frames
+			| any(.[]; .module == "query-debuglink") and all(.[];
+				.module != "query-debuglink" or (.func == null and .file == null))
+			and any(.[]; .func == "pthread_cond_wait" and .line > 0)' \
+		'.[] | select(.type == "leak") | .stack' || return 1
+	rm -rf "$dir"
+}
+
+STACKS_TESTS=(native_inline native_debuglink native_buildid native_deleted native_debuglink_fifo)
