@@ -427,13 +427,17 @@ static int render_symbolize(const struct lw_metrics_input *in, struct lw_buf *b)
 					 (unsigned long long)py->frames_read);
 		if (!err)
 			err = HEADER(b, "leakwatch_python_stack_errors_total", "counter",
-				     "Python stacks cut (a cycle, too deep) or not read, by kind.");
+				     "Python stacks cut (a cycle, too deep), not read, or not "
+				     "looked for (thread states relisted too recently), by kind.");
 		if (!err)
 			err = buf_printf(b,
 					 "leakwatch_python_stack_errors_total{kind=\"cut\"} %llu\n"
-					 "leakwatch_python_stack_errors_total{kind=\"read\"} %llu\n",
+					 "leakwatch_python_stack_errors_total{kind=\"read\"} %llu\n"
+					 "leakwatch_python_stack_errors_total{kind=\"relist_skipped\"} "
+					 "%llu\n",
 					 (unsigned long long)py->chains_cut,
-					 (unsigned long long)py->read_errors);
+					 (unsigned long long)py->read_errors,
+					 (unsigned long long)py->relists_skipped);
 	}
 	return err;
 }

@@ -6,7 +6,7 @@
  * /proc/PID/map_files or /proc/PID/root), picks the layout by Py_Version
  * and walks the structures with process_vm_readv (py_walk.c).  Per
  * process, kept until py_procs_forget: the layout or why there is none,
- * and the thread states by tid.
+ * and the thread states by tid (py_tstates_lookup).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include "id_map.h"
 #include "py_frames.h"
@@ -43,13 +44,7 @@ struct py_proc {
 	const char *reason;         /* why unsupported: static text */
 	uint64_t runtime; /* _PyRuntime's address */
 	struct py_layout pyl;
-	/* The thread states as last listed, sorted by tid, and the list's
-	 * head then: a tid not among them is looked for again only when
-	 * the head changed (a new thread state is put at the head). */
-	struct py_tstate *threads;
-	int n_threads;
-	uint64_t head;
-	bool listed;
+	struct py_tstates threads; /* by tid, relisted at most once a second */
 };
 
 struct py_procs {
@@ -89,7 +84,7 @@ static void proc_free(struct py_proc *p)
 {
 	if (!p)
 		return;
-	free(p->threads);
+	py_tstates_free(&p->threads);
 	free(p);
 }
 
@@ -117,6 +112,7 @@ void py_procs_get_stats(const struct py_procs *pp, struct py_stats *out)
 {
 	*out = pp->stats;
 	out->chains_cut = pp->walk.chains_cut;
+	out->relists_skipped = pp->walk.relists_skipped;
 }
 
 const char *py_proc_error(const struct py_procs *pp, uint32_t pid)
@@ -374,80 +370,11 @@ static void find_interpreter(struct py_procs *pp, struct py_proc *p)
 	}
 }
 
-static int cmp_tid(const void *a, const void *b)
-{
-	const struct py_tstate *x = a, *y = b;
-
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
-}
-
-/* Lists p's thread states again.  0 or -errno. */
-static int relist(struct py_procs *pp, struct py_proc *p, const struct py_mem *m)
-{
-	struct py_tstate *all = malloc(PY_THREADS_MAX * sizeof(*all)), *kept;
-	uint64_t head;
-	int n, err;
-
-	if (!all)
-		return -ENOMEM;
-	err = py_threads_head(m, &p->pyl, p->runtime, &head);
-	n = err ? err : py_list_threads(m, &p->pyl, p->runtime, all, PY_THREADS_MAX, &pp->walk);
-	if (n < 0) {
-		free(all);
-		return n;
-	}
-	qsort(all, (size_t)n, sizeof(*all), cmp_tid);
-	kept = realloc(all, (size_t)(n ? n : 1) * sizeof(*all));
-	free(p->threads);
-	p->threads = kept ? kept : all;
-	p->n_threads = n;
-	p->head = head;
-	p->listed = true;
-	return 0;
-}
-
-static const struct py_tstate *find_tid(const struct py_proc *p, uint32_t tid)
-{
-	struct py_tstate key = { .tid = tid };
-
-	if (!p->n_threads)
-		return NULL;
-	return bsearch(&key, p->threads, (size_t)p->n_threads, sizeof(key), cmp_tid);
-}
-
-/* The thread state of tid: 0 and *addr, 1 none, or -errno. */
-static int lookup_tstate(struct py_procs *pp, struct py_proc *p, const struct py_mem *m,
-			 uint32_t tid, uint64_t *addr)
-{
-	const struct py_tstate *t = find_tid(p, tid);
-	uint64_t head, seen_tid;
-	int err;
-
-	if (t && !py_tstate_tid(m, &p->pyl, t->addr, &seen_tid) && seen_tid == tid) {
-		*addr = t->addr;
-		return 0;
-	}
-	if (!t && p->listed) {
-		err = py_threads_head(m, &p->pyl, p->runtime, &head);
-		if (err)
-			return err;
-		if (head == p->head)
-			return 1;
-	}
-	err = relist(pp, p, m);
-	if (err)
-		return err;
-	t = find_tid(p, tid);
-	if (!t)
-		return 1;
-	*addr = t->addr;
-	return 0;
-}
-
 int py_thread_frames(struct py_procs *pp, uint32_t pid, uint32_t tid, struct lw_frame *out,
 		     int max)
 {
 	struct py_proc *p = id_map_get(&pp->procs, pid);
+	struct timespec now;
 	struct py_mem m;
 	uint64_t tstate;
 	int n, err;
@@ -470,7 +397,11 @@ int py_thread_frames(struct py_procs *pp, uint32_t pid, uint32_t tid, struct lw_
 		return -ENOTSUP;
 	m.read = read_remote;
 	m.ctx = &p->pid;
-	err = lookup_tstate(pp, p, &m, tid, &tstate);
+	/* The clock is read here so the lookup stays pure (testable). */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	err = py_tstates_lookup(&p->threads, &m, &p->pyl, p->runtime, tid,
+				(uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec,
+				&tstate, &pp->walk);
 	if (err == 1)
 		return 0;
 	n = err ? err : py_walk_frames(&m, &p->pyl, tstate, out, max, &pp->walk);

@@ -30,6 +30,10 @@ struct py_stats {
 	uint64_t frames_read;
 	uint64_t chains_cut;    /* chains that cycled or passed PY_FRAMES_MAX */
 	uint64_t read_errors;   /* stacks not read (the target's memory) */
+	/* Threads given no Python frames because their process's thread
+	 * states were listed less than a second before (a list relisted for
+	 * every thread would let one process stall the scan). */
+	uint64_t relists_skipped;
 };
 
 int py_procs_new(struct py_procs **out);

@@ -128,6 +128,90 @@ int py_list_threads(const struct py_mem *m, const struct py_layout *l, uint64_t 
 	return n;
 }
 
+static int cmp_tid(const void *a, const void *b)
+{
+	const struct py_tstate *x = a, *y = b;
+
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+/* Lists the thread states again.  0 or -errno (the old list kept). */
+static int relist(struct py_tstates *c, const struct py_mem *m, const struct py_layout *l,
+		  uint64_t runtime, uint64_t now_ns, struct py_walk_stats *st)
+{
+	struct py_tstate *all = malloc(PY_THREADS_MAX * sizeof(*all)), *kept;
+	uint64_t head;
+	int n, err;
+
+	if (!all)
+		return -ENOMEM;
+	err = py_threads_head(m, l, runtime, &head);
+	n = err ? err : py_list_threads(m, l, runtime, all, PY_THREADS_MAX, st);
+	if (n < 0) {
+		free(all);
+		return n;
+	}
+	qsort(all, (size_t)n, sizeof(*all), cmp_tid);
+	kept = realloc(all, (size_t)(n ? n : 1) * sizeof(*all));
+	free(c->threads);
+	c->threads = kept ? kept : all;
+	c->n = n;
+	c->head = head;
+	c->listed_ns = now_ns;
+	c->listed = true;
+	return 0;
+}
+
+static const struct py_tstate *find_tid(const struct py_tstates *c, uint64_t tid)
+{
+	struct py_tstate key = { .tid = tid };
+
+	if (!c->n)
+		return NULL;
+	return bsearch(&key, c->threads, (size_t)c->n, sizeof(key), cmp_tid);
+}
+
+int py_tstates_lookup(struct py_tstates *c, const struct py_mem *m, const struct py_layout *l,
+		      uint64_t runtime, uint64_t tid, uint64_t now_ns, uint64_t *addr,
+		      struct py_walk_stats *st)
+{
+	const struct py_tstate *t = find_tid(c, tid);
+	uint64_t head, seen_tid;
+	int err;
+
+	if (t && !py_tstate_tid(m, l, t->addr, &seen_tid) && seen_tid == tid) {
+		*addr = t->addr;
+		return 0;
+	}
+	if (!t && c->listed) {
+		err = py_threads_head(m, l, runtime, &head);
+		if (err)
+			return err;
+		if (head == c->head)
+			return 1;
+	}
+	/* A failed listing is not timed: it fails within a few reads.  A
+	 * clock that went back (now_ns < listed_ns) allows one. */
+	if (c->listed && now_ns - c->listed_ns < PY_RELIST_INTERVAL_NS) {
+		st->relists_skipped++;
+		return 1;
+	}
+	err = relist(c, m, l, runtime, now_ns, st);
+	if (err)
+		return err;
+	t = find_tid(c, tid);
+	if (!t)
+		return 1;
+	*addr = t->addr;
+	return 0;
+}
+
+void py_tstates_free(struct py_tstates *c)
+{
+	free(c->threads);
+	*c = (struct py_tstates){ 0 };
+}
+
 /* Appends the UTF-8 of code point c to buf[*pos..len-1); false: no room. */
 static bool put_utf8(char *buf, size_t len, size_t *pos, uint32_t c)
 {

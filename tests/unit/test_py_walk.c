@@ -561,6 +561,100 @@ static void test_thread_lists(void **state)
 	assert_int_equal(py_list_threads(&w.m, &w.l, w.runtime + 1, ts, 8, &st), -EINVAL);
 }
 
+/*
+ * A hostile list (its tail cycles back, so a listing reads PY_THREADS_MAX
+ * thread states) whose head flips between lookups of tids it lacks: one
+ * listing per PY_RELIST_INTERVAL_NS, the rest answered "none" and counted.
+ */
+static void test_relist_interval(void **state)
+{
+	static struct world w;
+	struct py_walk_stats st = { 0 };
+	struct py_tstates c = { 0 };
+	const uint64_t ms = 1000000;
+	uint64_t interp, ring[4], heads[2], addr, t0;
+	int reads;
+
+	build(&w, 11);
+	for (int i = 3; i >= 0; i--)
+		ring[i] = make_tstate(&w.im, &w.l, 200 + i, 0, i < 3 ? ring[i + 1] : 0);
+	put64(&w.im, ring[3] + w.l.tstate_next, ring[0]);
+	put64(&w.im, w.ts_a + w.l.tstate_next, ring[0]);
+	heads[0] = w.ts_b;
+	heads[1] = make_tstate(&w.im, &w.l, 103, 0, w.ts_b);
+	memcpy(&interp, w.im.bytes + (w.runtime - IMG_BASE) + w.l.runtime_interpreters_head, 8);
+
+	/* the first lookup lists, whole up to the cap */
+	t0 = 5000 * ms;
+	assert_int_equal(py_tstates_lookup(&c, &w.m, &w.l, w.runtime, 101, t0, &addr, &st), 0);
+	assert_int_equal(addr, w.ts_a);
+	assert_true(w.im.reads >= PY_THREADS_MAX);
+	assert_int_equal(st.lists_cut, 1);
+
+	/* 500 tids in no thread state, the head flipped before each, within
+	 * the interval: a few reads each (the head), no listing; every other
+	 * one sees the head as listed (not counted) */
+	w.im.reads = 0;
+	for (int i = 0; i < 500; i++) {
+		put64(&w.im, interp + w.l.interp_threads_head, heads[(i + 1) & 1]);
+		assert_int_equal(py_tstates_lookup(&c, &w.m, &w.l, w.runtime, 5000 + i,
+						   t0 + (uint64_t)i * ms, &addr, &st), 1);
+	}
+	assert_true(w.im.reads <= 500 * 4);
+	assert_int_equal(st.relists_skipped, 250);
+	assert_int_equal(st.lists_cut, 1);
+	/* listed tids are still found, at one read each */
+	reads = w.im.reads;
+	assert_int_equal(py_tstates_lookup(&c, &w.m, &w.l, w.runtime, 102, t0 + 600 * ms, &addr,
+					   &st), 0);
+	assert_int_equal(addr, w.ts_b);
+	assert_int_equal(w.im.reads - reads, 1);
+	/* the head unchanged since the listing: "none", not counted */
+	put64(&w.im, interp + w.l.interp_threads_head, heads[0]);
+	assert_int_equal(py_tstates_lookup(&c, &w.m, &w.l, w.runtime, 6000, t0 + 700 * ms, &addr,
+					   &st), 1);
+	assert_int_equal(st.relists_skipped, 250);
+
+	/* past the interval: one listing, which finds the new head's 103 */
+	put64(&w.im, interp + w.l.interp_threads_head, heads[1]);
+	reads = w.im.reads;
+	assert_int_equal(py_tstates_lookup(&c, &w.m, &w.l, w.runtime, 103,
+					   t0 + PY_RELIST_INTERVAL_NS - 1, &addr, &st), 1);
+	assert_int_equal(st.relists_skipped, 251);
+	assert_int_equal(py_tstates_lookup(&c, &w.m, &w.l, w.runtime, 103,
+					   t0 + PY_RELIST_INTERVAL_NS, &addr, &st), 0);
+	assert_int_equal(addr, heads[1]);
+	assert_true(w.im.reads - reads >= PY_THREADS_MAX);
+	assert_int_equal(st.lists_cut, 2);
+	/* and not again at once: a stale entry (its thread state reused by
+	 * another tid) waits for the next interval too */
+	put64(&w.im, interp + w.l.interp_threads_head, heads[0]);
+	put64(&w.im, w.ts_a + w.l.tstate_native_thread_id, 999);
+	reads = w.im.reads;
+	assert_int_equal(py_tstates_lookup(&c, &w.m, &w.l, w.runtime, 101,
+					   t0 + PY_RELIST_INTERVAL_NS + 1, &addr, &st), 1);
+	assert_int_equal(py_tstates_lookup(&c, &w.m, &w.l, w.runtime, 7000,
+					   t0 + PY_RELIST_INTERVAL_NS + 2, &addr, &st), 1);
+	assert_true(w.im.reads - reads <= 8);
+	assert_int_equal(st.relists_skipped, 253);
+	/* a clock that went back allows a listing (never stuck) */
+	assert_int_equal(py_tstates_lookup(&c, &w.m, &w.l, w.runtime, 999, t0 - 1, &addr, &st),
+			 0);
+	assert_int_equal(addr, w.ts_a);
+	assert_int_equal(st.lists_cut, 3);
+	py_tstates_free(&c);
+
+	/* a failed listing is no listing: the next lookup tries again */
+	put64(&w.im, w.runtime + w.l.runtime_interpreters_head, 0);
+	assert_int_equal(py_tstates_lookup(&c, &w.m, &w.l, w.runtime, 101, t0, &addr, &st),
+			 -ENOENT);
+	put64(&w.im, w.runtime + w.l.runtime_interpreters_head, interp);
+	assert_int_equal(py_tstates_lookup(&c, &w.m, &w.l, w.runtime, 102, t0 + 1, &addr, &st),
+			 0);
+	assert_int_equal(addr, w.ts_b);
+	py_tstates_free(&c);
+}
+
 static void test_debug_offsets_validated(void **state)
 {
 	uint8_t buf[PY_DEBUG_OFFSETS_SPAN] = { 0 };
@@ -639,6 +733,7 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_string_kinds),
 		cmocka_unit_test(test_thread_lists),
+		cmocka_unit_test(test_relist_interval),
 		cmocka_unit_test(test_debug_offsets_validated),
 		cmocka_unit_test(test_layout_tables),
 	};
