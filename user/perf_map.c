@@ -123,6 +123,14 @@ static const char *line_end(const char *s, const char *end)
 	return nl ? nl : end;
 }
 
+/* The start of the line ending at e (its newline, or end). */
+static const char *line_start(const char *text, const char *e)
+{
+	const char *nl = memrchr(text, '\n', (size_t)(e - text));
+
+	return nl ? nl + 1 : text;
+}
+
 /* The start of the line after the one ending at e. */
 static const char *next_line(const char *e, const char *end)
 {
@@ -257,8 +265,8 @@ cleanup:
 
 int perf_map_parse(const char *text, size_t len, struct perf_map **out)
 {
-	const char *end = len ? text + len : text, *s, *e;
-	size_t valid = 0, skip, names_len = 0, names_cap = 0;
+	const char *end = len ? text + len : text, *from = text, *s, *e;
+	size_t valid = 0, names_len = 0, names_cap = 0;
 	struct perf_map_line l;
 	struct perf_map *m;
 	uint64_t *ends = NULL;
@@ -268,34 +276,40 @@ int perf_map_parse(const char *text, size_t len, struct perf_map **out)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	/* Lines past PERF_MAP_MAX_ENTRIES: the earliest are the ones dropped,
-	 * as later lines win anyway. */
-	for (s = text; s < end; s = next_line(e, end)) {
-		e = line_end(s, end);
-		if (parse_line(s, e, &l))
-			valid++;
+	/*
+	 * Lines past PERF_MAP_MAX_ENTRIES: the earliest are the ones dropped,
+	 * as later lines win anyway.  Walked back from the end, so that the
+	 * lines before the kept ones are only counted, not parsed: each is
+	 * lost either way (skipped or malformed).
+	 */
+	for (e = end; e > text; e = s - 1) {
+		s = line_start(text, e);
+		if (parse_line(s, e, &l) && ++valid == PERF_MAP_MAX_ENTRIES) {
+			from = s;
+			break;
+		}
+		if (s == text)
+			break;
 	}
-	skip = valid > PERF_MAP_MAX_ENTRIES ? valid - PERF_MAP_MAX_ENTRIES : 0;
-	valid -= skip;
+	/* An empty line holds nothing to lose. */
+	for (s = text; s < from; s = next_line(e, from)) {
+		e = line_end(s, from);
+		if (e > s)
+			m->bad_lines++;
+	}
 	if (valid) {
 		m->entries = malloc(valid * sizeof(*m->entries));
 		ends = malloc(valid * sizeof(*ends));
 		if (!m->entries || !ends)
 			goto cleanup;
 	}
-	m->bad_lines = skip;
-	for (s = text; s < end; s = next_line(e, end)) {
+	for (s = from; s < end; s = next_line(e, end)) {
 		size_t keep;
 
 		e = line_end(s, end);
 		if (!parse_line(s, e, &l)) {
-			/* An empty line holds nothing to lose. */
 			if (e > s)
 				m->bad_lines++;
-			continue;
-		}
-		if (skip) {
-			skip--;
 			continue;
 		}
 		keep = name_cut(l.name, l.name_len, PERF_MAP_NAME_MAX);
