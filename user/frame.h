@@ -53,6 +53,7 @@ struct lw_symbolize_stats {
 	uint64_t cache_hits, cache_misses, cache_evictions;
 	uint64_t perf_maps_read;      /* perf map files read (and re-read on change) */
 	uint64_t perf_map_lines_bad;  /* lines of them skipped as malformed */
+	uint64_t perf_maps_over_budget; /* reads not kept: all maps past their budget */
 	uint64_t jit_frames;          /* frames named by a perf map */
 	uint64_t unnamed_frames;      /* frames left as an address */
 };

@@ -395,6 +395,12 @@ static int render_symbolize(const struct lw_metrics_input *in, struct lw_buf *b)
 			err = buf_printf(b, "leakwatch_perf_map_lines_bad_total %llu\n",
 					 (unsigned long long)y->perf_map_lines_bad);
 		if (!err)
+			err = HEADER(b, "leakwatch_perf_maps_over_budget_total", "counter",
+				     "Perf map reads not kept: all maps together past their memory budget.");
+		if (!err)
+			err = buf_printf(b, "leakwatch_perf_maps_over_budget_total %llu\n",
+					 (unsigned long long)y->perf_maps_over_budget);
+		if (!err)
 			err = HEADER(b, "leakwatch_frames_symbolized_total", "counter",
 				     "Frames looked up, by what named them (unnamed: left an address).");
 		if (!err)

@@ -31,8 +31,17 @@ struct perf_map {
 	struct perf_map_seg *segs;
 	size_t n_segs;
 	char *names;
+	size_t names_len;
 	size_t bad_lines;
 };
+
+/* One file at the caps fits the budget: names are at most the text read,
+ * segments at most 2 per entry (build_segs). */
+_Static_assert((uint64_t)PERF_MAP_MAX_ENTRIES * (sizeof(struct perf_map_entry) +
+						 2 * sizeof(struct perf_map_seg)) +
+			       PERF_MAP_MAX_BYTES + sizeof(struct perf_map) <=
+		       PERF_MAPS_BUDGET_BYTES,
+	       "one perf map at the caps must fit PERF_MAPS_BUDGET_BYTES");
 
 /* One line, fields found. */
 struct perf_map_line {
@@ -112,6 +121,14 @@ static const char *line_end(const char *s, const char *end)
 	const char *nl = memchr(s, '\n', (size_t)(end - s));
 
 	return nl ? nl : end;
+}
+
+/* The start of the line ending at e (its newline, or end). */
+static const char *line_start(const char *text, const char *e)
+{
+	const char *nl = memrchr(text, '\n', (size_t)(e - text));
+
+	return nl ? nl + 1 : text;
 }
 
 /* The start of the line after the one ending at e. */
@@ -248,8 +265,8 @@ cleanup:
 
 int perf_map_parse(const char *text, size_t len, struct perf_map **out)
 {
-	const char *end = len ? text + len : text, *s, *e;
-	size_t valid = 0, skip, names_len = 0, names_cap = 0;
+	const char *end = len ? text + len : text, *from = text, *s, *e;
+	size_t valid = 0, names_len = 0, names_cap = 0;
 	struct perf_map_line l;
 	struct perf_map *m;
 	uint64_t *ends = NULL;
@@ -259,34 +276,40 @@ int perf_map_parse(const char *text, size_t len, struct perf_map **out)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	/* Lines past PERF_MAP_MAX_ENTRIES: the earliest are the ones dropped,
-	 * as later lines win anyway. */
-	for (s = text; s < end; s = next_line(e, end)) {
-		e = line_end(s, end);
-		if (parse_line(s, e, &l))
-			valid++;
+	/*
+	 * Lines past PERF_MAP_MAX_ENTRIES: the earliest are the ones dropped,
+	 * as later lines win anyway.  Walked back from the end, so that the
+	 * lines before the kept ones are only counted, not parsed: each is
+	 * lost either way (skipped or malformed).
+	 */
+	for (e = end; e > text; e = s - 1) {
+		s = line_start(text, e);
+		if (parse_line(s, e, &l) && ++valid == PERF_MAP_MAX_ENTRIES) {
+			from = s;
+			break;
+		}
+		if (s == text)
+			break;
 	}
-	skip = valid > PERF_MAP_MAX_ENTRIES ? valid - PERF_MAP_MAX_ENTRIES : 0;
-	valid -= skip;
+	/* An empty line holds nothing to lose. */
+	for (s = text; s < from; s = next_line(e, from)) {
+		e = line_end(s, from);
+		if (e > s)
+			m->bad_lines++;
+	}
 	if (valid) {
 		m->entries = malloc(valid * sizeof(*m->entries));
 		ends = malloc(valid * sizeof(*ends));
 		if (!m->entries || !ends)
 			goto cleanup;
 	}
-	m->bad_lines = skip;
-	for (s = text; s < end; s = next_line(e, end)) {
+	for (s = from; s < end; s = next_line(e, end)) {
 		size_t keep;
 
 		e = line_end(s, end);
 		if (!parse_line(s, e, &l)) {
-			/* An empty line holds nothing to lose. */
 			if (e > s)
 				m->bad_lines++;
-			continue;
-		}
-		if (skip) {
-			skip--;
 			continue;
 		}
 		keep = name_cut(l.name, l.name_len, PERF_MAP_NAME_MAX);
@@ -309,6 +332,23 @@ int perf_map_parse(const char *text, size_t len, struct perf_map **out)
 		names_len += keep + 1;
 	}
 	err = build_segs(m, ends);
+	if (err)
+		goto cleanup;
+	/* Held as long as the file is unchanged: no slack (the names arena
+	 * grew by doubling, segments were sized for the worst case). */
+	if (names_len && names_len < names_cap) {
+		char *p = realloc(m->names, names_len);
+
+		if (p)
+			m->names = p;
+	}
+	m->names_len = names_len;
+	if (m->n_segs && m->n_segs < 2 * m->n_entries - 1) {
+		struct perf_map_seg *p = realloc(m->segs, m->n_segs * sizeof(*m->segs));
+
+		if (p)
+			m->segs = p;
+	}
 cleanup:
 	free(ends);
 	if (err) {
@@ -337,6 +377,14 @@ size_t perf_map_entries(const struct perf_map *m)
 size_t perf_map_bad_lines(const struct perf_map *m)
 {
 	return m->bad_lines;
+}
+
+size_t perf_map_bytes(const struct perf_map *m)
+{
+	if (!m)
+		return 0;
+	return sizeof(*m) + m->n_entries * sizeof(*m->entries) + m->n_segs * sizeof(*m->segs) +
+	       m->names_len;
 }
 
 bool perf_map_lookup(const struct perf_map *m, uint64_t addr, const char **name,
@@ -377,8 +425,9 @@ struct file_seen {
 struct proc_perf_map {
 	uint64_t next_look_ns;
 	struct file_seen seen;
-	struct perf_map *map; /* NULL: no file, or unreadable */
+	struct perf_map *map; /* NULL: no file, unreadable, or over budget */
 	uint32_t nspid;
+	bool over_budget;     /* seen read but not kept: not read again until it changes */
 };
 
 struct perf_maps {
@@ -386,22 +435,26 @@ struct perf_maps {
 	char proc_dir[256];
 	struct id_map procs; /* pid -> struct proc_perf_map */
 	struct perf_maps_stats stats;
+	size_t budget;       /* PERF_MAPS_BUDGET_BYTES; tests set less */
+	size_t held;         /* perf_map_bytes of every map kept */
 };
 
 #define LOOK_INTERVAL_NS 1000000000ull
 /* Lines of /proc/PID/status read looking for NSpid (it is the 14th). */
 #define STATUS_MAX_LINES 64
 
-/* Tests: proc_dir in place of /proc. */
+/* Tests: proc_dir in place of /proc, and a budget of their own. */
 int perf_maps_new_at(const char *proc_dir, struct perf_maps **out);
+int perf_maps_new_budget_at(const char *proc_dir, size_t budget, struct perf_maps **out);
 
-int perf_maps_new_at(const char *proc_dir, struct perf_maps **out)
+int perf_maps_new_budget_at(const char *proc_dir, size_t budget, struct perf_maps **out)
 {
 	struct perf_maps *pm = calloc(1, sizeof(*pm));
 
 	*out = NULL;
 	if (!pm)
 		return -ENOMEM;
+	pm->budget = budget;
 	if (snprintf(pm->proc_dir, sizeof(pm->proc_dir), "%s", proc_dir) >=
 	    (int)sizeof(pm->proc_dir)) {
 		free(pm);
@@ -410,6 +463,11 @@ int perf_maps_new_at(const char *proc_dir, struct perf_maps **out)
 	id_map_init(&pm->procs);
 	*out = pm;
 	return 0;
+}
+
+int perf_maps_new_at(const char *proc_dir, struct perf_maps **out)
+{
+	return perf_maps_new_budget_at(proc_dir, PERF_MAPS_BUDGET_BYTES, out);
 }
 
 int perf_maps_new(struct perf_maps **out)
@@ -441,8 +499,10 @@ void perf_maps_forget(struct perf_maps *pm, uint32_t pid)
 {
 	struct proc_perf_map *p = id_map_del(&pm->procs, pid);
 
-	if (p)
+	if (p) {
+		pm->held -= perf_map_bytes(p->map);
 		proc_free(p);
+	}
 }
 
 void perf_maps_get_stats(const struct perf_maps *pm, struct perf_maps_stats *out)
@@ -599,6 +659,7 @@ static void refresh(struct perf_maps *pm, uint32_t pid, struct proc_perf_map *p)
 {
 	struct file_seen seen = { 0 };
 	struct perf_map *map = NULL;
+	bool over_budget = false;
 	struct stat st;
 	int fd = -1, err;
 
@@ -622,7 +683,7 @@ static void refresh(struct perf_maps *pm, uint32_t pid, struct proc_perf_map *p)
 		seen.err = -EINVAL;
 		goto done;
 	}
-	if (p->map && same_seen(&seen, &p->seen)) {
+	if ((p->map || p->over_budget) && same_seen(&seen, &p->seen)) {
 		close(fd);
 		return;
 	}
@@ -633,14 +694,24 @@ static void refresh(struct perf_maps *pm, uint32_t pid, struct proc_perf_map *p)
 	}
 	pm->stats.files_read++;
 	pm->stats.lines_bad += perf_map_bad_lines(map);
+	/* The map it replaces goes back to the budget. */
+	if (pm->held - perf_map_bytes(p->map) + perf_map_bytes(map) > pm->budget) {
+		pm->stats.over_budget++;
+		perf_map_free(map);
+		map = NULL;
+		over_budget = true;
+	}
 done:
 	if (fd >= 0)
 		close(fd);
 	/* No file (or no process, or no root to look in): nothing lost. */
 	if (seen.err && seen.err != -ENOENT && !same_seen(&seen, &p->seen))
 		pm->stats.read_errors++;
+	pm->held -= perf_map_bytes(p->map);
 	perf_map_free(p->map);
+	pm->held += perf_map_bytes(map);
 	p->map = map;
+	p->over_budget = over_budget;
 	p->seen = seen;
 }
 

@@ -15,9 +15,15 @@
 
 /* Entries kept per file, at most; the rest (the earliest lines: later ones
  * win) are counted as skipped, in perf_map_bad_lines. */
-#define PERF_MAP_MAX_ENTRIES (1u << 20)
-/* Bytes read of a file, at most. */
-#define PERF_MAP_MAX_BYTES (256u << 20)
+#define PERF_MAP_MAX_ENTRIES (1u << 18)
+/* Bytes read of a file, at most (the end of a larger one). */
+#define PERF_MAP_MAX_BYTES (32u << 20)
+/*
+ * Bytes all parsed maps together hold, at most (perf_map_bytes): any process
+ * on the host can write a perf map, each file alone is bounded but their
+ * number is not.  One file at the caps above fits (about 48 MiB).
+ */
+#define PERF_MAPS_BUDGET_BYTES (64u << 20)
 /* Characters of a name kept (longer ones are cut). */
 #define PERF_MAP_NAME_MAX 256
 
@@ -34,6 +40,8 @@ void perf_map_free(struct perf_map *m);
 size_t perf_map_entries(const struct perf_map *m);
 /* Lines skipped: malformed, or past PERF_MAP_MAX_ENTRIES. */
 size_t perf_map_bad_lines(const struct perf_map *m);
+/* Bytes m holds: what it counts against PERF_MAPS_BUDGET_BYTES. */
+size_t perf_map_bytes(const struct perf_map *m);
 
 /* The symbol covering addr (start <= addr < start + size): its name (lives
  * as long as m) and start. */
@@ -49,6 +57,8 @@ struct perf_maps_stats {
 	uint64_t read_errors; /* a file there but unreadable, or not a regular file (not
 			       * counted: no file), once per file */
 	uint64_t files_cut;   /* reads of a file past PERF_MAP_MAX_BYTES: its start unread */
+	uint64_t over_budget; /* reads not kept: past PERF_MAPS_BUDGET_BYTES with the
+			       * others (tried again when the file changes) */
 };
 
 int perf_maps_new(struct perf_maps **out);
@@ -64,12 +74,14 @@ void perf_maps_free(struct perf_maps *pm);
  * the way resolve inside the process's root; the file itself must be a
  * regular file, not a symlink (a FIFO there does not block).  True with
  * name copied (cut to len), *start its start; false: no file, or no symbol
- * there.  module gets "perf-NSPID.map" when non-NULL.
+ * there.  module gets "perf-NSPID.map" when non-NULL.  A map that would take
+ * the maps' total past PERF_MAPS_BUDGET_BYTES is not kept (the process's JIT
+ * frames stay addresses) until the file changes and it then fits.
  */
 bool perf_maps_lookup(struct perf_maps *pm, uint32_t pid, uint64_t pc, uint64_t now_ns,
 		      char *name, size_t len, uint64_t *start, char *module, size_t module_len);
 
-/* The process exited: drop its map. */
+/* The process exited: drop its map (its bytes back to the budget). */
 void perf_maps_forget(struct perf_maps *pm, uint32_t pid);
 void perf_maps_get_stats(const struct perf_maps *pm, struct perf_maps_stats *out);
 

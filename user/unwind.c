@@ -580,6 +580,7 @@ void unwinder_stats(const struct unwinder *u, struct lw_symbolize_stats *out)
 		.cache_evictions = c.evictions,
 		.perf_maps_read = pm.files_read,
 		.perf_map_lines_bad = pm.lines_bad,
+		.perf_maps_over_budget = pm.over_budget,
 		.jit_frames = u->jit_frames,
 		.unnamed_frames = u->unnamed_frames,
 	};

@@ -22,8 +22,9 @@
 #include <linux/openat2.h>
 #include "perf_map.h"
 
-/* Internal to perf_map.c: proc_dir in place of /proc. */
+/* Internal to perf_map.c: proc_dir in place of /proc, and a budget. */
 int perf_maps_new_at(const char *proc_dir, struct perf_maps **out);
+int perf_maps_new_budget_at(const char *proc_dir, size_t budget, struct perf_maps **out);
 
 static struct perf_map *parse_n(const char *text, size_t len)
 {
@@ -286,7 +287,7 @@ static void test_long_names_cut(void **state)
 static void test_huge_counts_bounded(void **state)
 {
 	size_t extra = 1000, n = PERF_MAP_MAX_ENTRIES + extra, i;
-	char *text = malloc(n * 32), *p = text;
+	char *text = malloc(n * 32), *p = text, last[32];
 	struct perf_map *m;
 
 	assert_non_null(text);
@@ -298,7 +299,8 @@ static void test_huge_counts_bounded(void **state)
 	expect_none(m, 0x1000);
 	expect_none(m, 0x1000 + (extra - 1) * 0x10);
 	expect(m, 0x1000 + extra * 0x10, "f3e8", 0x1000 + extra * 0x10);
-	expect(m, 0x1000 + (n - 1) * 0x10 + 0xf, "f1003e7", 0x1000 + (n - 1) * 0x10);
+	snprintf(last, sizeof(last), "f%zx", n - 1);
+	expect(m, 0x1000 + (n - 1) * 0x10 + 0xf, last, 0x1000 + (n - 1) * 0x10);
 	perf_map_free(m);
 	free(text);
 }
@@ -579,6 +581,156 @@ static void test_maps_directory_refused(void **state)
 	assert_int_equal(st.read_errors, 1);
 }
 
+/* Symbols for the budget test: n lines named prefix_I. */
+static char *map_text(const char *prefix, size_t n)
+{
+	char *text = malloc(n * 64), *p = text;
+	size_t i;
+
+	assert_non_null(text);
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%zx 10 %s_%04zu\n", 0x1000 + i * 0x10, prefix, i);
+	return text;
+}
+
+static size_t text_bytes(const char *text)
+{
+	struct perf_map *m = parse(text);
+	size_t bytes = perf_map_bytes(m);
+
+	perf_map_free(m);
+	return bytes;
+}
+
+/* A second process in the fake /proc: pid 4343, 8 in its namespace. */
+#define PID2 4343
+
+static void add_proc2(struct fake_proc *fp, char *map, size_t len)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%d", fp->dir, PID2);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%d/status", fp->dir, PID2);
+	write_file(path, "Name:\tnode\nNSpid:\t4343\t8\n");
+	snprintf(path, sizeof(path), "%s/%d/root", fp->dir, PID2);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%d/root/tmp", fp->dir, PID2);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(map, len, "%s/perf-8.map", path);
+}
+
+static bool lookup_in(struct perf_maps *pm, uint32_t pid, uint64_t pc, uint64_t now, char *name,
+		      size_t len)
+{
+	uint64_t start;
+
+	return perf_maps_lookup(pm, pid, pc, now, name, len, &start, NULL, 0);
+}
+
+/*
+ * Two processes whose maps together are past the budget: the second is not
+ * kept, counted, and not read again while unchanged; a replaced map and a
+ * forgotten one give their bytes back, and the second fits on its next
+ * change.
+ */
+static void test_maps_shared_budget(void **state)
+{
+	struct fake_proc *fp = *state;
+	char *a = map_text("aaaa", 200), *a2 = map_text("AAAA", 200), *b = map_text("bbbb", 200);
+	size_t bytes_a = text_bytes(a), bytes_b = text_bytes(b);
+	struct perf_maps_stats st;
+	struct perf_maps *pm;
+	char map2[192], name[64];
+
+	assert_int_equal(text_bytes(a2), bytes_a);
+	assert_true(bytes_a > 200 * 16);
+	assert_int_equal(perf_maps_new_budget_at(fp->dir, bytes_a + bytes_b - 1, &pm), 0);
+	add_proc2(fp, map2, sizeof(map2));
+	write_file(fp->map, a);
+	set_mtime(fp->map, 1000);
+	write_file(map2, b);
+	set_mtime(map2, 1000);
+
+	assert_true(lookup_in(pm, PID, 0x1010, SEC, name, sizeof(name)));
+	assert_string_equal(name, "aaaa_0001");
+	/* The second would take the total past the budget: an address. */
+	assert_false(lookup_in(pm, PID2, 0x1010, SEC, name, sizeof(name)));
+	perf_maps_get_stats(pm, &st);
+	assert_int_equal(st.files_read, 2);
+	assert_int_equal(st.over_budget, 1);
+	assert_int_equal(st.read_errors, 0);
+
+	/* Unchanged: not read again. */
+	assert_false(lookup_in(pm, PID2, 0x1010, 2 * SEC, name, sizeof(name)));
+	perf_maps_get_stats(pm, &st);
+	assert_int_equal(st.files_read, 2);
+	assert_int_equal(st.over_budget, 1);
+
+	/* The first rewritten: its old map's bytes count no more. */
+	write_file(fp->map, a2);
+	set_mtime(fp->map, 2000);
+	assert_true(lookup_in(pm, PID, 0x1010, 2 * SEC, name, sizeof(name)));
+	assert_string_equal(name, "AAAA_0001");
+	perf_maps_get_stats(pm, &st);
+	assert_int_equal(st.files_read, 3);
+	assert_int_equal(st.over_budget, 1);
+
+	/* The first exits; the second, unchanged, is still not read... */
+	perf_maps_forget(pm, PID);
+	assert_false(lookup_in(pm, PID2, 0x1010, 3 * SEC, name, sizeof(name)));
+	perf_maps_get_stats(pm, &st);
+	assert_int_equal(st.files_read, 3);
+	/* ...until it changes, and then fits. */
+	set_mtime(map2, 2000);
+	assert_true(lookup_in(pm, PID2, 0x1010, 4 * SEC, name, sizeof(name)));
+	assert_string_equal(name, "bbbb_0001");
+	perf_maps_get_stats(pm, &st);
+	assert_int_equal(st.files_read, 4);
+	assert_int_equal(st.over_budget, 1);
+
+	/* Now the first is the one past the budget. */
+	assert_false(lookup_in(pm, PID, 0x1010, 4 * SEC, name, sizeof(name)));
+	perf_maps_get_stats(pm, &st);
+	assert_int_equal(st.over_budget, 2);
+
+	/* The second's file gone: its bytes back, the first fits on a change. */
+	assert_int_equal(unlink(map2), 0);
+	assert_false(lookup_in(pm, PID2, 0x1010, 5 * SEC, name, sizeof(name)));
+	set_mtime(fp->map, 3000);
+	assert_true(lookup_in(pm, PID, 0x1010, 5 * SEC, name, sizeof(name)));
+	assert_string_equal(name, "AAAA_0001");
+	perf_maps_get_stats(pm, &st);
+	assert_int_equal(st.over_budget, 2);
+	assert_int_equal(st.read_errors, 0);
+
+	perf_maps_free(pm);
+	free(a);
+	free(a2);
+	free(b);
+}
+
+/* One file at the per-file caps fits the default budget by itself. */
+static void test_caps_fit_budget(void **state)
+{
+	size_t n = PERF_MAP_MAX_ENTRIES, i, len;
+	char *text = malloc(PERF_MAP_MAX_BYTES), *p = text;
+	struct perf_map *m;
+
+	(void)state;
+	assert_non_null(text);
+	/* Long names, as many as fit the bytes read. */
+	len = PERF_MAP_MAX_BYTES / n - 32;
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%zx 1 %0*zx\n", i * 2, (int)len, i);
+	assert_true((size_t)(p - text) <= PERF_MAP_MAX_BYTES);
+	m = parse_n(text, (size_t)(p - text));
+	assert_int_equal(perf_map_entries(m), n);
+	assert_true(perf_map_bytes(m) <= PERF_MAPS_BUDGET_BYTES);
+	perf_map_free(m);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -593,6 +745,7 @@ int main(void)
 		cmocka_unit_test(test_overlaps_later_line_wins),
 		cmocka_unit_test(test_long_names_cut),
 		cmocka_unit_test(test_huge_counts_bounded),
+		cmocka_unit_test(test_caps_fit_budget),
 		cmocka_unit_test_setup_teardown(test_maps_found_through_nspid, fake_setup,
 						fake_teardown),
 		cmocka_unit_test_setup_teardown(test_maps_reread_on_change, fake_setup,
@@ -602,6 +755,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_maps_fifo_refused_without_blocking, fake_setup,
 						fake_teardown),
 		cmocka_unit_test_setup_teardown(test_maps_symlinks, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_maps_shared_budget, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_maps_directory_refused, fake_setup,
 						fake_teardown),
 	};
