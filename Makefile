@@ -353,7 +353,7 @@ NATIVE_FIXTURES := $(OUTPUT)/fixtures/query $(QUERY_SPLIT)
 .PHONY: test-native-live bench-native
 $(OUTPUT)/unit/live_native: tests/unit/live_native.c $(UNIT_SRCS) $(UNIT_DEPS) $(NATIVE_LIVE_SRCS) | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) $(NATIVE_LIVE_SRCS) -o $@ $(UNIT_LIBS) -lstdc++
+	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) $(NATIVE_LIVE_SRCS) -o $@ $(UNIT_LIBS) -lz -lstdc++
 test-native-live: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
 	$(Q)$< $(OUTPUT)
 bench-native: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
@@ -365,9 +365,9 @@ bench-native: $(OUTPUT)/unit/live_native $(NATIVE_FIXTURES)
 PY_STACKS_PYTHONS ?= /usr/bin/python3.11 $(wildcard $(foreach v,3.10.13 3.11.7 3.12.1 3.13.0,\
 	/root/.pyenv/versions/$(v)/bin/python3))
 .PHONY: test-py-stacks
-$(OUTPUT)/unit/live_py_stacks: tests/unit/live_py_stacks.c $(UNIT_SRCS) $(UNIT_DEPS) user/py_frames.c | $(OUTPUT)/unit
+$(OUTPUT)/unit/live_py_stacks: tests/unit/live_py_stacks.c $(UNIT_SRCS) $(UNIT_DEPS) user/py_frames.c user/procfs.c | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) user/py_frames.c -o $@ $(UNIT_LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $< $(UNIT_SRCS) user/py_frames.c user/procfs.c -o $@ $(UNIT_LIBS)
 test-py-stacks: $(OUTPUT)/unit/live_py_stacks
 	$(Q)$< tests/fixtures/py/leak.py $(PY_STACKS_PYTHONS)
 

@@ -11,24 +11,10 @@
 #include <zlib.h>
 #include <elfutils/libdwelf.h>
 #include "debuginfo.h"
+#include "procfs.h"
 
 /* Build-ids longer than this are not real ones. */
 #define BUILD_ID_MAX 64
-
-/* path, opened only if it is a regular file: -1 otherwise. */
-static int open_regular(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 static bool same_build_id(int fd, const unsigned char *id, int id_len)
 {
@@ -63,7 +49,7 @@ static bool same_crc(int fd, GElf_Word want)
 static int try_candidate(const char *path, const unsigned char *id, int id_len,
 			 GElf_Word crc, char **out)
 {
-	int fd = open_regular(path);
+	int fd = procfs_open_regular(path);
 	bool ok;
 
 	if (fd < 0)

@@ -15,4 +15,10 @@ int procfs_thread_of(uint32_t pid, uint32_t tid);
  * a zombie leader has no memory). */
 int procfs_read_first_waiter(uint32_t pid, uint64_t waiters, uint64_t *uaddr);
 
+/* A file a target process named (in its maps, its debug links, its /tmp),
+ * opened read-only only if it is a regular file: a FIFO planted there
+ * must not block the open, nor a device or directory be read.  The fd, or
+ * -errno (-EINVAL: not a regular file). */
+int procfs_open_regular(const char *path);
+
 #endif

@@ -16,11 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include "id_map.h"
+#include "procfs.h"
 #include "py_frames.h"
 #include "py_walk.h"
 
@@ -276,7 +276,6 @@ cleanup:
 static int open_mapped(uint32_t pid, const struct candidate *c)
 {
 	char name[400];
-	struct stat st;
 	int fd;
 
 	snprintf(name, sizeof(name), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, pid,
@@ -286,14 +285,7 @@ static int open_mapped(uint32_t pid, const struct candidate *c)
 		return fd;
 	/* The path is the target's to plant a FIFO at: never block on it. */
 	snprintf(name, sizeof(name), "/proc/%" PRIu32 "/root%s", pid, c->path);
-	fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
+	return procfs_open_regular(name);
 }
 
 /* reason: static text. */

@@ -125,24 +125,6 @@ static int open_map_file(uint32_t tid, Dwarf_Addr base, char *path, size_t len)
 	return fd;
 }
 
-/*
- * The path in the process's root, opened only if it is a regular file
- * there: the target names it, and a FIFO would block the open forever.
- */
-static int open_regular(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
-}
-
 static bool deleted_name(const char *name)
 {
 	size_t n = strlen(name), k = strlen(" (deleted)");
@@ -162,7 +144,7 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_A
 		 * FIFO) may hold it now. */
 		if (fd < 0 && !deleted_name(name)) {
 			snprintf(path, sizeof(path), "/proc/%u/root%s", find_elf_tid, name);
-			fd = open_regular(path);
+			fd = procfs_open_regular(path);
 		}
 		if (fd >= 0) {
 			*file_name = strdup(path);
