@@ -163,6 +163,8 @@ ASAN_OBJS := $(UNIT_SRCS:user/%.c=$(OUTPUT)/asan/obj/%.o)
 ASAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_DEPS := $(wildcard user/*.h include/*.h) $(OUTPUT)/syscall_names.h
 UNIT_LIBS := -lcmocka -ljson-c -lelf -ldw -lm
+# Kept between runs (make would delete them as intermediate files).
+.SECONDARY: $(ASAN_OBJS)
 $(OUTPUT)/asan/obj:
 	$(Q)mkdir -p $@
 $(OUTPUT)/asan/obj/wait_kind.o: $(OUTPUT)/syscall_names.h
