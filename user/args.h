@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include "leakwatch.h"
 
+#define LW_MAX_CGROUPS 16 /* --cgroup given at most this many times */
+
 struct lw_config {
 	uint32_t pids[LW_MAX_TARGETS];
 	int n_pids;
@@ -21,6 +23,12 @@ struct lw_config {
 	uint32_t timeline_goroutines; /* goroutine tracks in the timeline at most */
 	bool dump;            /* one scan of each -p process, grouped by stack, then exit */
 	bool no_goroutines;   /* thread level only: no Go process is read */
+	/* --cgroup: watch only the processes under these cgroups (v2 paths
+	 * as /proc/PID/cgroup shows them, or their directories) */
+	const char *cgroups[LW_MAX_CGROUPS];
+	int n_cgroups;
+	const char *folded;   /* --folded FILE: stuck stacks, folded, at exit and SIGUSR1 */
+	bool folded_weight_time; /* --folded-weight time: by blocked seconds, not count */
 	char **command; /* after "--": run and watch it; NULL otherwise */
 };
 

@@ -30,6 +30,50 @@ void metrics_escape_label(const char *in, size_t len, char *out, size_t out_len)
 	out[o] = '\0';
 }
 
+/* Like metrics_escape_label, for values longer than a name. */
+static void escape_long_label(const char *in, char *out, size_t out_len)
+{
+	size_t len = strnlen(in, LW_CGROUP_PATH_MAX), o = 0;
+	char clean[3 * LW_CGROUP_PATH_MAX + 1];
+	const char *p;
+
+	utf8_sanitize(in, len, clean);
+	for (p = clean; *p && o + 3 < out_len; p++) {
+		if (*p == '\\' || *p == '"' || *p == '\n')
+			out[o++] = '\\';
+		out[o++] = *p == '\n' ? 'n' : *p;
+	}
+	out[o] = '\0';
+}
+
+void metrics_cgroup_labels(const struct lw_cgroup *cg, char *out, size_t out_len)
+{
+	const struct {
+		const char *name, *value;
+	} labels[] = {
+		{ "cgroup", cg ? cg->path : "" },
+		{ "container", cg ? cg->container : "" },
+		{ "pod", cg ? cg->pod : "" },
+		{ "unit", cg ? cg->unit : "" },
+	};
+	char value[3 * LW_CGROUP_PATH_MAX + 1];
+	size_t i, o = 0;
+	int n;
+
+	out[0] = '\0';
+	for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+		if (!labels[i].value || !labels[i].value[0])
+			continue;
+		escape_long_label(labels[i].value, value, sizeof(value));
+		n = snprintf(out + o, out_len - o, ",%s=\"%s\"", labels[i].name, value);
+		if (n < 0 || (size_t)n >= out_len - o) {
+			out[o] = '\0'; /* a label is whole or absent */
+			return;
+		}
+		o += n;
+	}
+}
+
 #define HEADER(b, name, type, help) \
 	buf_printf(b, "# HELP " name " " help "\n# TYPE " name " " type "\n")
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "buf.h"
+#include "cgroup.h"
 #include "frame.h"
 #include "go_scan.h"
 #include "py_frames.h"
@@ -51,5 +52,14 @@ int metrics_render(const struct lw_metrics_input *in, struct lw_buf *b);
 
 /* A label value as the format wants it: \\, \" and \n escaped, valid UTF-8. */
 void metrics_escape_label(const char *in, size_t len, char *out, size_t out_len);
+
+/*
+ * The cgroup labels of a process's series, each with its leading comma:
+ * ',cgroup="/system.slice/docker-ID.scope",container="ID",pod="UID",unit="U"'.
+ * A label whose value is unknown ("") is left out; cg NULL gives "".  out
+ * holds at least LW_METRICS_CGROUP_LABELS_MAX bytes; a longer path is cut.
+ */
+#define LW_METRICS_CGROUP_LABELS_MAX (4 * LW_CGROUP_PATH_MAX + 512)
+void metrics_cgroup_labels(const struct lw_cgroup *cg, char *out, size_t out_len);
 
 #endif

@@ -7,6 +7,7 @@
 #define LW_REPORT_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "cgroup.h"
 #include "sites.h"
 #include "wait_kind.h"
 
@@ -64,6 +65,7 @@ struct lw_report {
 	const char *created_by; /* goid: "main.queryAll (/src/main.go:19)", NULL if unknown */
 	const char *comm;  /* thread name: raw bytes, NUL-terminated */
 	const char *pcomm; /* process name */
+	const struct lw_cgroup *cgroup; /* the process's cgroup; NULL if unknown */
 	/* stuck, unstuck */
 	char state;        /* 'S' or 'D' */
 	double blocked_s;

@@ -94,6 +94,10 @@ struct lw_tracker_opts {
 	struct lw_clock clock; /* until the first scan brings its own */
 	struct lw_restart_fns restart_fns;
 	int (*read_first_waiter)(uint32_t pid, uint64_t waiters, uint64_t *uaddr);
+	/* The cgroup v2 path of pid ("0::" line of /proc/PID/cgroup) into path:
+	 * 0, or -errno.  Called once when a process is first tracked; NULL:
+	 * no cgroups. */
+	int (*read_cgroup)(uint32_t pid, char *path, size_t len);
 	struct lw_stack_ops stacks;
 	size_t max_goroutines;   /* goroutine waiters at most; 0: LW_MAX_GOROUTINES */
 	struct trend_opts trend; /* zeroes: TREND_OPTS_DEFAULT */
@@ -187,6 +191,7 @@ struct tracker_cursor {
 struct lw_process_view {
 	uint32_t pid;
 	const char *pcomm;
+	const struct lw_cgroup *cgroup; /* NULL if unknown */
 	uint32_t threads, blocked, stuck; /* at the last complete scan */
 	/* go: a Go process whose goroutines are read; the counts at its last
 	 * goroutine read, the runtime's own goroutines left out */
@@ -198,6 +203,7 @@ struct lw_waiter_view {
 	struct lw_waiter_id id; /* threads: id.id is the tid; goroutines: the goid */
 	const char *comm;       /* thread name; goroutines: "" */
 	const char *pcomm;
+	const struct lw_cgroup *cgroup; /* its process's; NULL if unknown */
 	char state;             /* 'S' or 'D'; goroutines: 'S' */
 	/* Goroutines (goid != 0; stuck ones: blocked ones do not get these) */
 	uint64_t goid;
@@ -214,6 +220,7 @@ struct lw_site_view {
 	const struct lw_site *site; /* its leak series: site->leak */
 	uint32_t pid;
 	const char *pcomm;
+	const struct lw_cgroup *cgroup; /* its process's; NULL if unknown */
 };
 
 bool tracker_next_process(const struct lw_tracker *t, struct tracker_cursor *c,
