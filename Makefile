@@ -32,7 +32,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # Pure logic: no libbpf, tested by cmocka without root.
-CORE_SRCS := user/args.c user/duration.c user/tracker.c user/id_map.c \
+CORE_SRCS := user/args.c user/cgroup.c user/duration.c user/tracker.c user/id_map.c \
 	user/waiter_map.c user/leak_policy.c \
 	user/wait_kind.c user/json_out.c user/text_out.c user/clock.c user/sites.c \
 	user/trend.c user/metrics.c user/timeline.c user/kernel_version.c \
