@@ -122,6 +122,30 @@ static void add_site(json_object *o, const struct lw_site *s)
 	add_frames(o, "kframes", &s->kernel);
 }
 
+/*
+ * The process's cgroup: "cgroup" (its v2 path), and where the path says
+ * so "container" and "runtime", "pod", "unit".  Each is left out when
+ * unknown, all of them when the cgroup could not be read.
+ */
+static void add_cgroup(json_object *o, const struct lw_cgroup *cg)
+{
+	char clean[3 * LW_CGROUP_PATH_MAX + 1];
+
+	if (!cg || !cg->path[0])
+		return;
+	utf8_sanitize(cg->path, strnlen(cg->path, LW_CGROUP_PATH_MAX), clean);
+	json_object_object_add(o, "cgroup", json_object_new_string(clean));
+	if (cg->container[0]) {
+		add_string(o, "container", cg->container);
+		if (cg->runtime[0])
+			add_string(o, "runtime", cg->runtime);
+	}
+	if (cg->pod[0])
+		add_string(o, "pod", cg->pod);
+	if (cg->unit[0])
+		add_text(o, "unit", cg->unit, LW_CGROUP_UNIT_MAX);
+}
+
 /* A goroutine: its goid, the function it started in, where it was created. */
 static void add_goroutine(json_object *o, const struct lw_report *r)
 {
@@ -188,6 +212,7 @@ int json_write_report(FILE *f, const struct lw_report *r)
 			add_string(o, "comm", r->comm ? r->comm : "");
 		}
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_cgroup(o, r->cgroup);
 		add_fixed(o, "blocked_s", r->blocked_s, 3);
 		if (r->type == LW_RPT_STUCK && r->goid) {
 			json_object_object_add(o, "since_exact",
@@ -211,6 +236,7 @@ int json_write_report(FILE *f, const struct lw_report *r)
 	case LW_RPT_SITE:
 		add_uint(o, "pid", r->pid);
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_cgroup(o, r->cgroup);
 		if (r->goid) /* a goroutine site: the goroutine that found it */
 			add_uint(o, "goid", r->goid);
 		if (r->site)
@@ -219,6 +245,7 @@ int json_write_report(FILE *f, const struct lw_report *r)
 	case LW_RPT_LEAK:
 		add_uint(o, "pid", r->pid);
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_cgroup(o, r->cgroup);
 		add_uint(o, "stuck", r->stuck);
 		add_uint(o, "threads", r->threads);
 		if (r->go)
@@ -234,6 +261,7 @@ int json_write_report(FILE *f, const struct lw_report *r)
 		add_uint(o, "tid", r->tid);
 		add_string(o, "comm", r->comm ? r->comm : "");
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_cgroup(o, r->cgroup);
 		add_fixed(o, "running_s", r->running_s, 3);
 		if (r->goid)
 			add_goroutine(o, r); /* the goroutine that ran on it */
@@ -243,6 +271,7 @@ int json_write_report(FILE *f, const struct lw_report *r)
 	case LW_RPT_SAMPLE:
 		add_uint(o, "pid", r->pid);
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_cgroup(o, r->cgroup);
 		add_uint(o, "threads", r->threads);
 		add_uint(o, "blocked", r->blocked);
 		add_uint(o, "stuck", r->stuck);
@@ -254,10 +283,12 @@ int json_write_report(FILE *f, const struct lw_report *r)
 	case LW_RPT_EXIT:
 		add_uint(o, "pid", r->pid);
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_cgroup(o, r->cgroup);
 		break;
 	case LW_RPT_GO:
 		add_uint(o, "pid", r->pid);
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_cgroup(o, r->cgroup);
 		add_text(o, "exe", r->exe ? r->exe : "", TEXT_MAX);
 		add_string(o, "version", r->go_version ? r->go_version : "");
 		if (r->go_error)
@@ -268,6 +299,7 @@ int json_write_report(FILE *f, const struct lw_report *r)
 	case LW_RPT_PYTHON:
 		add_uint(o, "pid", r->pid);
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_cgroup(o, r->cgroup);
 		add_text(o, "version", r->py_version ? r->py_version : "", TEXT_MAX);
 		if (r->py_error)
 			add_text(o, "error", r->py_error, TEXT_MAX);
@@ -296,6 +328,8 @@ int json_write_report(FILE *f, const struct lw_report *r)
 			add_uint(o, "gs_unread", r->drops->gs_unread);
 			add_uint(o, "goroutine_stacks_moved", r->drops->goroutine_stacks_moved);
 			add_uint(o, "goroutines_untracked", r->drops->goroutines_untracked);
+			add_uint(o, "cgroups_unread", r->drops->cgroups_unread);
+			add_uint(o, "cgroups_untracked", r->drops->cgroups_untracked);
 		}
 		break;
 	}

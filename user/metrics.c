@@ -101,7 +101,7 @@ static int render_processes(const struct lw_tracker *t, struct lw_buf *b)
 	};
 	struct lw_process_view p;
 	struct tracker_cursor c;
-	char comm[4 * 64];
+	char comm[4 * 64], cgroup[LW_METRICS_CGROUP_LABELS_MAX];
 	size_t g;
 	int err = 0;
 
@@ -116,8 +116,9 @@ static int render_processes(const struct lw_tracker *t, struct lw_buf *b)
 				continue;
 			memcpy(&v, (const char *)&p + gauges[g].offset, sizeof(v));
 			metrics_escape_label(p.pcomm, strlen(p.pcomm), comm, sizeof(comm));
-			err = buf_printf(b, "%s{pid=\"%u\",comm=\"%s\"} %u\n", gauges[g].name, p.pid,
-					 comm, v);
+			metrics_cgroup_labels(p.cgroup, cgroup, sizeof(cgroup));
+			err = buf_printf(b, "%s{pid=\"%u\",comm=\"%s\"%s} %u\n", gauges[g].name,
+					 p.pid, comm, cgroup, v);
 		}
 	}
 	return err;
@@ -130,6 +131,7 @@ static int render_processes(const struct lw_tracker *t, struct lw_buf *b)
 struct go_wait_count {
 	uint32_t pid;
 	const char *pcomm;
+	const struct lw_cgroup *cgroup;
 	char wait[40];
 	uint64_t n;
 };
@@ -139,7 +141,7 @@ static int render_goroutine_waits(const struct lw_tracker *t, struct lw_buf *b)
 	struct go_wait_count *counts = calloc(METRICS_GO_WAITS, sizeof(*counts));
 	struct tracker_cursor c = { 0 };
 	struct lw_waiter_view w;
-	char comm[4 * 64], wait[4 * 64];
+	char comm[4 * 64], wait[4 * 64], cgroup[LW_METRICS_CGROUP_LABELS_MAX];
 	size_t n = 0, k;
 	int err;
 
@@ -169,6 +171,7 @@ static int render_goroutine_waits(const struct lw_tracker *t, struct lw_buf *b)
 			} else {
 				counts[n].pid = w.id.pid;
 				counts[n].pcomm = w.pcomm ? w.pcomm : "";
+				counts[n].cgroup = w.cgroup;
 				snprintf(counts[n].wait, sizeof(counts[n].wait), "%s", reason);
 				n++;
 			}
@@ -180,9 +183,10 @@ static int render_goroutine_waits(const struct lw_tracker *t, struct lw_buf *b)
 	for (k = 0; k < n && !err; k++) {
 		metrics_escape_label(counts[k].pcomm, strlen(counts[k].pcomm), comm, sizeof(comm));
 		metrics_escape_label(counts[k].wait, strlen(counts[k].wait), wait, sizeof(wait));
+		metrics_cgroup_labels(counts[k].cgroup, cgroup, sizeof(cgroup));
 		if (counts[k].pid)
 			err = buf_printf(b, "leakwatch_goroutines_stuck_by_wait{pid=\"%u\",comm=\"%s\","
-					    "wait=\"%s\"} %llu\n", counts[k].pid, comm, wait,
+					    "wait=\"%s\"%s} %llu\n", counts[k].pid, comm, wait, cgroup,
 					 (unsigned long long)counts[k].n);
 		else
 			err = buf_printf(b, "leakwatch_goroutines_stuck_by_wait{wait=\"other\"} %llu\n",
@@ -192,14 +196,19 @@ static int render_goroutine_waits(const struct lw_tracker *t, struct lw_buf *b)
 	return err;
 }
 
-static const char *pcomm_of(const struct lw_tracker *t, uint32_t pid)
+/* The name of process pid, and its cgroup labels into cgroup. */
+static const char *pcomm_of(const struct lw_tracker *t, uint32_t pid, char *cgroup, size_t len)
 {
 	struct tracker_cursor c = { 0 };
 	struct lw_process_view p;
 
-	while (tracker_next_process(t, &c, &p))
-		if (p.pid == pid)
+	while (tracker_next_process(t, &c, &p)) {
+		if (p.pid == pid) {
+			metrics_cgroup_labels(p.cgroup, cgroup, len);
 			return p.pcomm;
+		}
+	}
+	cgroup[0] = '\0';
 	return "";
 }
 
@@ -233,7 +242,7 @@ static int render_goroutine_scans(const struct lw_metrics_input *in, struct lw_b
 		  "Goroutine stacks that could not be read.",
 		  offsetof(struct go_scan_stats, stacks_unreadable) },
 	};
-	char comm[4 * 64];
+	char comm[4 * 64], cgroup[LW_METRICS_CGROUP_LABELS_MAX];
 	size_t s, i;
 	int err = 0;
 
@@ -247,28 +256,30 @@ static int render_goroutine_scans(const struct lw_metrics_input *in, struct lw_b
 			     "How often the process's goroutines are read (longer than the "
 			     "interval when its scans cost too much).");
 	for (i = 0; i < in->n_go && !err; i++) {
-		const char *pcomm = pcomm_of(in->tracker, in->go[i].pid);
+		const char *pcomm = pcomm_of(in->tracker, in->go[i].pid, cgroup, sizeof(cgroup));
 
 		metrics_escape_label(pcomm, strlen(pcomm), comm, sizeof(comm));
 		err = buf_printf(b, "leakwatch_goroutine_scan_interval_seconds{pid=\"%u\","
-				    "comm=\"%s\"} %.3f\n", in->go[i].pid, comm,
+				    "comm=\"%s\"%s} %.3f\n", in->go[i].pid, comm, cgroup,
 				 in->go[i].every * in->interval_s);
 	}
 	for (s = 0; s < sizeof(series) / sizeof(series[0]) && !err; s++) {
 		err = buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", series[s].name, series[s].help,
 				 series[s].name, series[s].type);
 		for (i = 0; i < in->n_go && !err; i++) {
-			const char *pcomm = pcomm_of(in->tracker, in->go[i].pid);
+			const char *pcomm = pcomm_of(in->tracker, in->go[i].pid, cgroup,
+						     sizeof(cgroup));
 			uint64_t v;
 
 			memcpy(&v, (const char *)&in->go[i].stats + series[s].offset, sizeof(v));
 			metrics_escape_label(pcomm, strlen(pcomm), comm, sizeof(comm));
 			if (series[s].offset == offsetof(struct go_scan_stats, last_scan_ns))
-				err = buf_printf(b, "%s{pid=\"%u\",comm=\"%s\"} %.6f\n",
-						 series[s].name, in->go[i].pid, comm, (double)v / 1e9);
+				err = buf_printf(b, "%s{pid=\"%u\",comm=\"%s\"%s} %.6f\n",
+						 series[s].name, in->go[i].pid, comm, cgroup,
+						 (double)v / 1e9);
 			else
-				err = buf_printf(b, "%s{pid=\"%u\",comm=\"%s\"} %llu\n",
-						 series[s].name, in->go[i].pid, comm,
+				err = buf_printf(b, "%s{pid=\"%u\",comm=\"%s\"%s} %llu\n",
+						 series[s].name, in->go[i].pid, comm, cgroup,
 						 (unsigned long long)v);
 		}
 	}
@@ -349,11 +360,20 @@ static int render_drops(const struct lw_drops *d, struct lw_buf *b)
 				 "leakwatch_untracked_total{kind=\"site\"} %llu\n"
 				 "leakwatch_untracked_total{kind=\"process\"} %llu\n"
 				 "leakwatch_untracked_total{kind=\"thread\"} %llu\n"
-				 "leakwatch_untracked_total{kind=\"goroutine\"} %llu\n",
+				 "leakwatch_untracked_total{kind=\"goroutine\"} %llu\n"
+				 "leakwatch_untracked_total{kind=\"cgroup\"} %llu\n",
 				 (unsigned long long)d->sites_untracked,
 				 (unsigned long long)d->processes_untracked,
 				 (unsigned long long)d->threads_untracked,
-				 (unsigned long long)d->goroutines_untracked);
+				 (unsigned long long)d->goroutines_untracked,
+				 (unsigned long long)d->cgroups_untracked);
+	if (!err)
+		err = HEADER(b, "leakwatch_cgroups_unread_total", "counter",
+			     "Processes whose /proc/PID/cgroup could not be read (gone) or parsed: "
+			     "their records have no cgroup.");
+	if (!err)
+		err = buf_printf(b, "leakwatch_cgroups_unread_total %llu\n",
+				 (unsigned long long)d->cgroups_unread);
 	if (!err)
 		err = HEADER(b, "leakwatch_goroutine_losses_total", "counter",
 			     "What the goroutine scans skipped, every process: g structs that did not "
@@ -524,6 +544,12 @@ int metrics_render(const struct lw_metrics_input *in, struct lw_buf *b)
 			     "How long the last scan of the watched threads took.");
 	if (!err)
 		err = buf_printf(b, "leakwatch_scan_duration_seconds %.6f\n", in->scan_seconds);
+	if (!err)
+		err = HEADER(b, "leakwatch_scanned_threads", "gauge",
+			     "Threads the last scan read: what the kernel side let through (-p, "
+			     "--cgroup filter there).");
+	if (!err)
+		err = buf_printf(b, "leakwatch_scanned_threads %u\n", stats.scanned_threads);
 	if (!err)
 		err = render_goroutine_scans(in, b);
 	if (!err)

@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "cgroup.h"
 #include "procfs.h"
 
 int procfs_tgid_of(uint32_t pid, uint32_t *tgid)
@@ -62,4 +64,52 @@ int procfs_open_regular(const char *path)
 		return -EINVAL;
 	}
 	return fd;
+}
+
+/* /proc/PID/cgroup: a line per hierarchy (13 on a hybrid host), each path
+ * at most a page in practice; more is cut, and a cut v2 line is refused. */
+#define CGROUP_FILE_MAX 16384
+
+int procfs_read_small(const char *path, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+	int fd = procfs_open_regular(path), err = 0;
+
+	if (fd < 0)
+		return fd;
+	while (got < len) {
+		n = read(fd, buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	return err ? err : (int)got;
+}
+
+int procfs_read_cgroup(uint32_t pid, char *path, size_t len)
+{
+	char file[64], *text = malloc(CGROUP_FILE_MAX);
+	int n, err;
+
+	if (!text)
+		return -ENOMEM;
+	snprintf(file, sizeof(file), "/proc/%u/cgroup", pid);
+	n = procfs_read_small(file, text, CGROUP_FILE_MAX);
+	if (n < 0) {
+		err = n;
+	} else if (n == CGROUP_FILE_MAX) {
+		err = -EFBIG;
+	} else {
+		err = cgroup_parse_proc(text, (size_t)n, path, len);
+	}
+	free(text);
+	return err;
 }

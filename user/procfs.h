@@ -2,6 +2,7 @@
 /* What leakwatch reads from /proc and from other processes' memory. */
 #ifndef LW_PROCFS_H
 #define LW_PROCFS_H
+#include <stddef.h>
 #include <stdint.h>
 
 /* The thread group of pid (pid may name any thread).  -ENOENT if none. */
@@ -20,5 +21,13 @@ int procfs_read_first_waiter(uint32_t pid, uint64_t waiters, uint64_t *uaddr);
  * must not block the open, nor a device or directory be read.  The fd, or
  * -errno (-EINVAL: not a regular file). */
 int procfs_open_regular(const char *path);
+
+/* A small file of /proc (opened as procfs_open_regular does), up to len
+ * bytes into buf: the count, or -errno. */
+int procfs_read_small(const char *path, char *buf, size_t len);
+
+/* The cgroup v2 path of process pid (its /proc/PID/cgroup "0::" line) into
+ * path: 0 or -errno (cgroup_parse_proc's; -EFBIG: the file is too long). */
+int procfs_read_cgroup(uint32_t pid, char *path, size_t len);
 
 #endif

@@ -43,6 +43,9 @@ struct lw_drops {
 	uint64_t gs_unread;              /* gs past the scan's cap, or a failed read */
 	uint64_t goroutine_stacks_moved; /* walks that did not end at goexit: retried */
 	uint64_t goroutines_untracked;   /* goroutines past LW_MAX_GOROUTINES */
+	/* Cgroups (from the tracker): processes shown without one */
+	uint64_t cgroups_unread;    /* /proc/PID/cgroup could not be read or parsed */
+	uint64_t cgroups_untracked; /* past LW_MAX_CGROUPS_TRACKED (or out of memory) */
 };
 
 /* Records or state lost.  Unreadable stacks and untracked sites are counted

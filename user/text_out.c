@@ -71,6 +71,23 @@ void text_clean(const char *in, size_t max, char *out)
 	clean_text(in, max, out);
 }
 
+/* " [docker 0123456789ab]" after a process's name: what its cgroup says,
+ * cleaned for the terminal; "" when it says nothing (the root cgroup). */
+#define TAG_BUF (3 * LW_CGROUP_PATH_MAX + 4)
+
+static const char *cgroup_tag(const struct lw_cgroup *cg, char *out)
+{
+	char label[LW_CGROUP_PATH_MAX], clean[3 * LW_CGROUP_PATH_MAX + 1];
+
+	cgroup_label(cg, label, sizeof(label));
+	out[0] = '\0';
+	if (!label[0])
+		return out;
+	clean_text(label, sizeof(label), clean);
+	snprintf(out, TAG_BUF, " [%s]", clean);
+	return out;
+}
+
 static const char *clock_str(double unix_s, char *buf, size_t len)
 {
 	time_t secs = (time_t)unix_s;
@@ -175,8 +192,11 @@ static void print_kstack(FILE *f, const struct lw_stack_text *st)
 static void print_leak(FILE *f, const char *when, const char *pcomm, const struct lw_report *r,
 		       uint64_t threshold_ns)
 {
+	char tag[TAG_BUF];
 	const struct lw_site *s = r->site;
 	char thr[32];
+
+	cgroup_tag(r->cgroup, tag);
 
 	char span[32];
 
@@ -185,8 +205,8 @@ static void print_leak(FILE *f, const char *when, const char *pcomm, const struc
 		char where[WHERE_BUF];
 
 		clean_text(s->where, sizeof(s->where), where);
-		fprintf(f, "%s LEAK    pid %u (%s): %u goroutines @ %s, parked >%s (site %s), "
-			   "%+.1f/min over the last %s\n", when, r->pid, pcomm, r->stuck, where,
+		fprintf(f, "%s LEAK    pid %u (%s)%s: %u goroutines @ %s, parked >%s (site %s), "
+			   "%+.1f/min over the last %s\n", when, r->pid, pcomm, tag, r->stuck, where,
 			duration_format(threshold_ns, thr, sizeof(thr)), s->name, r->growth_per_min,
 			duration_format((uint64_t)(s->leak.window_s * 1e9), span, sizeof(span)));
 		print_stack(f, &s->user);
@@ -194,15 +214,15 @@ static void print_leak(FILE *f, const char *when, const char *pcomm, const struc
 	}
 	if (s && !strcmp(s->kind, "threads")) {
 		/* The thread count itself: no site, no stack. */
-		fprintf(f, "%s LEAK    pid %u (%s): %u threads and growing, at no single site, "
-			   "%+.1f/min over the last %s\n", when, r->pid, pcomm,
+		fprintf(f, "%s LEAK    pid %u (%s)%s: %u threads and growing, at no single site, "
+			   "%+.1f/min over the last %s\n", when, r->pid, pcomm, tag,
 			r->threads ? r->threads : r->stuck, r->growth_per_min,
 			duration_format((uint64_t)(s->leak.window_s * 1e9), span, sizeof(span)));
 		return;
 	}
-	fprintf(f, "%s LEAK    pid %u (%s): %u threads stuck in %s for >%s at site %s, "
+	fprintf(f, "%s LEAK    pid %u (%s)%s: %u threads stuck in %s for >%s at site %s, "
 		   "%+.1f/min over the last %s\n",
-		when, r->pid, pcomm, r->stuck, s ? s->kind : "?",
+		when, r->pid, pcomm, tag, r->stuck, s ? s->kind : "?",
 		duration_format(threshold_ns, thr, sizeof(thr)), s ? s->name : "?",
 		r->growth_per_min,
 		duration_format(s ? (uint64_t)(s->leak.window_s * 1e9) : 0, span, sizeof(span)));
@@ -234,12 +254,14 @@ static void print_goroutine_origin(FILE *f, const struct lw_report *r)
 static void emit_goroutine(struct text_out *o, const struct lw_report *r, const char *when,
 			   const char *pcomm)
 {
-	char dur[32], wait[128];
+	char dur[32], wait[128], tag[TAG_BUF];
+
+	cgroup_tag(r->cgroup, tag);
 
 	switch (r->type) {
 	case LW_RPT_STUCK:
-		fprintf(o->f, "%s STUCK   pid %u (%s) goroutine %llu blocked %s%s in %s", when,
-			r->pid, pcomm, (unsigned long long)r->goid, r->since_exact ? "" : ">=",
+		fprintf(o->f, "%s STUCK   pid %u (%s)%s goroutine %llu blocked %s%s in %s", when,
+			r->pid, pcomm, tag, (unsigned long long)r->goid, r->since_exact ? "" : ">=",
 			duration_format((uint64_t)(r->blocked_s * 1e9), dur, sizeof(dur)),
 			wait_str(r->wait, wait, sizeof(wait)));
 		if (r->site)
@@ -248,8 +270,8 @@ static void emit_goroutine(struct text_out *o, const struct lw_report *r, const 
 		fputc('\n', o->f);
 		break;
 	case LW_RPT_UNSTUCK:
-		fprintf(o->f, "%s UNSTUCK pid %u (%s) goroutine %llu ran again after %s%s\n", when,
-			r->pid, pcomm, (unsigned long long)r->goid, r->end_exact ? "" : "~",
+		fprintf(o->f, "%s UNSTUCK pid %u (%s)%s goroutine %llu ran again after %s%s\n", when,
+			r->pid, pcomm, tag, (unsigned long long)r->goid, r->end_exact ? "" : "~",
 			duration_format((uint64_t)(r->blocked_s * 1e9), dur, sizeof(dur)));
 		break;
 	default:
@@ -260,7 +282,7 @@ static void emit_goroutine(struct text_out *o, const struct lw_report *r, const 
 void text_emit(void *ctx, const struct lw_report *r)
 {
 	struct text_out *o = ctx;
-	char when[16], comm[NAME_BUF], pcomm[NAME_BUF], dur[32], wait[128];
+	char when[16], comm[NAME_BUF], pcomm[NAME_BUF], dur[32], wait[128], tag[TAG_BUF];
 
 	if (r->type == LW_RPT_SUMMARY) {
 		if (o->drawn)
@@ -280,6 +302,7 @@ void text_emit(void *ctx, const struct lw_report *r)
 	clock_str(r->ts, when, sizeof(when));
 	text_clean_name(r->comm ? r->comm : "", comm);
 	text_clean_name(r->pcomm ? r->pcomm : "", pcomm);
+	cgroup_tag(r->cgroup, tag);
 	if (r->goid && (r->type == LW_RPT_STUCK || r->type == LW_RPT_UNSTUCK)) {
 		emit_goroutine(o, r, when, pcomm);
 		fflush(o->f);
@@ -287,8 +310,8 @@ void text_emit(void *ctx, const struct lw_report *r)
 	}
 	switch (r->type) {
 	case LW_RPT_STUCK:
-		fprintf(o->f, "%s STUCK   pid %u (%s) tid %u (%s) %c blocked %s%s in %s", when,
-			r->pid, pcomm, r->tid, comm, r->state == 'D' ? 'D' : 'S',
+		fprintf(o->f, "%s STUCK   pid %u (%s)%s tid %u (%s) %c blocked %s%s in %s", when,
+			r->pid, pcomm, tag, r->tid, comm, r->state == 'D' ? 'D' : 'S',
 			r->since_exact ? "" : ">=",
 			duration_format((uint64_t)(r->blocked_s * 1e9), dur, sizeof(dur)),
 			wait_str(r->wait, wait, sizeof(wait)));
@@ -300,8 +323,8 @@ void text_emit(void *ctx, const struct lw_report *r)
 		print_leak(o->f, when, pcomm, r, o->threshold_ns);
 		break;
 	case LW_RPT_SPIN:
-		fprintf(o->f, "%s SPIN    pid %u (%s) tid %u (%s) ran %s without blocking", when,
-			r->pid, pcomm, r->tid, comm,
+		fprintf(o->f, "%s SPIN    pid %u (%s)%s tid %u (%s) ran %s without blocking", when,
+			r->pid, pcomm, tag, r->tid, comm,
 			duration_format((uint64_t)(r->running_s * 1e9), dur, sizeof(dur)));
 		if (r->goid) {
 			fprintf(o->f, ", goroutine %llu", (unsigned long long)r->goid);
@@ -312,13 +335,13 @@ void text_emit(void *ctx, const struct lw_report *r)
 		break;
 	case LW_RPT_SITE:
 	case LW_RPT_UNSTUCK:
-		fprintf(o->f, "%s UNSTUCK pid %u (%s) tid %u (%s) ran again after %s%s\n", when,
-			r->pid, pcomm, r->tid, comm, r->end_exact ? "" : "~",
+		fprintf(o->f, "%s UNSTUCK pid %u (%s)%s tid %u (%s) ran again after %s%s\n", when,
+			r->pid, pcomm, tag, r->tid, comm, r->end_exact ? "" : "~",
 			duration_format((uint64_t)(r->blocked_s * 1e9), dur, sizeof(dur)));
 		break;
 	case LW_RPT_SAMPLE:
-		fprintf(o->f, "%s SAMPLE  pid %u (%s) threads %u blocked %u stuck %u", when,
-			r->pid, pcomm, r->threads, r->blocked, r->stuck);
+		fprintf(o->f, "%s SAMPLE  pid %u (%s)%s threads %u blocked %u stuck %u", when,
+			r->pid, pcomm, tag, r->threads, r->blocked, r->stuck);
 		if (r->go)
 			fprintf(o->f, " goroutines %u blocked %u stuck %u", r->goroutines,
 				r->goroutines_blocked, r->goroutines_stuck);
@@ -330,7 +353,7 @@ void text_emit(void *ctx, const struct lw_report *r)
 		fputc('\n', o->f);
 		break;
 	case LW_RPT_EXIT:
-		fprintf(o->f, "%s EXIT    pid %u (%s)\n", when, r->pid, pcomm);
+		fprintf(o->f, "%s EXIT    pid %u (%s)%s\n", when, r->pid, pcomm, tag);
 		break;
 	case LW_RPT_GO: {
 		/* The version and the reason come from the binary: cleaned */
@@ -340,11 +363,11 @@ void text_emit(void *ctx, const struct lw_report *r)
 		clean_text(r->go_error ? r->go_error : r->go_layout ? r->go_layout : "?", 256,
 			   why);
 		if (r->go_error)
-			fprintf(o->f, "%s GO      pid %u (%s) %s: goroutines not read: %s\n", when,
-				r->pid, pcomm, version, why);
+			fprintf(o->f, "%s GO      pid %u (%s)%s %s: goroutines not read: %s\n", when,
+				r->pid, pcomm, tag, version, why);
 		else
-			fprintf(o->f, "%s GO      pid %u (%s) %s, layout from %s\n", when, r->pid,
-				pcomm, version, why);
+			fprintf(o->f, "%s GO      pid %u (%s)%s %s, layout from %s\n", when, r->pid,
+				pcomm, tag, version, why);
 		break;
 	}
 	case LW_RPT_PYTHON: {
@@ -353,11 +376,11 @@ void text_emit(void *ctx, const struct lw_report *r)
 		clean_text(r->py_version ? r->py_version : "?", 64, version);
 		clean_text(r->py_error ? r->py_error : r->py_layout ? r->py_layout : "?", 256, why);
 		if (r->py_error)
-			fprintf(o->f, "%s PYTHON  pid %u (%s) %s: Python stacks not read: %s\n", when,
-				r->pid, pcomm, version, why);
+			fprintf(o->f, "%s PYTHON  pid %u (%s)%s %s: Python stacks not read: %s\n", when,
+				r->pid, pcomm, tag, version, why);
 		else
-			fprintf(o->f, "%s PYTHON  pid %u (%s) %s, layout from %s\n", when, r->pid,
-				pcomm, version, why);
+			fprintf(o->f, "%s PYTHON  pid %u (%s)%s %s, layout from %s\n", when, r->pid,
+				pcomm, tag, version, why);
 		break;
 	}
 	case LW_RPT_SUMMARY:
@@ -382,6 +405,7 @@ struct rows {
 struct table {
 	struct rows procs, sites, spins, threads;
 	bool go; /* a Go process is among the rows: goroutine columns */
+	bool cgroups; /* a process row names its container, pod or unit: a CGROUP column */
 	/* sites.v holds each site's row followed by its frames */
 	size_t site_frames[TABLE_SITES];
 };
@@ -468,10 +492,11 @@ static int by_site_stuck(const void *a, const void *b)
 
 /* The processes shown (watched, or with stuck threads or goroutines), most
  * stuck first; a Go process's goroutine counts beside its thread counts. */
-static int collect_procs(struct rows *out, bool *go, const struct lw_tracker *t, size_t max)
+static int collect_procs(struct rows *out, bool *go, bool *cgroups, const struct lw_tracker *t,
+			 size_t max)
 {
 	struct lw_process_view *procs;
-	char name[NAME_BUF];
+	char name[NAME_BUF], tag[TAG_BUF];
 	size_t i, n;
 	int err;
 
@@ -479,17 +504,26 @@ static int collect_procs(struct rows *out, bool *go, const struct lw_tracker *t,
 	if (!err && n)
 		qsort(procs, n, sizeof(*procs), by_stuck);
 	out->total = n;
+	for (i = 0; i < n && i < max; i++) {
+		*go |= procs[i].go;
+		*cgroups |= cgroup_tag(procs[i].cgroup, tag)[0] != '\0';
+	}
 	for (i = 0; i < n && i < max && !err; i++) {
 		text_clean_name(procs[i].pcomm, name);
-		*go |= procs[i].go;
+		/* the column after the counts, without its brackets */
+		cgroup_tag(procs[i].cgroup, tag);
+		if (tag[0])
+			tag[strlen(tag) - 1] = '\0';
 		if (procs[i].go)
-			err = rows_add(out, "%8u %-16s %8u %8u %8u %10u %7u %7u", procs[i].pid,
+			err = rows_add(out, "%8u %-16s %8u %8u %8u %10u %7u %7u%s%s", procs[i].pid,
 				       name, procs[i].threads, procs[i].blocked, procs[i].stuck,
 				       procs[i].goroutines, procs[i].goroutines_blocked,
-				       procs[i].goroutines_stuck);
+				       procs[i].goroutines_stuck, tag[0] ? "  " : "",
+				       tag[0] ? tag + 2 : "");
 		else
-			err = rows_add(out, "%8u %-16s %8u %8u %8u", procs[i].pid, name,
-				       procs[i].threads, procs[i].blocked, procs[i].stuck);
+			err = rows_add(out, "%8u %-16s %8u %8u %8u%s%s", procs[i].pid, name,
+				       procs[i].threads, procs[i].blocked, procs[i].stuck,
+				       tag[0] ? "  " : "", tag[0] ? tag + 2 : "");
 	}
 	free(procs);
 	return err;
@@ -594,7 +628,7 @@ static int collect_threads(struct rows *out, const struct lw_tracker *t, size_t 
 /* Everything the table could show, as text; max rows per section. */
 static int collect_table(struct table *tb, const struct lw_tracker *t, size_t max)
 {
-	int err = collect_procs(&tb->procs, &tb->go, t, max);
+	int err = collect_procs(&tb->procs, &tb->go, &tb->cgroups, t, max);
 
 	if (!err)
 		err = collect_sites(tb, t);
@@ -736,11 +770,12 @@ static void print_table(struct text_out *o, const struct table *tb,
 		    duration_format(o->interval_ns, ivl, sizeof(ivl)));
 	screen_line(&sc, "%s", "");
 	if (tb->go)
-		screen_line(&sc, "%8s %-16s %8s %8s %8s %10s %7s %7s", "PID", "PROCESS", "THREADS",
-			    "BLOCKED", "STUCK", "GOROUTINES", "BLOCKED", "STUCK");
+		screen_line(&sc, "%8s %-16s %8s %8s %8s %10s %7s %7s%s", "PID", "PROCESS", "THREADS",
+			    "BLOCKED", "STUCK", "GOROUTINES", "BLOCKED", "STUCK",
+			    tb->cgroups ? "  CGROUP" : "");
 	else
-		screen_line(&sc, "%8s %-16s %8s %8s %8s", "PID", "PROCESS", "THREADS", "BLOCKED",
-			    "STUCK");
+		screen_line(&sc, "%8s %-16s %8s %8s %8s%s", "PID", "PROCESS", "THREADS", "BLOCKED",
+			    "STUCK", tb->cgroups ? "  CGROUP" : "");
 	screen_rows(&sc, &tb->procs, p->procs, p->procs_more);
 	if (!tb->procs.total)
 		screen_line(&sc, "%8s (no process with stuck threads)", "");
@@ -829,6 +864,7 @@ void text_leak_report(FILE *f, const struct lw_tracker *t, uint64_t threshold_ns
 			.stuck = v.site->leak.leak_count,
 			.growth_per_min = v.site->leak.growth_per_min,
 			.site = v.site,
+			.cgroup = v.cgroup,
 		};
 
 		text_clean_name(v.pcomm, pcomm);
@@ -854,27 +890,28 @@ static const char *where(const struct lw_stack_text *st)
 
 void text_log_line(FILE *f, const struct lw_report *r)
 {
-	char pcomm[NAME_BUF], frame[WHERE_BUF];
+	char pcomm[NAME_BUF], frame[WHERE_BUF], tag[TAG_BUF];
 
 	text_clean_name(r->pcomm ? r->pcomm : "", pcomm);
+	cgroup_tag(r->cgroup, tag);
 	if (r->type == LW_RPT_LEAK && r->site && r->site->goroutine) {
 		char at[WHERE_BUF];
 
 		clean_text(r->site->where, sizeof(r->site->where), at);
-		fprintf(f, "leakwatch: LEAK pid %u (%s): %u goroutines @ %s (site %s), %+.1f/min\n",
-			r->pid, pcomm, r->stuck, at, r->site->name, r->growth_per_min);
+		fprintf(f, "leakwatch: LEAK pid %u (%s)%s: %u goroutines @ %s (site %s), %+.1f/min\n",
+			r->pid, pcomm, tag, r->stuck, at, r->site->name, r->growth_per_min);
 	} else if (r->type == LW_RPT_LEAK && r->site) {
 		if (r->site->where[0])
 			clean_text(r->site->where, sizeof(r->site->where), frame);
 		else
 			clean_text(where(&r->site->user), LW_FRAME_TEXT, frame);
-		fprintf(f, "leakwatch: LEAK pid %u (%s): %u threads stuck in %s at site %s, "
-			   "%+.1f/min, at %s\n", r->pid, pcomm, r->stuck, r->site->kind,
+		fprintf(f, "leakwatch: LEAK pid %u (%s)%s: %u threads stuck in %s at site %s, "
+			   "%+.1f/min, at %s\n", r->pid, pcomm, tag, r->stuck, r->site->kind,
 			r->site->name, r->growth_per_min, frame);
 	} else if (r->type == LW_RPT_SPIN) {
 		clean_text(where(r->stack), LW_FRAME_TEXT, frame);
-		fprintf(f, "leakwatch: SPIN pid %u (%s) tid %u ran %.1fs without blocking, at %s",
-			r->pid, pcomm, r->tid, r->running_s, frame);
+		fprintf(f, "leakwatch: SPIN pid %u (%s)%s tid %u ran %.1fs without blocking, at %s",
+			r->pid, pcomm, tag, r->tid, r->running_s, frame);
 		if (r->goid)
 			fprintf(f, ", goroutine %llu", (unsigned long long)r->goid);
 		fputc('\n', f);

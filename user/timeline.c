@@ -232,9 +232,43 @@ static int put_metadata(struct timeline *t, const char *what, uint32_t pid, uint
 	return put_event(t, ev);
 }
 
+/*
+ * A process's name track: its name, and what its cgroup says
+ * ("leaker [docker 0123456789ab]"); the cgroup, container, pod and unit
+ * as args too.
+ */
+static int put_process_name(struct timeline *t, uint32_t pid, const char *pcomm,
+			    const struct lw_cgroup *cg)
+{
+	json_object *ev = new_event("M", json_object_new_string("process_name"), pid, 0,
+				    INT64_MIN);
+	json_object *args = json_object_new_object();
+	char label[LW_CGROUP_PATH_MAX], name[LW_COMM_LEN + LW_CGROUP_PATH_MAX + 4];
+
+	if (!ev || !args) {
+		json_object_put(ev);
+		json_object_put(args);
+		return put_event(t, NULL);
+	}
+	cgroup_label(cg, label, sizeof(label));
+	snprintf(name, sizeof(name), "%.*s%s%s%s", LW_COMM_LEN, pcomm, label[0] ? " [" : "", label,
+		 label[0] ? "]" : "");
+	add_str(args, "name", name, sizeof(name));
+	if (cg && cg->path[0])
+		add_str(args, "cgroup", cg->path, LW_CGROUP_PATH_MAX);
+	if (cg && cg->container[0])
+		add_str(args, "container", cg->container, LW_CGROUP_ID_LEN);
+	if (cg && cg->pod[0])
+		add_str(args, "pod", cg->pod, LW_CGROUP_UID_LEN);
+	if (cg && cg->unit[0])
+		add_str(args, "unit", cg->unit, LW_CGROUP_UNIT_MAX);
+	json_object_object_add(ev, "args", args);
+	return put_event(t, ev);
+}
+
 /* The process pid, made on first sight and named when its name is new. */
 static int get_process(struct timeline *t, uint32_t pid, const char *pcomm,
-		       struct tl_proc **out)
+		       const struct lw_cgroup *cg, struct tl_proc **out)
 {
 	struct tl_proc *p = id_map_get(&t->procs, pid);
 	int err;
@@ -254,7 +288,7 @@ static int get_process(struct timeline *t, uint32_t pid, const char *pcomm,
 	*out = p;
 	if (!pcomm || !pcomm[0] || !strncmp(p->pcomm, pcomm, LW_COMM_LEN))
 		return 0;
-	err = put_metadata(t, "process_name", pid, 0, pcomm);
+	err = put_process_name(t, pid, pcomm, cg);
 	/* On -ENOMEM the name stays unwritten: tried again next time. */
 	if (err != -ENOMEM)
 		snprintf(p->pcomm, sizeof(p->pcomm), "%.*s", LW_COMM_LEN, pcomm);
@@ -473,7 +507,7 @@ static int on_goroutine_stuck(struct timeline *t, const struct lw_report *r)
 	json_object *args;
 	int err, ret;
 
-	ret = get_process(t, r->pid, r->pcomm, &p);
+	ret = get_process(t, r->pid, r->pcomm, r->cgroup, &p);
 	if (!p)
 		return ret;
 	/* Its last wait's end was lost: it ended when this one began. */
@@ -522,7 +556,7 @@ static int on_stuck(struct timeline *t, const struct lw_report *r)
 
 	if (r->goid)
 		return on_goroutine_stuck(t, r);
-	ret = get_process(t, r->pid, r->pcomm, &p);
+	ret = get_process(t, r->pid, r->pcomm, r->cgroup, &p);
 	err = get_thread(t, r, start_us, &th);
 	if (!th)
 		return err;
@@ -559,7 +593,7 @@ static int on_unstuck(struct timeline *t, const struct lw_report *r)
 	 * process's exit, a reused tid).  Nothing to add. */
 	if (!th || !th->open || th->pid != r->pid)
 		return 0;
-	err = get_process(t, r->pid, r->pcomm, &p);
+	err = get_process(t, r->pid, r->pcomm, r->cgroup, &p);
 	add_bool(th->args, "end_exact", r->end_exact);
 	return end_slice(t, th, r->tid, to_us(r->ts)) ?: err;
 }
@@ -617,7 +651,7 @@ static int on_sample(struct timeline *t, const struct lw_report *r)
 	struct tl_proc *p = NULL;
 	int err, ret;
 
-	ret = get_process(t, r->pid, r->pcomm, &p);
+	ret = get_process(t, r->pid, r->pcomm, r->cgroup, &p);
 	if (!p)
 		return ret;
 	if (!p->have_counters || p->threads != r->threads) {
@@ -674,7 +708,7 @@ static int on_leak(struct timeline *t, const struct lw_report *r)
 	struct tl_proc *p;
 	int err;
 
-	err = get_process(t, r->pid, r->pcomm, &p);
+	err = get_process(t, r->pid, r->pcomm, r->cgroup, &p);
 	if (!args)
 		return put_event(t, NULL);
 	if (s) {
@@ -706,7 +740,7 @@ static int on_spin(struct timeline *t, const struct lw_report *r)
 	struct tl_thread *th = NULL;
 	int err;
 
-	err = get_process(t, r->pid, r->pcomm, &p);
+	err = get_process(t, r->pid, r->pcomm, r->cgroup, &p);
 	err = get_thread(t, r, since_us, &th) ?: err;
 	args = json_object_new_object();
 	if (!args)
@@ -730,7 +764,7 @@ static int on_process_exit(struct timeline *t, const struct lw_report *r)
 	void *value;
 	int err, ret;
 
-	ret = get_process(t, r->pid, r->pcomm, &p);
+	ret = get_process(t, r->pid, r->pcomm, r->cgroup, &p);
 	ret = put_instant(t, r, "exit", "p", NULL) ?: ret;
 	/* Collect first: the map must not change while iterated. */
 	while (id_map_next(&t->threads, &i, &tid, &value)) {

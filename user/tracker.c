@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cgroup.h"
 #include "go_names.h"
 #include "id_map.h"
 #include "leak_policy.h"
@@ -152,6 +153,10 @@ struct lw_process {
 	struct leak_series threads_leak;
 	struct lw_site *threads_site;
 	struct go_state *go; /* a Go process whose goroutines are read; else NULL */
+	/* Its cgroup, read once when a record first names it (cgroup_read);
+	 * NULL if unknown.  A reference in the tracker's table. */
+	const struct lw_cgroup *cgroup;
+	bool cgroup_read;
 };
 
 /* Ring-buffer records of an open scan, applied in time order with it. */
@@ -196,6 +201,9 @@ struct lw_tracker {
 	struct lw_frame py_scratch[PY_FRAMES_MAX];
 	uint64_t python_unreadable;          /* Python stacks that could not be read */
 	uint32_t last_site_id;
+	struct cgroup_table *cgroups; /* NULL without opts.read_cgroup */
+	uint64_t cgroups_unread;      /* processes whose cgroup could not be read */
+	uint32_t scanning_tasks, scanned_tasks; /* task records: this scan, the last whole one */
 	unsigned int leaks; /* leak reports so far */
 	unsigned int spins; /* spin reports so far */
 };
@@ -244,6 +252,11 @@ int tracker_new(const struct lw_tracker_opts *opts, struct lw_tracker **out)
 		free(t);
 		return -ENOMEM;
 	}
+	if (opts->read_cgroup && cgroup_table_new(0, &t->cgroups)) {
+		trend_scratch_free(t->trend_scratch);
+		free(t);
+		return -ENOMEM;
+	}
 	waiter_map_init(&t->waiters);
 	id_map_init(&t->processes);
 	*out = t;
@@ -278,6 +291,8 @@ static void process_free(struct lw_tracker *t, struct lw_process *p)
 		t->opts.stacks.forget(t->opts.stacks.ctx, p->pid);
 	site_table_free(&p->sites);
 	go_state_free(p->go);
+	if (t->cgroups)
+		cgroup_table_put(t->cgroups, p->cgroup);
 	leak_series_free(&p->threads_leak);
 	if (p->threads_site)
 		leak_series_free(&p->threads_site->leak);
@@ -355,6 +370,7 @@ void tracker_free(struct lw_tracker *t)
 	id_map_free(&t->processes);
 	free(t->queue.events);
 	trend_scratch_free(t->trend_scratch);
+	cgroup_table_free(t->cgroups);
 	free(t->go_pending);
 	free(t->go_results);
 	free(t->go_pcs);
@@ -385,6 +401,33 @@ static struct lw_process *get_process(struct lw_tracker *t, uint32_t pid, bool c
 	}
 	p->pid = pid;
 	return p;
+}
+
+/*
+ * The cgroup of p, read when a record first names it: once per process
+ * life (a new life of the pid is a new struct lw_process), never per scan,
+ * and only for the processes a record is about (host-wide, most never are).
+ */
+static const struct lw_cgroup *process_cgroup(struct lw_tracker *t, struct lw_process *p)
+{
+	char path[LW_CGROUP_PATH_MAX];
+
+	if (!p || p->cgroup_read || !t->cgroups)
+		return p ? p->cgroup : NULL;
+	p->cgroup_read = true;
+	if (t->opts.read_cgroup(p->pid, path, sizeof(path))) {
+		t->cgroups_unread++;
+		return NULL;
+	}
+	p->cgroup = cgroup_table_get(t->cgroups, path);
+	return p->cgroup;
+}
+
+const struct lw_cgroup *tracker_process_cgroup(struct lw_tracker *t, uint32_t pid)
+{
+	struct lw_process *p = get_process(t, pid, false);
+
+	return p && !p->exited ? process_cgroup(t, p) : p ? p->cgroup : NULL;
 }
 
 /* root: given from outside (-p, the command), counted for "all targets
@@ -427,6 +470,8 @@ void tracker_drops(const struct lw_tracker *t, struct lw_drops *d)
 	d->processes_untracked = t->processes_untracked;
 	d->threads_untracked = t->threads_untracked;
 	d->goroutines_untracked = t->goroutines_untracked;
+	d->cgroups_unread = t->cgroups_unread;
+	d->cgroups_untracked = t->cgroups ? cgroup_table_untracked(t->cgroups) : 0;
 }
 
 /* The end of a stuck wait: exact (its record) at end_ns, or inexact, when
@@ -446,6 +491,7 @@ static void report_unstuck(struct lw_tracker *t, struct lw_waiter *w, uint64_t e
 		.created_by = is_goroutine(w) ? w->go.created_by : NULL,
 		.comm = waiter_comm(w),
 		.pcomm = p ? p->pcomm : "",
+		.cgroup = p ? p->cgroup : NULL, /* read at its stuck report */
 		.state = w->state,
 		.blocked_s = seconds(elapsed(end_ns, w->since_ns)),
 		.since_exact = w->since_exact,
@@ -520,6 +566,7 @@ static void report_exit(struct lw_tracker *t, struct lw_process *p, uint64_t ts_
 				.ts = unix_ts(t, ts_ns),
 				.pid = p->pid,
 				.pcomm = p->pcomm,
+				.cgroup = p->cgroup, /* not read now: the pid may be another's */
 			});
 }
 
@@ -801,6 +848,7 @@ static struct lw_site *find_site(struct lw_tracker *t, struct lw_process *p,
 			.ts = unix_ts(t, r->now_ns),
 			.pid = p->pid,
 			.pcomm = p->pcomm,
+			.cgroup = process_cgroup(t, p),
 			.site = s,
 		});
 	return s;
@@ -821,6 +869,7 @@ static void report_stuck(struct lw_tracker *t, struct lw_waiter *w, struct lw_pr
 			.tid = (uint32_t)w->id.id,
 			.comm = w->thread->comm,
 			.pcomm = p ? p->pcomm : "",
+			.cgroup = process_cgroup(t, p),
 			.state = w->state,
 			.blocked_s = seconds(elapsed(r->now_ns, w->since_ns)),
 			.since_exact = w->since_exact,
@@ -1057,6 +1106,7 @@ static void emit_goroutine_spin(struct lw_tracker *t, struct lw_process *p,
 			.tid = tid,
 			.comm = comm,
 			.pcomm = p->pcomm,
+			.cgroup = process_cgroup(t, p),
 			.goid = sp->goid,
 			.func = go_pc_name(t, p, sp->startpc, true),
 			.created_by = go_pc_name(t, p, sp->gopc, false),
@@ -1142,6 +1192,7 @@ static void check_spin(struct lw_tracker *t, struct lw_waiter *w, struct lw_proc
 		.tid = (uint32_t)w->id.id,
 		.comm = w->thread->comm,
 		.pcomm = p ? p->pcomm : "",
+		.cgroup = process_cgroup(t, p),
 		.running_s = seconds(elapsed(r->now_ns, w->thread->run_since_ns)),
 		.stack = stack,
 	};
@@ -1275,6 +1326,7 @@ void tracker_scan_begin(struct lw_tracker *t, uint64_t now_ns, const struct lw_c
 	t->opts.clock = *clock;
 	t->scan_open = true;
 	t->caught_up = false;
+	t->scanning_tasks = 0;
 }
 
 static void count_task(struct lw_tracker *t, struct lw_process *p, const struct lw_task_rec *r)
@@ -1319,6 +1371,7 @@ void tracker_scan_task(struct lw_tracker *t, const struct lw_task_rec *r,
 
 	catch_up(t);
 	apply_queued(t, r->now_ns);
+	t->scanning_tasks++;
 	if (r->now_ns > t->last_task_ns)
 		t->last_task_ns = r->now_ns;
 	p = get_process(t, r->pid, true);
@@ -1418,6 +1471,7 @@ static struct lw_site *find_goroutine_site(struct lw_tracker *t, struct lw_proce
 			.pid = p->pid,
 			.goid = w->id.id, /* the goroutine that found it */
 			.pcomm = p->pcomm,
+			.cgroup = process_cgroup(t, p),
 			.site = s,
 			.go = true,
 			.goroutines = p->go->goroutines,
@@ -1461,6 +1515,7 @@ static bool report_goroutine_stack(struct lw_tracker *t, struct lw_process *p,
 			.created_by = w->go.created_by,
 			.comm = "",
 			.pcomm = p->pcomm,
+			.cgroup = process_cgroup(t, p),
 			.state = w->state,
 			.blocked_s = seconds(elapsed(t->now_ns, w->since_ns)),
 			.since_exact = w->since_exact,
@@ -1815,6 +1870,7 @@ static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_si
 			.ts = unix_ts(t, t->now_ns),
 			.pid = p->pid,
 			.pcomm = p->pcomm,
+			.cgroup = process_cgroup(t, p),
 			.site = s,
 			.stuck = stuck,
 			.threads = p->counts.threads,
@@ -1967,6 +2023,7 @@ void tracker_scan_end(struct lw_tracker *t)
 					.ts = unix_ts(t, t->now_ns),
 					.pid = p->pid,
 					.pcomm = p->pcomm,
+					.cgroup = process_cgroup(t, p),
 					.threads = p->counts.threads,
 					.blocked = p->counts.blocked,
 					.stuck = p->counts.stuck,
@@ -1984,6 +2041,7 @@ void tracker_scan_end(struct lw_tracker *t)
 	free(gone.v);
 	t->complete_gen = t->gen;
 	t->last_scan_ns = t->now_ns;
+	t->scanned_tasks = t->scanning_tasks;
 	close_scan(t);
 }
 
@@ -2006,6 +2064,8 @@ void tracker_stats(const struct lw_tracker *t, struct lw_tracker_stats *s)
 		.waiters = t->waiters.len,
 		.goroutines = t->n_goroutines,
 		.processes = t->processes.len,
+		.scanned_threads = t->scanned_tasks,
+		.cgroups = t->cgroups ? cgroup_table_len(t->cgroups) : 0,
 	};
 	while (tracker_next_leak(t, &c, &v))
 		s->leaking_sites++;
@@ -2054,6 +2114,7 @@ bool tracker_next_process(const struct lw_tracker *t, struct tracker_cursor *c,
 		*out = (struct lw_process_view){
 			.pid = p->pid,
 			.pcomm = p->pcomm,
+			.cgroup = p->cgroup,
 			.threads = p->counts.threads,
 			.blocked = p->counts.blocked,
 			.stuck = p->counts.stuck,
@@ -2076,6 +2137,7 @@ static void waiter_view(const struct lw_tracker *t, const struct lw_waiter *w,
 		.id = w->id,
 		.comm = waiter_comm(w),
 		.pcomm = p ? p->pcomm : "",
+		.cgroup = p ? p->cgroup : NULL,
 		.state = w->state,
 		.since_exact = w->since_exact,
 		.blocked_ns = w->stuck ? elapsed(w->seen_ns, w->since_ns) : 0,
@@ -2210,7 +2272,8 @@ static bool next_site(const struct lw_tracker *t, struct tracker_cursor *c, bool
 				if (!in)
 					continue;
 				*out = (struct lw_site_view){ .site = s, .pid = p->pid,
-							      .pcomm = p->pcomm };
+							      .pcomm = p->pcomm,
+							      .cgroup = p->cgroup };
 				c->i = at; /* this process again next time */
 				return true;
 			}

@@ -165,6 +165,10 @@ void tracker_event(struct lw_tracker *t, const struct lw_event *e);
 /* Every target exited (never true host-wide). */
 bool tracker_targets_gone(const struct lw_tracker *t);
 
+/* The cgroup of process pid, read now if no record named it yet (once per
+ * process life); NULL if unknown or not tracked. */
+const struct lw_cgroup *tracker_process_cgroup(struct lw_tracker *t, uint32_t pid);
+
 /* Losses and unreadable stacks counted by the tracker, into d. */
 void tracker_drops(const struct lw_tracker *t, struct lw_drops *d);
 
@@ -176,6 +180,9 @@ struct lw_tracker_stats {
 	size_t waiters;             /* in the table, threads and goroutines */
 	size_t goroutines;          /* of them, goroutines (blocked ones) */
 	size_t processes;
+	uint32_t scanned_threads;   /* task records of the last whole scan (what the
+				     * kernel side let through: -p, --cgroup) */
+	size_t cgroups;             /* distinct cgroups of the processes records named */
 };
 
 void tracker_stats(const struct lw_tracker *t, struct lw_tracker_stats *s);
