@@ -32,6 +32,10 @@ const volatile bool targ_filter = false;          /* only tgids in `targets` */
 const volatile bool targ_follow_children = false; /* add child processes of targets */
 const volatile bool targ_kthreads = false;        /* scan kernel threads too */
 const volatile __u64 targ_threshold_ns = 10000000000ULL;
+/* --cgroup: only tasks under the cgroups in `cgroup_targets`.  A member
+ * has task storage (made by the scan or at fork), the others none: the
+ * switch path, which stamps only tasks with storage, needs no check. */
+const volatile bool targ_cgroup_filter = false;
 
 /* Set by user space right after attach: the lower bound for threads found
  * blocked with no stamp, on kernels where blocked_lower_bound cannot read
@@ -62,6 +66,15 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } targets SEC(".maps");
+
+/* --cgroup: the cgroup ids (kernfs ids, the directories' inode numbers)
+ * whose tasks, descendants' included, are watched. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LW_MAX_CGROUP_TARGETS);
+	__type(key, __u64);
+	__type(value, __u8);
+} cgroup_targets SEC(".maps");
 
 /* Scratch for a kernel stack record: too big for the BPF stack. */
 struct {
@@ -106,6 +119,39 @@ static __always_inline bool is_target(__u32 tgid)
 	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
 }
 
+/* Deeper cgroup trees are not followed past this level (counted). */
+#define CGROUP_LEVELS_MAX 32
+
+/*
+ * Is t under one of the --cgroup cgroups?  Its v2 cgroup and each
+ * ancestor (cgroup->ancestors[], root first), looked up by id.  Once per
+ * task per scan, and at fork: never on the switch path.
+ */
+static __always_inline bool in_cgroups(struct task_struct *t)
+{
+	struct cgroup *cg = BPF_CORE_READ(t, cgroups, dfl_cgrp), *a;
+	int level, i;
+	__u64 id;
+
+	if (!cg)
+		return false;
+	level = BPF_CORE_READ(cg, level);
+	if (level >= CGROUP_LEVELS_MAX) {
+		count_loss(LW_CNT_CGROUP_DEEP);
+		level = CGROUP_LEVELS_MAX - 1;
+	}
+	for (i = 0; i < CGROUP_LEVELS_MAX; i++) {
+		if (i > level)
+			break;
+		if (bpf_core_read(&a, sizeof(a), &cg->ancestors[i]) || !a)
+			return false;
+		id = BPF_CORE_READ(a, kn, id);
+		if (bpf_map_lookup_elem(&cgroup_targets, &id))
+			return true;
+	}
+	return false;
+}
+
 /* One ring-buffer record about t; every reserve failure is counted. */
 static __always_inline void emit_event(__u32 type, struct task_struct *t, __u64 since_ns,
 				       __u32 ppid, __u32 flags)
@@ -138,11 +184,13 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	if (prev_state) {
 		/* Host-wide, storage is made on first block; with -p only the
 		 * targets have it (made by fork or by the scan). */
+		bool filtered = targ_filter || targ_cgroup_filter;
+
 		s = bpf_task_storage_get(&task_state, prev, 0,
-					 targ_filter ? 0 : BPF_LOCAL_STORAGE_GET_F_CREATE);
+					 filtered ? 0 : BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (s)
 			s->blocked_since_ns = bpf_ktime_get_ns();
-		else if (!targ_filter)
+		else if (!filtered)
 			count_loss(LW_CNT_STORAGE_FAIL);
 	}
 	s = bpf_task_storage_get(&task_state, next, 0, 0);
@@ -169,8 +217,13 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	 * Host-wide, nothing reads a record about a new thread or process: the
 	 * scan sees every thread each interval, and new processes become
 	 * targets only with -p or a command.  So none is sent: in a fork storm
-	 * it cost ring space that the end of a stuck wait needs.
+	 * it cost ring space that the end of a stuck wait needs.  With
+	 * --cgroup a child born in a watched cgroup gets storage now, so that
+	 * the switch path stamps it from its first block.
 	 */
+	if (targ_cgroup_filter && in_cgroups(child) &&
+	    !bpf_task_storage_get(&task_state, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		count_loss(LW_CNT_STORAGE_FAIL);
 	if (!targ_filter)
 		return 0;
 	if (!is_target(ctgid)) {
@@ -196,6 +249,9 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	__u32 flags = 0;
 
 	if (targ_filter && !is_target(tgid))
+		return 0;
+	/* --cgroup: only members have storage. */
+	if (targ_cgroup_filter && !bpf_task_storage_get(&task_state, p, 0, 0))
 		return 0;
 	if (BPF_CORE_READ(p, signal, live.counter) == 0)
 		flags |= LW_EF_GROUP_DEAD;
@@ -350,6 +406,12 @@ int scan_tasks(struct bpf_iter__task *ctx)
 		return 0;
 	if (targ_filter && !is_target(t->tgid))
 		return 0;
+	/* Checked at every scan: a task moved out loses its storage (the
+	 * switch path stops stamping it), one moved in gets it below. */
+	if (targ_cgroup_filter && !in_cgroups(t)) {
+		bpf_task_storage_delete(&task_state, t);
+		return 0;
+	}
 	kthread = t->flags & PF_KTHREAD;
 	if (kthread && !targ_kthreads && !targ_filter)
 		return 0;
@@ -378,7 +440,7 @@ int scan_tasks(struct bpf_iter__task *ctx)
 	/* With -p every target thread gets storage here, so that the switch
 	 * path stamps it from now on. */
 	s = bpf_task_storage_get(&task_state, t, 0, 0);
-	if (!s && (blocked || targ_filter)) {
+	if (!s && (blocked || targ_filter || targ_cgroup_filter)) {
 		s = bpf_task_storage_get(&task_state, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (s)
 			fresh = true;

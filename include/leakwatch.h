@@ -15,6 +15,7 @@
 #define LW_COMM_LEN 16
 #define LW_MAX_TARGETS 64
 #define LW_KSTACK_MAX 32
+#define LW_MAX_CGROUP_TARGETS 16 /* --cgroup PATH at most this many times */
 
 /* The user registers a scan saves for unwinding (x86-64). */
 enum lw_reg {
@@ -132,6 +133,7 @@ enum lw_counter {
 	LW_CNT_RB_RESERVE_FAIL = 0, /* ring buffer full: record dropped */
 	LW_CNT_STORAGE_FAIL,        /* task storage could not be created */
 	LW_CNT_TARGET_FULL,         /* a child process could not be added to the targets */
+	LW_CNT_CGROUP_DEEP,         /* --cgroup: a task's cgroup deeper than the levels checked */
 	LW_CNT_MAX,
 };
 

@@ -25,6 +25,10 @@ static const char usage[] =
 	"      --dump              with -p: one scan, then every thread and goroutine of\n"
 	"                          each process grouped by stack and wait, and exit\n"
 	"      --no-goroutines     thread level only: do not read Go processes' goroutines\n"
+	"      --cgroup PATH       watch only the processes under this cgroup v2 (and its\n"
+	"                          descendants), filtered in the kernel; PATH as\n"
+	"                          /proc/PID/cgroup shows it (/system.slice/x.service) or\n"
+	"                          its directory; repeatable; not with -p or -- COMMAND\n"
 	"      --timeline FILE     write a Chrome trace (ui.perfetto.dev) of the stuck waits\n"
 	"      --timeline-goroutines N  at most N goroutine tracks in the timeline\n"
 	"                          (default 200; the rest are counted in it)\n"
@@ -47,6 +51,7 @@ enum {
 	OPT_DUMP,
 	OPT_NO_GOROUTINES,
 	OPT_TIMELINE_GOROUTINES,
+	OPT_CGROUP,
 };
 
 static const struct option long_options[] = {
@@ -64,6 +69,7 @@ static const struct option long_options[] = {
 	{ "dump", no_argument, NULL, OPT_DUMP },
 	{ "no-goroutines", no_argument, NULL, OPT_NO_GOROUTINES },
 	{ "timeline-goroutines", required_argument, NULL, OPT_TIMELINE_GOROUTINES },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{},
 };
 
@@ -250,6 +256,19 @@ int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *er
 				return -EINVAL;
 			}
 			break;
+		case OPT_CGROUP:
+			if (cfg->n_cgroups == LW_MAX_CGROUPS) {
+				fprintf(err, "leakwatch: too many --cgroup options (at most %d)\n",
+					LW_MAX_CGROUPS);
+				return -EINVAL;
+			}
+			if (optarg[0] != '/') {
+				fprintf(err, "leakwatch: invalid --cgroup '%s': use a cgroup v2 path "
+					     "(/system.slice/x.service) or its directory\n", optarg);
+				return -EINVAL;
+			}
+			cfg->cgroups[cfg->n_cgroups++] = optarg;
+			break;
 		case 'h':
 			fputs(usage, out);
 			return LW_ARGS_DONE;
@@ -294,6 +313,13 @@ int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *er
 		}
 		cfg->command = &argv[optind];
 		cfg->fail_on_leak = true;
+	}
+	/* The kernel filters by cgroup or by process, not both: -p names its
+	 * processes already, and a command's children are followed by pid. */
+	if (cfg->n_cgroups && (cfg->n_pids || cfg->command)) {
+		fprintf(err, "leakwatch: use --cgroup without %s (it watches the cgroup's processes)\n",
+			cfg->command ? "-- COMMAND" : "-p");
+		return -EINVAL;
 	}
 	return check_dump(cfg, err);
 }

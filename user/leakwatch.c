@@ -13,9 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <linux/magic.h>
 #include "args.h"
+#include "cgroup.h"
 #include "clock.h"
 #include "dump.h"
 #include "duration.h"
@@ -69,6 +73,7 @@ struct daemon {
 	uint64_t bad_records;
 	int output_err;  /* the first failed write to stdout (-errno) */
 	struct run_mode run; /* -- COMMAND */
+	uint64_t cgroup_ids[LW_MAX_CGROUPS]; /* --cgroup, as the kernel names them */
 };
 
 /* A failed write to stdout ends the run (exit 3): kept with its errno. */
@@ -360,6 +365,7 @@ static void report_python(struct daemon *d, uint32_t pid)
 					  .ts = clock_to_unix(&d->clock, clock_mono_ns()),
 					  .pid = pid,
 					  .pcomm = pcomm,
+					  .cgroup = tracker_process_cgroup(d->tracker, pid),
 					  .py_version = version,
 					  .py_layout = layout,
 					  .py_error = error,
@@ -459,6 +465,7 @@ static void on_go_found(void *ctx, const struct go_watch_found *f)
 		.ts = clock_to_unix(&d->clock, clock_mono_ns()),
 		.pid = f->pid,
 		.pcomm = f->pcomm,
+		.cgroup = d->tracker ? tracker_process_cgroup(d->tracker, f->pid) : NULL,
 		.exe = f->exe,
 		.go_version = f->version,
 		.go_layout = f->layout,
@@ -848,6 +855,12 @@ static void print_banner(const struct daemon *d)
 	else if (d->cfg.n_pids)
 		fprintf(stderr, "leakwatch: watching %d processes, threshold %s, interval %s; "
 				"Ctrl-C to stop\n", d->cfg.n_pids, thr, ivl);
+	else if (d->cfg.n_cgroups == 1)
+		fprintf(stderr, "leakwatch: watching the processes under cgroup %s, threshold %s, "
+				"interval %s; Ctrl-C to stop\n", d->cfg.cgroups[0], thr, ivl);
+	else if (d->cfg.n_cgroups)
+		fprintf(stderr, "leakwatch: watching the processes under %d cgroups, threshold %s, "
+				"interval %s; Ctrl-C to stop\n", d->cfg.n_cgroups, thr, ivl);
 	else
 		fprintf(stderr, "leakwatch: watching all processes, threshold %s, interval %s; "
 				"Ctrl-C to stop\n", thr, ivl);
@@ -899,6 +912,59 @@ static int check_kernel(void)
 	log_error("this kernel (%s) is too old: leakwatch needs Linux %d.%d or later", u.release,
 		  LW_MIN_KERNEL_MAJOR, LW_MIN_KERNEL_MINOR);
 	return LW_EXIT_CANNOT_RUN;
+}
+
+/*
+ * --cgroup PATH: the cgroup2 mount from /proc/self/mountinfo, PATH's
+ * directory under it, its id (the directory's inode number is the kernfs
+ * id the kernel side compares).  Returns 0 or an exit code after one line
+ * on stderr.
+ */
+static int resolve_cgroups(struct daemon *d)
+{
+	char mount[LW_CGROUP_PATH_MAX], dir[2 * LW_CGROUP_PATH_MAX], *text;
+	struct statfs sfs;
+	struct stat st;
+	int i, n, fd, err;
+
+	if (!d->cfg.n_cgroups)
+		return 0;
+	text = malloc(1 << 20);
+	if (!text) {
+		log_error("out of memory");
+		return LW_EXIT_CANNOT_RUN;
+	}
+	n = procfs_read_small("/proc/self/mountinfo", text, 1 << 20);
+	err = n < 0 ? n : cgroup_mount_point(text, (size_t)n, mount, sizeof(mount));
+	free(text);
+	if (err) {
+		log_error("--cgroup: no cgroup2 file system is mounted (/proc/self/mountinfo): %s",
+			  strerror(-err));
+		return LW_EXIT_CANNOT_RUN;
+	}
+	for (i = 0; i < d->cfg.n_cgroups; i++) {
+		const char *arg = d->cfg.cgroups[i];
+
+		if (cgroup_dir(mount, arg, dir, sizeof(dir))) {
+			log_error("invalid --cgroup '%s': use a cgroup v2 path or a directory "
+				  "under %s", arg, mount);
+			return LW_EXIT_USAGE;
+		}
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			log_error("no cgroup '%s' (%s: %s)", arg, dir, strerror(errno));
+			return LW_EXIT_USAGE;
+		}
+		if (fstatfs(fd, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC || fstat(fd, &st)) {
+			close(fd);
+			log_error("--cgroup '%s': %s is not a cgroup v2 directory", arg, dir);
+			return LW_EXIT_USAGE;
+		}
+		close(fd);
+		d->cgroup_ids[i] = (uint64_t)st.st_ino;
+		log_debug("--cgroup %s: %s, id %llu", arg, dir, (unsigned long long)st.st_ino);
+	}
+	return 0;
 }
 
 /* The command, checked and forked (held before its exec).  Returns 0 or an
@@ -958,6 +1024,9 @@ int main(int argc, char **argv)
 	}
 	d.cfg.n_pids = args_dedupe_pids(d.cfg.pids, d.cfg.n_pids);
 	exit_code = check_kernel();
+	if (exit_code)
+		return exit_code;
+	exit_code = resolve_cgroups(&d);
 	if (exit_code)
 		return exit_code;
 
@@ -1024,6 +1093,7 @@ int main(int argc, char **argv)
 	topts.host_wide = d.cfg.n_pids == 0;
 	topts.clock = d.clock;
 	topts.read_first_waiter = procfs_read_first_waiter;
+	topts.read_cgroup = procfs_read_cgroup;
 	topts.sink = d.sink;
 	err = ksyms_load(&d.ksyms);
 	if (err)
@@ -1080,6 +1150,8 @@ int main(int argc, char **argv)
 	lopts.pids = d.cfg.pids;
 	lopts.n_pids = d.cfg.n_pids;
 	lopts.follow_children = d.cfg.command != NULL;
+	lopts.cgroup_ids = d.cgroup_ids;
+	lopts.n_cgroups = d.cfg.n_cgroups;
 	/* --dump: every blocked thread is "newly stuck" in its one scan, so
 	 * that the scan saves the registers and wait of every thread. */
 	lopts.threshold_ns = d.cfg.dump ? 1 : d.cfg.threshold_ns;

@@ -40,6 +40,11 @@ int loader_open(const struct lw_loader_opts *opts, struct lw_bpf **out)
 	b->skel->rodata->targ_filter = opts->n_pids > 0;
 	b->skel->rodata->targ_follow_children = opts->follow_children;
 	b->skel->rodata->targ_threshold_ns = opts->threshold_ns;
+	b->skel->rodata->targ_cgroup_filter = opts->n_cgroups > 0;
+	if (opts->n_cgroups > LW_MAX_CGROUP_TARGETS) {
+		err = -E2BIG;
+		goto err_free;
+	}
 	if (opts->n_pids) {
 		err = bpf_map__set_max_entries(b->skel->maps.targets,
 					       opts->follow_children ? LW_MAX_FOLLOWED
@@ -55,6 +60,15 @@ int loader_open(const struct lw_loader_opts *opts, struct lw_bpf **out)
 		err = loader_add_target(b, opts->pids[i]);
 		if (err)
 			goto err_free;
+	}
+	for (i = 0; i < opts->n_cgroups; i++) {
+		uint8_t one = 1;
+
+		if (bpf_map__update_elem(b->skel->maps.cgroup_targets, &opts->cgroup_ids[i],
+					 sizeof(opts->cgroup_ids[i]), &one, sizeof(one), BPF_ANY)) {
+			err = neg_errno(-EINVAL);
+			goto err_free;
+		}
 	}
 	err = leakwatch_bpf__attach(b->skel);
 	if (err)
@@ -122,6 +136,7 @@ void loader_drops(const struct lw_bpf *b, struct lw_drops *d)
 	d->ringbuf = c[LW_CNT_RB_RESERVE_FAIL];
 	d->task_storage = c[LW_CNT_STORAGE_FAIL];
 	d->targets = c[LW_CNT_TARGET_FULL];
+	d->cgroups_untracked = c[LW_CNT_CGROUP_DEEP];
 }
 
 int loader_prog_stats(const struct lw_bpf *b, struct lw_prog_stats *out, int max)

@@ -14,6 +14,8 @@ struct lw_loader_opts {
 	const uint32_t *pids; /* targets; none: host-wide */
 	int n_pids;
 	bool follow_children; /* -- COMMAND: watch the processes it starts */
+	const uint64_t *cgroup_ids; /* --cgroup: only tasks under these cgroups (kernfs ids) */
+	int n_cgroups;
 	uint64_t threshold_ns;
 	ring_buffer_sample_fn on_event;
 	void *ctx;

@@ -471,7 +471,8 @@ void tracker_drops(const struct lw_tracker *t, struct lw_drops *d)
 	d->threads_untracked = t->threads_untracked;
 	d->goroutines_untracked = t->goroutines_untracked;
 	d->cgroups_unread = t->cgroups_unread;
-	d->cgroups_untracked = t->cgroups ? cgroup_table_untracked(t->cgroups) : 0;
+	/* added to the kernel side's (cgroups too deep for --cgroup) */
+	d->cgroups_untracked += t->cgroups ? cgroup_table_untracked(t->cgroups) : 0;
 }
 
 /* The end of a stuck wait: exact (its record) at end_ns, or inexact, when
