@@ -1022,9 +1022,90 @@ static void test_summary_goroutine_counters(void **state)
 	json_object_put(o);
 }
 
+/* ---- Cgroups ---- */
+
+#define CG_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define CG_UID "1a2b3c4d-0000-4111-8222-abcdefabcdef"
+
+/* Every record about a process: cgroup, and what its path names. */
+static void test_cgroup_fields_on_process_records(void **state)
+{
+	static const enum lw_report_type types[] = { LW_RPT_STUCK, LW_RPT_UNSTUCK, LW_RPT_SITE,
+						     LW_RPT_LEAK,  LW_RPT_SPIN,    LW_RPT_SAMPLE,
+						     LW_RPT_EXIT,  LW_RPT_GO,      LW_RPT_PYTHON };
+	const struct lw_cgroup k8s = { "/kubepods.slice/x/cri-containerd-" CG_ID ".scope", CG_ID,
+				       "containerd", CG_UID, "" };
+	struct lw_wait w = futex_wait();
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct lw_report r = stuck_report(&w);
+		json_object *o;
+
+		r.type = types[i];
+		r.cgroup = &k8s;
+		o = write_and_parse(&r);
+		assert_string_equal(str(o, "cgroup"), k8s.path);
+		assert_string_equal(str(o, "container"), CG_ID);
+		assert_string_equal(str(o, "runtime"), "containerd");
+		assert_string_equal(str(o, "pod"), CG_UID);
+		assert_false(has(o, "unit")); /* unknown: absent */
+		json_object_put(o);
+	}
+}
+
+/* Unknown parts are absent; no cgroup at all: none of the fields. */
+static void test_cgroup_fields_absent_when_unknown(void **state)
+{
+	const struct lw_cgroup unit = { "/system.slice/nginx.service", "", "", "", "nginx.service" };
+	const struct lw_cgroup root = { "/", "", "", "", "" };
+	struct lw_wait w = futex_wait();
+	struct lw_report r = stuck_report(&w);
+	json_object *o;
+
+	r.cgroup = &unit;
+	o = write_and_parse(&r);
+	assert_string_equal(str(o, "unit"), "nginx.service");
+	assert_false(has(o, "container") || has(o, "runtime") || has(o, "pod"));
+	json_object_put(o);
+	r.cgroup = &root;
+	o = write_and_parse(&r);
+	assert_string_equal(str(o, "cgroup"), "/");
+	assert_false(has(o, "unit"));
+	json_object_put(o);
+	r.cgroup = NULL;
+	o = write_and_parse(&r);
+	assert_false(has(o, "cgroup") || has(o, "container") || has(o, "pod") || has(o, "unit"));
+	json_object_put(o);
+	/* the summary has no process */
+	r.type = LW_RPT_SUMMARY;
+	r.cgroup = &unit;
+	o = write_and_parse(&r);
+	assert_false(has(o, "cgroup"));
+	json_object_put(o);
+}
+
+/* A path is the process's (or a delegated subtree's) own naming: any
+ * byte, made valid UTF-8, escaped. */
+static void test_cgroup_path_sanitized(void **state)
+{
+	const struct lw_cgroup bad = { "/x\"\n\xff.slice", "", "", "", "" };
+	struct lw_wait w = futex_wait();
+	struct lw_report r = stuck_report(&w);
+	json_object *o;
+
+	r.cgroup = &bad;
+	o = write_and_parse(&r);
+	assert_string_equal(str(o, "cgroup"), "/x\"\n" FFFD ".slice");
+	json_object_put(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cgroup_fields_on_process_records),
+		cmocka_unit_test(test_cgroup_fields_absent_when_unknown),
+		cmocka_unit_test(test_cgroup_path_sanitized),
 		cmocka_unit_test(test_go_record_readable),
 		cmocka_unit_test(test_go_record_unreadable),
 		cmocka_unit_test(test_sample_goroutine_scan_interval),

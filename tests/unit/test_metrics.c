@@ -184,6 +184,61 @@ static void test_goroutine_scan_cost(void **state)
 	tracker_free(t);
 }
 
+/* The processes' cgroups: docker for the Go one, a unit for the C one. */
+#define CG_DOCKER "/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope"
+
+static int read_cgroup(uint32_t pid, char *path, size_t len)
+{
+	snprintf(path, len, "%s", pid == GO_PID ? CG_DOCKER : "/system.slice/db.service");
+	return 0;
+}
+
+/* Every series with a pid label has the process's cgroup labels. */
+static void test_cgroup_labels_on_process_series(void **state)
+{
+	struct lw_go_metrics go = { .pid = GO_PID, .every = 1, .stats = { .scans = 2 } };
+	struct lw_metrics_input in = { .go = &go, .n_go = 1, .interval_s = 1.0 };
+	struct lw_tracker_opts opts = {
+		.threshold_ns = 2 * SEC,
+		.clock = test_clock,
+		.read_cgroup = read_cgroup,
+		.stacks = { .unwind_goroutine = unwind_goroutine, .go_wait_reason = wait_reason },
+	};
+	const char *docker = ",cgroup=\"" CG_DOCKER "\",container=\"0123456789abcdef0123456789abcdef"
+			     "0123456789abcdef0123456789abcdef\"";
+	struct lw_tracker *t;
+	char *page, line[1024], *copy, *l, *save = NULL;
+
+	assert_int_equal(tracker_new(&opts, &t), 0);
+	assert_int_equal(tracker_add_target(t, GO_PID), 0);
+	assert_int_equal(tracker_add_target(t, C_PID), 0);
+	feed(t, 100 * SEC);
+	feed(t, 110 * SEC);
+	page = render(t, &in);
+	snprintf(line, sizeof(line), "leakwatch_goroutines{pid=\"500\",comm=\"gosrv\"%s} 5", docker);
+	assert_line(page, line);
+	snprintf(line, sizeof(line), "leakwatch_goroutines_stuck_by_wait{pid=\"500\",comm=\"gosrv\","
+		 "wait=\"chan send\"%s} 3", docker);
+	assert_line(page, line);
+	snprintf(line, sizeof(line), "leakwatch_goroutine_scans_total{pid=\"500\",comm=\"gosrv\"%s} 2",
+		 docker);
+	assert_line(page, line);
+	assert_line(page, "leakwatch_stuck_threads{pid=\"600\",comm=\"cprog\","
+			  "cgroup=\"/system.slice/db.service\",unit=\"db.service\"} 1");
+	assert_line(page, "leakwatch_scanned_threads 2");
+	/* no series with a pid and without its cgroup */
+	copy = strdup(page);
+	assert_non_null(copy);
+	for (l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (strstr(l, "pid=\"") && !strstr(l, ",cgroup=\"")) {
+			print_error("no cgroup label: %s\n", l);
+			fail();
+		}
+	free(copy);
+	free(page);
+	tracker_free(t);
+}
+
 /* Every sample line is "name{labels} value" or "name value", after the
  * "# TYPE name" of its family; no family is declared twice. */
 static void test_page_well_formed(void **state)
@@ -228,6 +283,7 @@ static void test_page_well_formed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cgroup_labels_on_process_series),
 		cmocka_unit_test(test_goroutine_gauges_and_stuck_by_wait),
 		cmocka_unit_test(test_goroutine_scan_cost),
 		cmocka_unit_test(test_page_well_formed),

@@ -1307,12 +1307,92 @@ static void test_go_line_cleans_the_binary_s_strings(void **state)
 	free(s);
 }
 
+/* ---- Cgroups ---- */
+
+#define CG_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* A process's line names its container, pod or unit after its name; the
+ * root cgroup adds nothing. */
+static void test_lines_name_the_cgroup(void **state)
+{
+	const struct lw_cgroup docker = { "/system.slice/docker-" CG_ID ".scope", CG_ID, "docker",
+					  "", "" };
+	const struct lw_cgroup unit = { "/system.slice/db.service", "", "", "", "db.service" };
+	const struct lw_cgroup root = { "/", "", "", "", "" };
+	const struct lw_cgroup evil = { "/a\033[2J", "", "", "", "" };
+	struct cap *c = *state;
+	struct lw_wait w = futex_wait();
+	struct lw_report r = stuck("worker", "server", &w), smp = sample(7, 3, 1, 1);
+	struct lw_report ex = { .type = LW_RPT_EXIT, .pid = 7, .pcomm = "app", .cgroup = &unit };
+	char *s;
+
+	r.cgroup = &docker;
+	text_emit(&c->o, &r);
+	smp.cgroup = &unit;
+	text_emit(&c->o, &smp);
+	text_emit(&c->o, &ex);
+	s = take(c);
+	assert_contains(s, "STUCK   pid 1234 (server) [docker 0123456789ab] tid 1240 (worker)");
+	assert_contains(s, "SAMPLE  pid 7 (app) [db.service] threads 3");
+	assert_contains(s, "EXIT    pid 7 (app) [db.service]\n");
+	free(s);
+	r.cgroup = &root;
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "pid 1234 (server) tid 1240");
+	free(s);
+	r.cgroup = &evil;
+	text_emit(&c->o, &r);
+	s = take(c);
+	assert_contains(s, "pid 1234 (server) [/a?[2J] tid 1240");
+	assert_no_control_bytes(s, false);
+	free(s);
+}
+
+static int read_cgroup(uint32_t pid, char *path, size_t len)
+{
+	snprintf(path, len, pid == 100 ? "/system.slice/docker-" CG_ID ".scope" : "/");
+	return 0;
+}
+
+/* The table: a CGROUP column when a process row has something to show. */
+static void test_table_cgroup_column(void **state)
+{
+	struct table_fx *fx = *state;
+	struct lw_tracker_opts opts = {
+		.threshold_ns = 10 * SEC,
+		.read_cgroup = read_cgroup,
+		.sink = { .emit = text_emit, .ctx = &fx->cap.o },
+	};
+	const struct lw_task_rec recs[] = {
+		rec(100, 101, "a", 900, 1000),
+		rec(200, 201, "b", 900, 1000),
+	};
+	struct lw_tracker *t;
+	char *s;
+
+	assert_int_equal(tracker_new(&opts, &t), 0);
+	tracker_add_target(t, 100);
+	tracker_add_target(t, 200);
+	feed(t, recs, 2);
+	text_render(&fx->cap.o, t, 1700000000.0);
+	s = take(&fx->cap);
+	assert_contains(s, "STUCK  CGROUP");
+	assert_contains(s, "proc100                 1        1        1  docker 0123456789ab");
+	assert_null(strstr(after(s, "proc200"), "docker"));
+	free(s);
+	tracker_free(t);
+}
+
 int main(void)
 {
 #define L(name) cmocka_unit_test_setup_teardown(name, setup_lines, teardown)
 #define TB(name) cmocka_unit_test_setup_teardown(name, setup_table, teardown)
 #define TR(name) cmocka_unit_test_setup_teardown(name, setup_tracker, teardown_tracker)
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_lines_name_the_cgroup, setup_lines, teardown),
+		cmocka_unit_test_setup_teardown(test_table_cgroup_column, setup_tracker,
+						teardown_tracker),
 		L(test_stuck_line),
 		L(test_stuck_line_inexact_and_d_state),
 		L(test_stuck_line_shows_syscall_when_kind_differs),

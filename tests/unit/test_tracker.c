@@ -11,6 +11,7 @@
 #include <string.h>
 #include <malloc.h>
 #include <cmocka.h>
+#include "cgroup.h"
 #include "tracker.h"
 
 #define SEC 1000000000ULL
@@ -34,6 +35,12 @@ struct captured {
 	struct lw_frame site_info[8];
 	int site_user_n, site_kernel_n, stack_n;
 	char site_frame0[LW_FRAME_TEXT], site_kframe0[LW_FRAME_TEXT], stack_frame0[LW_FRAME_TEXT];
+	/* r.cgroup: a copy (the tracker's goes with its process); the
+	 * tracker's pointer, to compare only */
+	struct lw_cgroup cg;
+	struct lw_cgroup_names cg_names;
+	char cg_path[LW_CGROUP_PATH_MAX];
+	const struct lw_cgroup *cgroup_ptr;
 };
 
 struct fx {
@@ -116,6 +123,14 @@ static void capture(void *ctx, const struct lw_report *r)
 		if (r->stack->n)
 			snprintf(c->stack_frame0, sizeof(c->stack_frame0), "%s",
 				 r->stack->frames[0]);
+	}
+	c->cgroup_ptr = r->cgroup;
+	if (r->cgroup) {
+		snprintf(c->cg_path, sizeof(c->cg_path), "%s", r->cgroup->path);
+		cgroup_names(c->cg_path, &c->cg_names);
+		c->cg = (struct lw_cgroup){ c->cg_path, c->cg_names.container, c->cg_names.runtime,
+					    c->cg_names.pod, c->cg_names.unit };
+		c->r.cgroup = &c->cg;
 	}
 	/* Not kept: they point into the tracker. */
 	c->r.drops = NULL;
@@ -422,7 +437,44 @@ static int fake_unwind_go_threads(void *ctx, const struct lw_task_rec *r, uint64
 
 /* FRAME_STACKS: TWO_STACKS' pcs named by fake_user_frames, Python frames
  * from fake_python_frames. */
-enum fx_stacks { NO_STACKS, TWO_STACKS, STACK_PER_TID, GO_STACKS, GO_CAP_2, GO_BATCH, FRAME_STACKS };
+enum fx_stacks { NO_STACKS, TWO_STACKS, STACK_PER_TID, GO_STACKS, GO_CAP_2, GO_BATCH, FRAME_STACKS,
+		 CGROUP_STACKS /* TWO_STACKS and fake_read_cgroup */ };
+
+/* The fake /proc/PID/cgroup: read_cgroup has no context, so the tests'
+ * paths and read count are the file's own. */
+static struct {
+	uint32_t pid[8];
+	const char *path[8];
+	unsigned int reads;
+} fake_cgroups;
+
+static void fake_cgroup_set(uint32_t pid, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < 8 && fake_cgroups.pid[i] && fake_cgroups.pid[i] != pid; i++)
+		;
+	assert_true(i < 8);
+	fake_cgroups.pid[i] = pid;
+	fake_cgroups.path[i] = path;
+}
+
+static int fake_read_cgroup(uint32_t pid, char *path, size_t len)
+{
+	size_t i;
+
+	fake_cgroups.reads++;
+	for (i = 0; i < 8; i++) {
+		if (fake_cgroups.pid[i] == pid) {
+			if (!fake_cgroups.path[i])
+				return -ENOENT;
+			snprintf(path, len, "%s", fake_cgroups.path[i]);
+			return 0;
+		}
+	}
+	snprintf(path, len, "/");
+	return 0;
+}
 
 static void frame_set(struct lw_frame *f, uint8_t kind, uint64_t pc, const char *func,
 		      const char *file, int line, const char *module, bool inlined)
@@ -489,6 +541,11 @@ static int make_fx(void **state, bool host_wide, enum fx_stacks stacks)
 
 	if (!f)
 		return -1;
+	if (stacks == CGROUP_STACKS) {
+		memset(&fake_cgroups, 0, sizeof(fake_cgroups));
+		opts.read_cgroup = fake_read_cgroup;
+		stacks = TWO_STACKS;
+	}
 	opts.sink.emit = capture;
 	opts.sink.ctx = f;
 	if (stacks == STACK_PER_TID) {
@@ -567,6 +624,11 @@ static int setup_go_cap_2(void **state)
 static int setup_host_wide(void **state)
 {
 	return make_fx(state, true, NO_STACKS);
+}
+
+static int setup_cgroups(void **state)
+{
+	return make_fx(state, true, CGROUP_STACKS);
 }
 
 static int teardown(void **state)
@@ -2929,12 +2991,116 @@ static void test_goroutines_stuck_in_one_scan_read_in_one_batch(void **state)
 	assert_non_null(stuck_of_goroutine(f, 11, 0));
 }
 
+/* ---- Cgroups ---- */
+
+#define DOCKER "/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope"
+
+/* Read once per process, when a record first names it; shared by the
+ * processes of one cgroup; on every record and view of the process. */
+static void test_cgroup_read_once_shared(void **state)
+{
+	struct fx *f = *state;
+	struct tracker_cursor c = { 0 };
+	struct lw_process_view pv;
+	struct lw_waiter_view wv;
+	const struct lw_cgroup *cg;
+	size_t i;
+
+	fake_cgroup_set(100, DOCKER);
+	fake_cgroup_set(200, DOCKER);
+	fake_cgroup_set(300, "/system.slice/nginx.service");
+	/* 300 never has a stuck thread: never read */
+	SCAN(f, blocked(100, 101, 50 * SEC, 100 * SEC), blocked(200, 201, 50 * SEC, 100 * SEC),
+	     running(300, 300, 100 * SEC));
+	assert_int_equal(fake_cgroups.reads, 2);
+	cg = stuck_of(f, 101)->cgroup_ptr;
+	assert_non_null(cg);
+	assert_ptr_equal(stuck_of(f, 201)->cgroup_ptr, cg);
+	assert_string_equal(cg->path, DOCKER);
+	assert_string_equal(cg->runtime, "docker");
+	assert_int_equal(strlen(cg->container), 64);
+	assert_int_equal(stats_of(f).cgroups, 1);
+	for (i = 0; i < f->n; i++)
+		assert_ptr_equal(f->rep[i]->cgroup_ptr, cg); /* stuck, site, sample */
+	assert_int_equal(count(f, LW_RPT_SAMPLE), 2);
+	/* Later scans read nothing again. */
+	SCAN(f, blocked(100, 101, 50 * SEC, 101 * SEC), blocked(200, 201, 50 * SEC, 101 * SEC),
+	     running(300, 300, 101 * SEC));
+	assert_int_equal(fake_cgroups.reads, 2);
+	assert_string_equal(last_sample(f, 100)->cgroup->path, DOCKER);
+	while (tracker_next_process(f->t, &c, &pv))
+		assert_ptr_equal(pv.cgroup, cg);
+	c = (struct tracker_cursor){ 0 };
+	assert_true(tracker_next_stuck(f->t, &c, &wv));
+	assert_ptr_equal(wv.cgroup, cg);
+	/* Asked for from outside (a go or python record): the same. */
+	assert_ptr_equal(tracker_process_cgroup(f->t, 200), cg);
+	assert_string_equal(tracker_process_cgroup(f->t, 300)->unit, "nginx.service");
+	assert_int_equal(fake_cgroups.reads, 3);
+	assert_null(tracker_process_cgroup(f->t, 999));
+	assert_int_equal(drops_of(f).cgroups_unread, 0);
+}
+
+/* A process gone: its exit names its cgroup without reading (the pid may
+ * be another's by then); a new life of the pid reads again. */
+static void test_cgroup_new_life_reads_again(void **state)
+{
+	struct fx *f = *state;
+
+	fake_cgroup_set(100, DOCKER);
+	SCAN(f, blocked(100, 101, 50 * SEC, 100 * SEC));
+	assert_int_equal(fake_cgroups.reads, 1);
+	fake_cgroup_set(100, "/user.slice/user-1000.slice/session-3.scope");
+	scan_empty(f);
+	assert_int_equal(count_pid(f, LW_RPT_EXIT, 100), 1);
+	assert_string_equal(nth(f, LW_RPT_EXIT, 0)->cgroup->path, DOCKER);
+	assert_int_equal(fake_cgroups.reads, 1);
+	assert_int_equal(stats_of(f).cgroups, 0); /* the last reference went */
+	SCAN(f, blocked(100, 102, 90 * SEC, 110 * SEC));
+	assert_int_equal(fake_cgroups.reads, 2);
+	assert_string_equal(stuck_of(f, 102)->r.cgroup->unit, "session-3.scope");
+}
+
+/* Unreadable (the process went, a file not as expected): no cgroup,
+ * counted, not read again. */
+static void test_cgroup_unreadable_counted(void **state)
+{
+	struct fx *f = *state;
+
+	fake_cgroup_set(100, NULL);
+	SCAN(f, blocked(100, 101, 50 * SEC, 100 * SEC));
+	assert_null(stuck_of(f, 101)->r.cgroup);
+	assert_null(last_sample(f, 100)->cgroup);
+	SCAN(f, blocked(100, 101, 50 * SEC, 101 * SEC));
+	assert_int_equal(fake_cgroups.reads, 1);
+	assert_int_equal(drops_of(f).cgroups_unread, 1);
+}
+
+/* No read_cgroup: no cgroup on any record. */
+static void test_cgroup_none_without_reader(void **state)
+{
+	struct fx *f = *state;
+	size_t i;
+
+	SCAN(f, blocked(100, 101, 50 * SEC, 100 * SEC));
+	assert_true(f->n > 0);
+	for (i = 0; i < f->n; i++)
+		assert_null(f->rep[i]->r.cgroup);
+	assert_null(tracker_process_cgroup(f->t, 100));
+	assert_int_equal(stats_of(f).scanned_threads, 1);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_targets, teardown)
 #define H(name) cmocka_unit_test_setup_teardown(name, setup_host_wide, teardown)
 #define S(name) cmocka_unit_test_setup_teardown(name, setup_stacks, teardown)
+#define C(name) cmocka_unit_test_setup_teardown(name, setup_cgroups, teardown)
 	const struct CMUnitTest tests[] = {
+		C(test_cgroup_read_once_shared),
+		C(test_cgroup_new_life_reads_again),
+		C(test_cgroup_unreadable_counted),
+		H(test_cgroup_none_without_reader),
 		T(test_blocked_below_threshold_not_stuck),
 		T(test_crossing_threshold_reports_stuck_once),
 		T(test_first_scan_already_past_threshold),
