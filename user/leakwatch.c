@@ -914,6 +914,8 @@ static int check_kernel(void)
 	return LW_EXIT_CANNOT_RUN;
 }
 
+LW_STATIC_ASSERT(LW_MAX_CGROUPS == LW_MAX_CGROUP_TARGETS, "--cgroup: the options the map holds");
+
 /*
  * --cgroup PATH: the cgroup2 mount from /proc/self/mountinfo, PATH's
  * directory under it, its id (the directory's inode number is the kernfs
