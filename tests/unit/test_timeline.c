@@ -411,6 +411,37 @@ static void test_names_written_once(void **state)
 	json_object_put(root);
 }
 
+/* A process's name track says what its cgroup names, its args the cgroup;
+ * the root cgroup adds nothing. */
+static void test_process_name_has_cgroup(void **state)
+{
+	const struct lw_cgroup docker = {
+		"/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "docker", "", ""
+	};
+	const struct lw_cgroup root = { "/", "", "", "", "" };
+	struct lw_report a = stuck(100, 101, "worker", T0 + 2, 1.5);
+	struct lw_report b = stuck(200, 201, "worker", T0 + 2, 1.5);
+	json_object *root_obj, *m;
+	struct run r;
+
+	a.cgroup = &docker;
+	b.cgroup = &root;
+	run_open(&r);
+	feed(&r, &a);
+	feed(&r, &b);
+	root_obj = run_close(&r, T0 + 10);
+	m = find(root_obj, "M", "process_name", 100, ANY, 0);
+	assert_string_equal(str(args(m), "name"), "server [docker 0123456789ab]");
+	assert_string_equal(str(args(m), "cgroup"), docker.path);
+	assert_string_equal(str(args(m), "container"), docker.container);
+	assert_false(has(args(m), "unit"));
+	m = find(root_obj, "M", "process_name", 200, ANY, 0);
+	assert_string_equal(str(args(m), "name"), "server");
+	assert_string_equal(str(args(m), "cgroup"), "/");
+	json_object_put(root_obj);
+}
+
 static void test_open_wait_ends_at_close(void **state)
 {
 	struct lw_report s = stuck(100, 102, "idle", T0 + 3, 1.5);
@@ -1081,6 +1112,7 @@ int main(void)
 		cmocka_unit_test(test_stuck_then_unstuck_is_one_slice),
 		cmocka_unit_test(test_wait_begun_before_the_run),
 		cmocka_unit_test(test_names_written_once),
+		cmocka_unit_test(test_process_name_has_cgroup),
 		cmocka_unit_test(test_open_wait_ends_at_close),
 		cmocka_unit_test(test_slice_written_at_its_end),
 		cmocka_unit_test(test_counters_written_when_changed),
