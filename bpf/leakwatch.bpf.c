@@ -119,13 +119,14 @@ static __always_inline bool is_target(__u32 tgid)
 	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
 }
 
-/* Deeper cgroup trees are not followed past this level (counted). */
+/* The ancestors looked at: a watched cgroup deeper than this is never
+ * matched (a task below it that matched nothing is counted). */
 #define CGROUP_LEVELS_MAX 32
 
 /*
- * Is t under one of the --cgroup cgroups?  Its v2 cgroup and each
- * ancestor (cgroup->ancestors[], root first), looked up by id.  Once per
- * task per scan, and at fork: never on the switch path.
+ * Is t under one of the --cgroup cgroups?  Its v2 cgroup's ancestors
+ * (cgroup->ancestors[], root first, itself last), looked up by id.  Once
+ * per task per scan, and at fork: never on the switch path.
  */
 static __always_inline bool in_cgroups(struct task_struct *t)
 {
@@ -136,19 +137,16 @@ static __always_inline bool in_cgroups(struct task_struct *t)
 	if (!cg)
 		return false;
 	level = BPF_CORE_READ(cg, level);
-	if (level >= CGROUP_LEVELS_MAX) {
-		count_loss(LW_CNT_CGROUP_DEEP);
-		level = CGROUP_LEVELS_MAX - 1;
-	}
 	for (i = 0; i < CGROUP_LEVELS_MAX; i++) {
 		if (i > level)
-			break;
+			return false;
 		if (bpf_core_read(&a, sizeof(a), &cg->ancestors[i]) || !a)
 			return false;
 		id = BPF_CORE_READ(a, kn, id);
 		if (bpf_map_lookup_elem(&cgroup_targets, &id))
 			return true;
 	}
+	count_loss(LW_CNT_CGROUP_DEEP);
 	return false;
 }
 

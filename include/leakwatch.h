@@ -133,7 +133,7 @@ enum lw_counter {
 	LW_CNT_RB_RESERVE_FAIL = 0, /* ring buffer full: record dropped */
 	LW_CNT_STORAGE_FAIL,        /* task storage could not be created */
 	LW_CNT_TARGET_FULL,         /* a child process could not be added to the targets */
-	LW_CNT_CGROUP_DEEP,         /* --cgroup: a task's cgroup deeper than the levels checked */
+	LW_CNT_CGROUP_DEEP,         /* --cgroup: a task deeper than the levels checked matched none */
 	LW_CNT_MAX,
 };
 
