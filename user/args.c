@@ -11,6 +11,7 @@ static const char usage[] =
 	"Usage: leakwatch [OPTIONS]                      watch every process on the host\n"
 	"       leakwatch [OPTIONS] -p PID [-p PID]...   watch these processes (all threads)\n"
 	"       leakwatch [OPTIONS] -- COMMAND [ARG]...  run COMMAND, watch it and its children\n"
+	"       leakwatch [OPTIONS] --cgroup PATH...     watch the processes under these cgroups\n"
 	"\n"
 	"Finds threads and goroutines blocked longer than a threshold, with where\n"
 	"they wait, and counts threads and goroutines, blocked and stuck, per process\n"
