@@ -583,6 +583,49 @@ static void test_dump(void **state)
 	run_free(r);
 }
 
+/* --cgroup: repeatable up to LW_MAX_CGROUPS, a path, not with -p or a
+ * command. */
+static void test_cgroup(void **state)
+{
+	const char *many[2 * LW_MAX_CGROUPS + 3] = { 0 };
+	struct run *r = RUN("--cgroup", "/system.slice/a.service", "--cgroup=/sys/fs/cgroup/b");
+	int i;
+
+	assert_int_equal(r->rc, 0);
+	assert_int_equal(r->cfg.n_cgroups, 2);
+	assert_string_equal(r->cfg.cgroups[0], "/system.slice/a.service");
+	assert_string_equal(r->cfg.cgroups[1], "/sys/fs/cgroup/b");
+	assert_int_equal(r->cfg.n_pids, 0);
+	run_free(r);
+	r = RUN("--cgroup", "/a", "-p", "5");
+	assert_usage_error(r, "without -p");
+	run_free(r);
+	r = RUN("--cgroup", "/a", "--", "true");
+	assert_usage_error(r, "without -- COMMAND");
+	run_free(r);
+	r = RUN("--cgroup", "relative/x");
+	assert_usage_error(r, "'relative/x'");
+	run_free(r);
+	r = RUN("--cgroup", "");
+	assert_usage_error(r, "--cgroup");
+	run_free(r);
+	r = RUN("--cgroup");
+	assert_usage_error(r, "needs a value");
+	run_free(r);
+	for (i = 0; i <= LW_MAX_CGROUPS; i++) {
+		many[2 * i] = "--cgroup";
+		many[2 * i + 1] = "/a";
+	}
+	r = run_args(many);
+	assert_usage_error(r, "too many --cgroup");
+	run_free(r);
+	many[2 * LW_MAX_CGROUPS] = NULL;
+	r = run_args(many);
+	assert_int_equal(r->rc, 0);
+	assert_int_equal(r->cfg.n_cgroups, LW_MAX_CGROUPS);
+	run_free(r);
+}
+
 static void test_dump_needs_pid(void **state)
 {
 	struct run *r = RUN("--dump");
@@ -658,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_bad_timeline_goroutines_rejected),
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_dump_needs_pid),
+		cmocka_unit_test(test_cgroup),
 		cmocka_unit_test(test_help_names_goroutine_flags),
 	};
 
