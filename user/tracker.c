@@ -2210,7 +2210,8 @@ static bool next_site(const struct lw_tracker *t, struct tracker_cursor *c, bool
 				if (!in)
 					continue;
 				*out = (struct lw_site_view){ .site = s, .pid = p->pid,
-							      .pcomm = p->pcomm };
+							      .pcomm = p->pcomm,
+							      .exited = p->exited };
 				c->i = at; /* this process again next time */
 				return true;
 			}
