@@ -30,16 +30,20 @@ al_free_ports() {
 }
 
 # al_query PORT PROMQL FILE: an instant query to the Prometheus on PORT, its
-# answer in FILE.
+# answer in FILE; tried 3 times (5 s each: a loaded machine is slow).
 al_query() {
-	curl -sfG --max-time 3 "http://127.0.0.1:$1/api/v1/query" --data-urlencode "query=$2" \
-		-o "$3" 2>/dev/null
+	local try
+	for try in 1 2 3; do
+		curl -sfG --max-time 5 "http://127.0.0.1:$1/api/v1/query" --data-urlencode "query=$2" \
+			-o "$3" 2>/dev/null && return 0
+	done
+	return 1
 }
 
 # al_wait_value PORT PROMQL WANT SECS: until the query's one result is WANT.
 al_wait_value() {
-	local i ans=$TMP/al-query.json
-	for ((i = 0; i < $4 * 4; i++)); do
+	local end=$((SECONDS + $4)) ans=$TMP/al-query.json
+	while ((SECONDS < end)); do
 		al_query "$1" "$2" "$ans" &&
 			jq -e --arg want "$3" '.data.result | length == 1 and .[0].value[1] == $want' \
 				"$ans" >/dev/null 2>&1 && return 0
@@ -70,7 +74,7 @@ al_diag() {
 # severity, the summary and the runbook; none for the healthy ones.
 test_alerts() {
 	local ports lwport pport amport hport hook=$TMP/al-webhook.jsonl pool_pid dl_pid leak_pid
-	local i t_start lat site
+	local i end t_start lat site
 	ot_need curl curl && ot_need prometheus prometheus && ot_need promtool prometheus &&
 		ot_need python3 python3 || return 1
 	[[ -x $AL_ALERTMANAGER ]] ||
@@ -140,7 +144,8 @@ test_alerts() {
 
 	# Ready: the rules loaded, Alertmanager known to Prometheus, leakwatch
 	# scraped, and the pool's 8 stuck threads seen.
-	for ((i = 0; i < 40 * 4; i++)); do
+	end=$((SECONDS + 40))
+	while ((SECONDS < end)); do
 		curl -sf --max-time 3 "http://127.0.0.1:$amport/-/ready" >/dev/null 2>&1 &&
 			curl -sf --max-time 3 "http://127.0.0.1:$pport/api/v1/alertmanagers" 2>/dev/null |
 			jq -e '.data.activeAlertmanagers | length == 1' >/dev/null 2>&1 && break
@@ -163,13 +168,17 @@ test_alerts() {
 	done
 	is_running "$LW_PID" || fail "leakwatch ended during the quiet window" "$(tail -c 500 "$ERR")" ||
 		return 1
-	al_query "$pport" 'ALERTS' "$TMP/al-alerts.json" &&
-		jq -e '.data.result | length == 0' "$TMP/al-alerts.json" >/dev/null &&
-		[[ ! -s $hook ]] ||
-		{ al_diag "$pport" "$amport" "$hook"; fail "alerts for healthy processes (pool $pool_pid, deadlock $dl_pid) within ${AL_QUIET}s"; return 1; }
-	al_query "$pport" 'count(leakwatch_stuck_threads)' "$TMP/al-count.json" &&
-		jq -e '.data.result[0].value[1] == "3"' "$TMP/al-count.json" >/dev/null ||
-		fail "Prometheus does not have the 3 processes' stuck-thread series" \
+	[[ ! -s $hook ]] ||
+		{ al_diag "$pport" "$amport" "$hook"; fail "the receiver got alerts while only healthy processes (pool $pool_pid, deadlock $dl_pid) were watched (${AL_QUIET}s)"; return 1; }
+	al_query "$pport" 'ALERTS' "$TMP/al-alerts.json" ||
+		fail "Prometheus did not answer the query ALERTS" || return 1
+	jq -e '.data.result | length == 0' "$TMP/al-alerts.json" >/dev/null ||
+		{ al_diag "$pport" "$amport" "$hook"; fail "alerts firing or pending for healthy processes (pool $pool_pid, deadlock $dl_pid)" "ALERTS: $(head -c 1000 "$TMP/al-alerts.json")"; return 1; }
+	# Not a window with nothing to see: the 3 processes' series were scraped
+	# in it (stuck 8, 2 and, the leaker before it leaks, 0).
+	al_query "$pport" "count(count_over_time(leakwatch_stuck_threads[${AL_QUIET}s]))" \
+		"$TMP/al-count.json" && jq -e '.data.result[0].value[1] == "3"' "$TMP/al-count.json" \
+		>/dev/null || fail "Prometheus did not scrape the 3 processes' stuck-thread series in the quiet window" \
 			"$(head -c 500 "$TMP/al-count.json")" || return 1
 
 	# The leak: the first thread is stuck now.
