@@ -6,8 +6,9 @@
 # scrapes leakwatch --metrics, and Debian's Alertmanager routes what fires to
 # a webhook receiver (webhook_receiver.py), all on 127.0.0.1 with ports
 # picked here and their data in the run's temporary directory.  Sourced by
-# run.sh, which provides the helpers (spawn, start_lw, fail, ...) and, from
-# outputs_tests.sh, ot_need and ot_free_port; the helpers here start with al_.
+# run.sh, which provides the helpers (spawn, start_lw, fail, ...), with
+# start_fx from leak_tests.sh and ot_need, ot_free_port and ot_get_page from
+# outputs_tests.sh; the helpers here start with al_.
 #
 # Needs prometheus, prometheus-alertmanager, curl and python3 (Debian
 # packages of those names).  A system Prometheus or Alertmanager (the

@@ -388,6 +388,40 @@ static void test_leak_series_released_then_exited(void **state)
 	tracker_free(t);
 }
 
+/*
+ * A thread count that keeps growing with no pile (the new threads run): the
+ * series of site "threads", valued at the threads its leak is judged on
+ * (all of them here: none is in a pile), not at its stuck count (0).
+ */
+static void test_leak_series_of_threads(void **state)
+{
+	enum { SCANS = 150 };
+	struct lw_metrics_input in = {};
+	struct lw_tracker *t = new_leak_tracker();
+	char *page, want[256];
+	size_t i, k;
+
+	for (i = 0; i < SCANS; i++) {
+		uint64_t now = (100 + i) * SEC;
+		struct lw_task_rec r;
+
+		tracker_scan_begin(t, now, &test_clock);
+		for (k = 0; k <= i; k++) {
+			r = task(C_PID, (uint32_t)(C_PID + k), false, 0, now);
+			tracker_scan_task(t, &r, NULL);
+		}
+		tracker_scan_end(t);
+	}
+	page = render(t, &in);
+	snprintf(want, sizeof(want), "leakwatch_leak_stuck{pid=\"600\",comm=\"cprog\",site=\"threads\","
+		 "wait=\"threads\",where=\"\",waiter=\"thread\"} %d", SCANS);
+	assert_line(page, "leakwatch_stuck_threads{pid=\"600\",comm=\"cprog\"} 0");
+	assert_line(page, want);
+	assert_line(page, "leakwatch_leak_sites 1");
+	free(page);
+	tracker_free(t);
+}
+
 /* Past the cap, a leaked site gets no series but is counted. */
 static void test_leak_series_capped(void **state)
 {
@@ -417,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_page_well_formed),
 		cmocka_unit_test(test_leak_series),
 		cmocka_unit_test(test_leak_series_released_then_exited),
+		cmocka_unit_test(test_leak_series_of_threads),
 		cmocka_unit_test(test_leak_series_capped),
 	};
 
