@@ -275,6 +275,13 @@ fuzz-ci: $(FUZZERS:%=$(FUZZ_DIR)/%) $(FUZZ_DIR)/seeded
 test: test-unit test-asan test-valgrind fuzz-ci test-go-scan test-py-stacks test-native-live \
 	test-integration
 
+# The Prometheus alerting rules (no root): promtool check and unit tests,
+# their README runbooks, the metrics they read (tests/prometheus/run.sh).
+.PHONY: test-rules
+test-rules:
+	$(Q)tests/prometheus/run.sh
+test: test-rules
+
 # Benchmarks (root, ~20 min): writes BENCHMARKS.md.
 .PHONY: bench
 bench: all

@@ -10,6 +10,11 @@ packages=(
 	# tests: idle runtimes that must not look like leaks; a real Prometheus
 	# and promtool; systemd-analyze and man for the unit and the man page
 	openjdk-17-jre-headless python3 prometheus curl systemd man-db groff-base
+	# the alerting rules end to end: Prometheus routes to an Alertmanager
+	# (/usr/bin/prometheus-alertmanager); the test runs its own of both on
+	# free loopback ports, so the packages' services, if started, do not
+	# matter
+	prometheus-alertmanager
 	# JIT frames from perf maps: a JVM (java, javac, jcmd Compiler.perfmap)
 	# and Node (--perf-basic-prof)
 	openjdk-17-jdk-headless nodejs

@@ -512,6 +512,64 @@ static int render_symbolize(const struct lw_metrics_input *in, struct lw_buf *b)
 	return err;
 }
 
+/* Series of leaked sites at most, over every process: a page an alert reads
+ * stays small whatever a process does; the rest are counted. */
+#define METRICS_LEAK_SERIES 512
+
+/*
+ * One series per site flagged as a leak, of the processes alive: what an
+ * alert fires on, with the process and the site in its labels.  The value is
+ * the count the leak is judged on at the last scan: the waiters stuck at the
+ * site; for the site "threads", the process's threads outside any pile.  A
+ * leaked site stays flagged while its process lives: the series goes to 0
+ * when its pile is released, and away when the process exits.
+ */
+static int render_leaks(const struct lw_tracker *t, size_t max, struct lw_buf *b)
+{
+	struct tracker_cursor c = { 0 };
+	struct lw_site_view v;
+	char comm[4 * 64], site[4 * 64], wait[4 * 64];
+	char where[3 * LW_CGROUP_PATH_MAX + 1], cg[LW_METRICS_CGROUP_LABELS_MAX];
+	size_t shown = 0, omitted = 0;
+	int err;
+
+	err = HEADER(b, "leakwatch_leak_stuck", "gauge",
+		     "Stuck at each site flagged as a leak (site threads: threads outside a pile).");
+	while (!err && tracker_next_leak(t, &c, &v)) {
+		const struct lw_site *s = v.site;
+		bool threads = !strcmp(s->kind, "threads");
+
+		if (v.exited)
+			continue;
+		if (shown == max) {
+			omitted++;
+			continue;
+		}
+		metrics_escape_label(v.pcomm, strlen(v.pcomm), comm, sizeof(comm));
+		metrics_escape_label(s->name, strnlen(s->name, sizeof(s->name)), site, sizeof(site));
+		metrics_escape_label(s->kind, strnlen(s->kind, sizeof(s->kind)), wait, sizeof(wait));
+		escape_long_label(s->where, where, sizeof(where));
+		metrics_cgroup_labels(v.cgroup, cg, sizeof(cg));
+		err = buf_printf(b, "leakwatch_leak_stuck{pid=\"%u\",comm=\"%s\",site=\"%s\",wait=\"%s\","
+				    "where=\"%s\",waiter=\"%s\"%s} %u\n", v.pid, comm, site, wait, where,
+				 s->goroutine ? "goroutine" : "thread", cg,
+				 threads ? s->leak.count : s->stuck);
+		shown++;
+	}
+	if (!err)
+		err = HEADER(b, "leakwatch_leak_sites", "gauge",
+			     "Sites flagged as leaks, of the processes alive.");
+	if (!err)
+		err = buf_printf(b, "leakwatch_leak_sites %zu\n", shown + omitted);
+	if (!err)
+		err = HEADER(b, "leakwatch_leak_sites_omitted", "gauge",
+			     "Sites flagged as leaks with no leakwatch_leak_stuck series: past the "
+			     "page's cap.");
+	if (!err)
+		err = buf_printf(b, "leakwatch_leak_sites_omitted %zu\n", omitted);
+	return err;
+}
+
 int metrics_render(const struct lw_metrics_input *in, struct lw_buf *b)
 {
 	struct lw_tracker_stats stats;
@@ -529,6 +587,9 @@ int metrics_render(const struct lw_metrics_input *in, struct lw_buf *b)
 			     "Leaks flagged: a wait site whose stuck count kept growing.");
 	if (!err)
 		err = buf_printf(b, "leakwatch_leaks_total %u\n", stats.leaks);
+	if (!err)
+		err = render_leaks(in->tracker,
+				   in->max_leak_series ? in->max_leak_series : METRICS_LEAK_SERIES, b);
 	if (!err)
 		err = HEADER(b, "leakwatch_spins_total", "counter",
 			     "Threads that ran longer than the threshold without blocking.");

@@ -45,6 +45,7 @@ struct lw_metrics_input {
 	size_t n_progs;
 	const struct lw_symbolize_stats *symbolize; /* NULL: not shown */
 	const struct py_stats *python;              /* NULL: not shown */
+	size_t max_leak_series; /* leakwatch_leak_stuck series at most; 0: the default (512) */
 };
 
 /* Replaces b's text with the exposition.  Returns 0 or -ENOMEM. */

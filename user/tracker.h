@@ -228,6 +228,9 @@ struct lw_site_view {
 	uint32_t pid;
 	const char *pcomm;
 	const struct lw_cgroup *cgroup; /* its process's; NULL if unknown */
+	/* tracker_next_leak: the process exited (a -p target, kept for the
+	 * report at the end); live series leave it out */
+	bool exited;
 };
 
 bool tracker_next_process(const struct lw_tracker *t, struct tracker_cursor *c,

@@ -540,6 +540,8 @@ LEAK_TESTS_SH=$(dirname "${BASH_SOURCE[0]}")/leak_tests.sh
 source "$LEAK_TESTS_SH" || { echo "run.sh: cannot read $LEAK_TESTS_SH" >&2; exit 1; }
 # Metrics, run mode, timeline, the systemd unit, make install (tests 20-32).
 source "$(dirname "${BASH_SOURCE[0]}")/outputs_tests.sh" || exit 1
+# Alerts end to end: Prometheus with the shipped rules, Alertmanager, a webhook (issue 11).
+source "$(dirname "${BASH_SOURCE[0]}")/alerts_tests.sh" || exit 1
 # Run mode, signals, output errors, bad input (issue 8).
 source "$(dirname "${BASH_SOURCE[0]}")/runmode_tests.sh" || exit 1
 # Kernel-side races, the unwinder's /proc reads, fork storms.
@@ -566,7 +568,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/cgroup_tests.sh" || exit 1
 ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck stopped hostwide text sigint badinput
 	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" "${RUNMODE_TESTS[@]}" "${KERNEL_TESTS[@]}"
 	"${VIEW_TESTS[@]}" "${GO_TESTS[@]}" "${GOWIRE_TESTS[@]}" "${STACKS_TESTS[@]}" "${PY_TESTS[@]}"
-	"${JIT_TESTS[@]}" "${CGROUP_TESTS[@]}"
+	"${JIT_TESTS[@]}" "${CGROUP_TESTS[@]}" "${ALERTS_TESTS[@]}"
 	summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The Prometheus page (user/metrics.c) of a tracker fed goroutines: the
- * goroutine gauges, stuck goroutines by wait, the goroutine scans' cost. */
+ * goroutine gauges, stuck goroutines by wait, the goroutine scans' cost; the
+ * series of leaked sites that alerts fire on. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,7 +101,14 @@ static void assert_line(const char *page, const char *line)
 
 	snprintf(want, sizeof(want), "\n%s\n", line);
 	if (!strstr(page, want)) {
-		print_error("no line \"%s\" in:\n%s\n", line, page);
+		size_t name = strcspn(line, "{ ");
+		const char *at;
+
+		/* The family's lines: cmocka cuts a long message. */
+		print_error("no line \"%s\"; the family's lines:\n", line);
+		for (at = strchr(page, '\n'); at; at = strchr(at + 1, '\n'))
+			if (!strncmp(at + 1, line, name) && strchr("{ ", at[1 + name]))
+				print_error("%.*s\n", (int)strcspn(at + 1, "\n"), at + 1);
 		fail();
 	}
 }
@@ -118,6 +126,83 @@ static struct lw_tracker *new_tracker(void)
 	assert_int_equal(tracker_add_target(t, GO_PID), 0);
 	assert_int_equal(tracker_add_target(t, C_PID), 0);
 	return t;
+}
+
+/* The leaking threads' user stack: one frame of the program, whose name is
+ * longer than a comm and needs escaping. */
+#define LEAK_PC 0x401000
+#define LEAK_FUNC "wait_for_the_reply_that_never_comes_from_the_backend_server<\"q\\1\">"
+
+static int unwind_leak(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, int max)
+{
+	pcs[0] = LEAK_PC;
+	return 1;
+}
+
+static int leak_frames(void *ctx, uint32_t pid, uint64_t pc, bool first, struct lw_frame *out,
+		       int max)
+{
+	lw_frame_unknown(&out[0], LW_FRAME_NATIVE, pc, "cprog");
+	snprintf(out[0].func, sizeof(out[0].func), "%s", LEAK_FUNC);
+	snprintf(out[0].file, sizeof(out[0].file), "/src/net/client.c");
+	out[0].line = 42;
+	return 1;
+}
+
+static struct lw_tracker *new_leak_tracker(void)
+{
+	struct lw_tracker_opts opts = {
+		.threshold_ns = 2 * SEC,
+		.clock = test_clock,
+		.stacks = { .unwind = unwind_leak, .user_frames = leak_frames,
+			    .unwind_goroutine = unwind_goroutine, .go_wait_reason = wait_reason },
+	};
+	struct lw_tracker *t;
+
+	assert_int_equal(tracker_new(&opts, &t), 0);
+	assert_int_equal(tracker_add_target(t, GO_PID), 0);
+	assert_int_equal(tracker_add_target(t, C_PID), 0);
+	return t;
+}
+
+/*
+ * Scan `scan` (0, 1, ...) of two leaks, one more waiter each per scan: the
+ * C process's threads in read, the Go process's goroutines in chan send.
+ * c_gone: the C process is not seen (it exited); released: its threads run.
+ */
+static void feed_leaks(struct lw_tracker *t, size_t scan, bool c_gone, bool released)
+{
+	enum { MAX = 64 };
+	struct go_goroutine gs[MAX + 1];
+	struct lw_task_rec r;
+	uint64_t now = (100 + scan) * SEC;
+	size_t k;
+
+	assert_true(scan < MAX);
+	tracker_scan_begin(t, now, &test_clock);
+	r = task(GO_PID, GO_PID, false, 0, now);
+	tracker_scan_task(t, &r, NULL);
+	if (!c_gone) {
+		r = task(C_PID, C_PID, false, 0, now);
+		tracker_scan_task(t, &r, NULL);
+		for (k = 0; k < scan; k++) {
+			r = task(C_PID, (uint32_t)(1000 + k), !released, (80 + k) * SEC, now);
+			tracker_scan_task(t, &r, NULL);
+		}
+	}
+	for (k = 0; k < scan; k++)
+		gs[k] = parked(k + 1, WR_CHAN_SEND);
+	gs[scan] = (struct go_goroutine){ .goid = 999, .status = GO_G_RUNNING, .tid = GO_PID };
+	tracker_scan_goroutines(t, GO_PID, gs, scan + 1);
+	tracker_scan_end(t);
+}
+
+static void assert_no_line_with(const char *page, const char *text)
+{
+	if (strstr(page, text)) {
+		print_error("\"%s\" on the page:\n%s\n", text, page);
+		fail();
+	}
 }
 
 static void test_goroutine_gauges_and_stuck_by_wait(void **state)
@@ -241,16 +326,10 @@ static void test_cgroup_labels_on_process_series(void **state)
 
 /* Every sample line is "name{labels} value" or "name value", after the
  * "# TYPE name" of its family; no family is declared twice. */
-static void test_page_well_formed(void **state)
+static void assert_well_formed(const char *page)
 {
-	struct lw_go_metrics go = { .pid = GO_PID, .every = 1 };
-	struct lw_metrics_input in = { .go = &go, .n_go = 1, .interval_s = 1.0 };
-	struct lw_tracker *t = new_tracker();
-	char *page, *copy, *line, *save = NULL;
+	char *copy, *line, *save = NULL;
 
-	feed(t, 100 * SEC);
-	feed(t, 110 * SEC);
-	page = render(t, &in);
 	copy = strdup(page);
 	assert_non_null(copy);
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -276,6 +355,145 @@ static void test_page_well_formed(void **state)
 		}
 	}
 	free(copy);
+}
+
+static void test_page_well_formed(void **state)
+{
+	struct lw_go_metrics go = { .pid = GO_PID, .every = 1 };
+	struct lw_metrics_input in = { .go = &go, .n_go = 1, .interval_s = 1.0 };
+	struct lw_tracker *t = new_tracker();
+	char *page;
+
+	feed(t, 100 * SEC);
+	feed(t, 110 * SEC);
+	page = render(t, &in);
+	assert_well_formed(page);
+	free(page);
+	tracker_free(t);
+}
+
+#define C_LEAK "leakwatch_leak_stuck{pid=\"600\",comm=\"cprog\",site=\"1\",wait=\"read\"," \
+	"where=\"wait_for_the_reply_that_never_comes_from_the_backend_server<\\\"q\\\\1\\\"> " \
+	"(client.c:42)\",waiter=\"thread\"}"
+#define GO_LEAK "leakwatch_leak_stuck{pid=\"500\",comm=\"gosrv\",site=\"2\",wait=\"chan send\"," \
+	"where=\"chan send\",waiter=\"goroutine\"}"
+
+/*
+ * Two leaks, threads in read and goroutines in chan send: one series each,
+ * with the process and the site (its where whole, escaped; site ids are the
+ * tracker's, in the order found), valued at the pile's stuck count as the
+ * per-process gauges show it; and no series before a leak is flagged.
+ */
+static void test_leak_series(void **state)
+{
+	struct lw_metrics_input in = {};
+	struct lw_tracker *t = new_leak_tracker();
+	char *page;
+	size_t i;
+
+	feed_leaks(t, 0, false, false);
+	feed_leaks(t, 1, false, false);
+	page = render(t, &in);
+	assert_non_null(strstr(page, "# TYPE leakwatch_leak_stuck gauge\n"));
+	assert_no_line_with(page, "leakwatch_leak_stuck{");
+	assert_line(page, "leakwatch_leak_sites 0");
+	assert_line(page, "leakwatch_leak_sites_omitted 0");
+	free(page);
+
+	for (i = 2; i < 40; i++)
+		feed_leaks(t, i, false, false);
+	page = render(t, &in);
+	assert_line(page, "leakwatch_stuck_threads{pid=\"600\",comm=\"cprog\"} 39");
+	assert_line(page, C_LEAK " 39");
+	/* A goroutine's wait starts when a scan first sees it: the last two
+	 * are not stuck yet. */
+	assert_line(page, "leakwatch_goroutines_stuck{pid=\"500\",comm=\"gosrv\"} 37");
+	assert_line(page, GO_LEAK " 37");
+	assert_line(page, "leakwatch_leak_sites 2");
+	assert_line(page, "leakwatch_leak_sites_omitted 0");
+	assert_well_formed(page);
+	free(page);
+	tracker_free(t);
+}
+
+/* Released, the pile's series stays at 0 (the site stays flagged); when the
+ * process exits (a -p target kept for the report at the end), it goes. */
+static void test_leak_series_released_then_exited(void **state)
+{
+	struct lw_metrics_input in = {};
+	struct lw_tracker *t = new_leak_tracker();
+	char *page;
+	size_t i;
+
+	for (i = 0; i < 40; i++)
+		feed_leaks(t, i, false, false);
+	feed_leaks(t, 40, false, true);
+	page = render(t, &in);
+	assert_line(page, "leakwatch_stuck_threads{pid=\"600\",comm=\"cprog\"} 0");
+	assert_line(page, C_LEAK " 0");
+	assert_line(page, "leakwatch_leak_sites 2");
+	free(page);
+
+	feed_leaks(t, 41, true, false);
+	page = render(t, &in);
+	assert_no_line_with(page, "pid=\"600\"");
+	assert_line(page, GO_LEAK " 39");
+	assert_line(page, "leakwatch_leak_sites 1");
+	free(page);
+	tracker_free(t);
+}
+
+/*
+ * A thread count that keeps growing with no pile (the new threads run): the
+ * series of site "threads", valued at the threads its leak is judged on
+ * (all of them here: none is in a pile), not at its stuck count (0).
+ */
+static void test_leak_series_of_threads(void **state)
+{
+	enum { SCANS = 150 };
+	struct lw_metrics_input in = {};
+	struct lw_tracker *t = new_leak_tracker();
+	char *page, want[256];
+	size_t i, k;
+
+	for (i = 0; i < SCANS; i++) {
+		uint64_t now = (100 + i) * SEC;
+		struct lw_task_rec r;
+
+		tracker_scan_begin(t, now, &test_clock);
+		for (k = 0; k <= i; k++) {
+			r = task(C_PID, (uint32_t)(C_PID + k), false, 0, now);
+			tracker_scan_task(t, &r, NULL);
+		}
+		tracker_scan_end(t);
+	}
+	page = render(t, &in);
+	snprintf(want, sizeof(want), "leakwatch_leak_stuck{pid=\"600\",comm=\"cprog\",site=\"threads\","
+		 "wait=\"threads\",where=\"\",waiter=\"thread\"} %d", SCANS);
+	assert_line(page, "leakwatch_stuck_threads{pid=\"600\",comm=\"cprog\"} 0");
+	assert_line(page, want);
+	assert_line(page, "leakwatch_leak_sites 1");
+	free(page);
+	tracker_free(t);
+}
+
+/* Past the cap, a leaked site gets no series but is counted. */
+static void test_leak_series_capped(void **state)
+{
+	struct lw_metrics_input in = { .max_leak_series = 1 };
+	struct lw_tracker *t = new_leak_tracker();
+	const char *at;
+	char *page;
+	size_t i;
+
+	for (i = 0; i < 40; i++)
+		feed_leaks(t, i, false, false);
+	page = render(t, &in);
+	at = strstr(page, "\nleakwatch_leak_stuck{");
+	assert_non_null(at);
+	assert_null(strstr(at + 1, "\nleakwatch_leak_stuck{"));
+	assert_line(page, "leakwatch_leak_sites 2");
+	assert_line(page, "leakwatch_leak_sites_omitted 1");
 	free(page);
 	tracker_free(t);
 }
@@ -287,6 +505,10 @@ int main(void)
 		cmocka_unit_test(test_goroutine_gauges_and_stuck_by_wait),
 		cmocka_unit_test(test_goroutine_scan_cost),
 		cmocka_unit_test(test_page_well_formed),
+		cmocka_unit_test(test_leak_series),
+		cmocka_unit_test(test_leak_series_released_then_exited),
+		cmocka_unit_test(test_leak_series_of_threads),
+		cmocka_unit_test(test_leak_series_capped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
