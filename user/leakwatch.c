@@ -20,6 +20,7 @@
 #include "dump.h"
 #include "duration.h"
 #include "event_loop.h"
+#include "folded_file.h"
 #include "go_watch.h"
 #include "http.h"
 #include "id_map.h"
@@ -51,6 +52,7 @@ struct daemon {
 	struct http_server *http;
 	FILE *timeline_file;
 	struct timeline *timeline;
+	char folded_path[4096]; /* --folded, its links followed */
 	struct lw_buf metrics_page;
 	double scan_seconds;
 	struct unwinder *unwinder;
@@ -307,6 +309,45 @@ static int on_winch(void *ctx)
 	if (text_out_query_size(&d->text))
 		return 0; /* the size stays; the table still fits the old one */
 	text_render(&d->text, d->tracker, clock_to_unix(&d->clock, clock_mono_ns()));
+	return 0;
+}
+
+/* The stuck waiters of the last scan into the --folded file.  Returns 0 or
+ * -errno (not logged here). */
+static int write_folded(struct daemon *d)
+{
+	struct tracker_cursor c = {};
+	struct lw_waiter_view v;
+	struct folded *f;
+	int err;
+
+	err = folded_new(d->cfg.folded_weight_time, &f);
+	while (!err && tracker_next_stuck(d->tracker, &c, &v))
+		err = folded_add(f, &v);
+	if (!err)
+		err = folded_file_write(d->folded_path, f);
+	if (!err)
+		log_debug("wrote %zu stuck waiters as folded stacks to %s", folded_waiters(f),
+			  d->folded_path);
+	folded_free(f);
+	return err;
+}
+
+/* SIGUSR1: the --folded file now; a failure is said and the run goes on
+ * (the write at exit decides the exit status). */
+static int on_usr1(void *ctx)
+{
+	struct daemon *d = ctx;
+	int err;
+
+	if (!d->cfg.folded) {
+		log_debug("SIGUSR1 ignored: no --folded FILE");
+		return 0;
+	}
+	err = write_folded(d);
+	if (err)
+		log_error("cannot write the folded stacks to %s: %s", d->cfg.folded,
+			  err == -EINVAL ? "not a regular file" : strerror(-err));
 	return 0;
 }
 
@@ -1005,6 +1046,15 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	if (d.cfg.folded) {
+		err = folded_file_prepare(d.cfg.folded, d.folded_path, sizeof(d.folded_path));
+		if (err) {
+			log_error("cannot write the folded stacks to %s: %s", d.cfg.folded,
+				  err == -EINVAL ? "not a regular file" : strerror(-err));
+			exit_code = LW_EXIT_USAGE;
+			goto cleanup;
+		}
+	}
 	if (d.cfg.metrics) {
 		err = http_start(d.cfg.metrics, &d.metrics_page, &d.http);
 		if (err == -EINVAL) {
@@ -1119,6 +1169,7 @@ int main(int argc, char **argv)
 		.on_ringbuf = on_ringbuf,
 		.on_child = on_child,
 		.on_winch = on_winch,
+		.on_usr1 = on_usr1,
 		.extra_fd = d.http ? http_fd(d.http) : -1,
 		.on_extra = on_http,
 		.ctx = &d,
@@ -1136,6 +1187,18 @@ int main(int argc, char **argv)
 		else
 			log_error("stopped on an error: %s", strerror(-err));
 		exit_code = LW_EXIT_CANNOT_RUN;
+	}
+	/* What is stuck at the last scan, before a command still running is
+	 * stopped (its stuck threads would end with it).  A failed write
+	 * fails the run, as a failed output does. */
+	if (d.cfg.folded) {
+		int ferr = write_folded(&d);
+
+		if (ferr) {
+			log_error("cannot write the folded stacks to %s: %s", d.cfg.folded,
+				  ferr == -EINVAL ? "not a regular file" : strerror(-ferr));
+			exit_code = LW_EXIT_CANNOT_RUN;
+		}
 	}
 	if (d.cfg.command && !d.run.done) {
 		/* Stopped by -d, a signal or an error: the command goes too. */
