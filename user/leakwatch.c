@@ -333,21 +333,29 @@ static int write_folded(struct daemon *d)
 	return err;
 }
 
+/* write_folded, a failure said in one line on stderr.  At exit a failure
+ * fails the run (exit 3), as a failed output does. */
+static int write_folded_said(struct daemon *d)
+{
+	int err = write_folded(d);
+
+	if (err)
+		log_error("cannot write the folded stacks to %s: %s", d->cfg.folded,
+			  err == -EINVAL ? "not a regular file" : strerror(-err));
+	return err;
+}
+
 /* SIGUSR1: the --folded file now; a failure is said and the run goes on
  * (the write at exit decides the exit status). */
 static int on_usr1(void *ctx)
 {
 	struct daemon *d = ctx;
-	int err;
 
 	if (!d->cfg.folded) {
 		log_debug("SIGUSR1 ignored: no --folded FILE");
 		return 0;
 	}
-	err = write_folded(d);
-	if (err)
-		log_error("cannot write the folded stacks to %s: %s", d->cfg.folded,
-			  err == -EINVAL ? "not a regular file" : strerror(-err));
+	write_folded_said(d);
 	return 0;
 }
 
@@ -976,7 +984,7 @@ int main(int argc, char **argv)
 	struct lw_loop_ops ops;
 	struct daemon d = { .run = { .release_fd = -1, .exec_fd = -1 } };
 	int err, exit_code = LW_EXIT_OK, i;
-	bool released = false, signaled = false;
+	bool released = false, signaled = false, folded_written = false;
 	uint32_t tgid;
 
 	if (keep_std_fds_open())
@@ -1188,17 +1196,12 @@ int main(int argc, char **argv)
 			log_error("stopped on an error: %s", strerror(-err));
 		exit_code = LW_EXIT_CANNOT_RUN;
 	}
-	/* What is stuck at the last scan, before a command still running is
-	 * stopped (its stuck threads would end with it).  A failed write
-	 * fails the run, as a failed output does. */
-	if (d.cfg.folded) {
-		int ferr = write_folded(&d);
-
-		if (ferr) {
-			log_error("cannot write the folded stacks to %s: %s", d.cfg.folded,
-				  ferr == -EINVAL ? "not a regular file" : strerror(-ferr));
+	/* A command still running: the folded stacks before it is stopped
+	 * (its stuck threads end with it). */
+	if (d.cfg.folded && d.cfg.command && !d.run.done) {
+		folded_written = true;
+		if (write_folded_said(&d))
 			exit_code = LW_EXIT_CANNOT_RUN;
-		}
 	}
 	if (d.cfg.command && !d.run.done) {
 		/* Stopped by -d, a signal or an error: the command goes too. */
@@ -1212,6 +1215,9 @@ int main(int argc, char **argv)
 		loop_second_interrupt_kills();
 	if (!err)
 		loader_consume(d.bpf);
+	/* After the last records: the file shows what they leave stuck. */
+	if (d.cfg.folded && !folded_written && write_folded_said(&d))
+		exit_code = LW_EXIT_CANNOT_RUN;
 	emit_summary(&d);
 	if (fflush(stdout))
 		check_output(&d);

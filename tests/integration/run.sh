@@ -56,6 +56,7 @@ kill_all() {
 cleanup() {
 	kill_all
 	declare -F stacks_cleanup >/dev/null && stacks_cleanup
+	declare -F folded_cleanup >/dev/null && folded_cleanup
 	if [[ ${LW_KEEP_TMP:-} ]]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -556,13 +557,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/stacks_tests.sh" || exit 1
 source "$(dirname "${BASH_SOURCE[0]}")/py_tests.sh" || exit 1
 # JIT frames from perf map files: a JVM, Node, jitspin (issue 10).
 source "$(dirname "${BASH_SOURCE[0]}")/jit_tests.sh" || exit 1
+# --folded: flame graphs of the stuck waiters (issue 11).
+# shellcheck source=folded_tests.sh
+source "$(dirname "${BASH_SOURCE[0]}")/folded_tests.sh" || exit 1
 
 # --------------------------------------------------------------- harness --
 
 ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck stopped hostwide text sigint badinput
 	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" "${RUNMODE_TESTS[@]}" "${KERNEL_TESTS[@]}"
 	"${VIEW_TESTS[@]}" "${GO_TESTS[@]}" "${GOWIRE_TESTS[@]}" "${STACKS_TESTS[@]}" "${PY_TESTS[@]}"
-	"${JIT_TESTS[@]}"
+	"${JIT_TESTS[@]}" "${FOLDED_TESTS[@]}"
 	summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")
