@@ -16,6 +16,9 @@
 #                   (pcomm, wait); the goroutine lines (no kernel frames)
 #                   and the thread lines each equal their stuck records and
 #                   the last samples' goroutines_stuck and stuck
+#   folded_runmode  -- COMMAND: at -d, the command's stuck threads (written
+#                   before it is stopped); the command exiting by itself:
+#                   an empty file (nothing is stuck), its exit status
 #   folded_paths    a FIFO with no reader, a directory, /dev/full, a missing
 #                   directory: exit 2 at once, one line; a full disk (a small
 #                   tmpfs): SIGUSR1 says so and the run goes on, the exit
@@ -222,6 +225,30 @@ test_folded_go() {
 	folded_speedscope "$f" || return 1
 }
 
+# Run mode: stopped by -d, the file has the command's stuck threads (written
+# before the command is stopped); the command ending by itself leaves
+# nothing stuck: an empty file, and the command's exit status.
+test_folded_runmode() {
+	local f=$TMP/runmode.folded fe=$TMP/runmode-exit.folded got want
+	# The command's own lines go elsewhere: stdout is the JSON Lines.
+	start_lw folded_rm -t 1s -i 250ms -d 4s -j --folded "$f" -- \
+		sh -c "exec '$BLOCKER' cond --threads 2 --exit-after 60 >/dev/null" || return 1
+	wait_lw 40 || return 1
+	expect_rc 143 || return 1 # the command's status: SIGTERM at the end of -d
+	folded_form "$f" || return 1
+	got=$(grep -c '^blocker;.*;blocked_thread;.*\[wait: futex\] 2$' "$f")
+	want=$(jq -s '[.[] | select(.type == "stuck" and .pcomm == "blocker")] | length' "$OUT")
+	((got == 1 && want == 2)) ||
+		fail "want one blocker line of weight 2 as the 2 stuck records (got $got line(s), $want records)" \
+			"$(cat "$f")" || return 1
+	folded_speedscope "$f" || return 1
+	start_lw folded_rm_exit -t 1s -i 250ms -d 30s -j --folded "$fe" -- \
+		sh -c "exec '$BLOCKER' cond --threads 2 --exit-after 3 >/dev/null" || return 1
+	wait_lw 40 || return 1
+	expect_rc 0 || return 1
+	[[ -f $fe && ! -s $fe ]] || fail "the command exited: want an empty file" "$(head -3 "$fe")"
+}
+
 # folded_refused WHAT FILE: leakwatch --folded FILE exits 2 at once with one
 # line on stderr naming FILE.
 folded_refused() {
@@ -280,4 +307,4 @@ test_folded_paths() {
 		fail "want one line saying it is not a regular file" "$(cat "$ERR")" || return 1
 }
 
-FOLDED_TESTS=(folded_threads folded_go folded_paths)
+FOLDED_TESTS=(folded_threads folded_go folded_runmode folded_paths)
