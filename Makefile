@@ -42,6 +42,8 @@ CORE_SRCS := user/args.c user/cgroup.c user/duration.c user/tracker.c user/id_ma
 CORE_SRCS += user/inline_chain.c user/symcache.c
 # JIT symbols: the perf map parser (pure) and its per-process files (/proc).
 CORE_SRCS += user/perf_map.c
+# Folded stacks (--folded): the lines (pure) and the file they replace.
+CORE_SRCS += user/folded.c user/folded_file.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
 DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c user/go_watch.c \
 	user/go_scan.c \

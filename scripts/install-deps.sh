@@ -72,3 +72,20 @@ fi
 GOTOOLCHAIN=local go_version 1.19 /usr/lib/go-1.19/bin/go
 GOTOOLCHAIN=local go_version 1.26 /usr/local/go/bin/go
 GOTOOLCHAIN=go1.27.3 go_version 1.27.3 /usr/local/go/bin/go
+
+# speedscope (tests/integration/folded_tests.sh reads the --folded files with
+# its own importer, headless in Node): this version exactly, into a cache
+# directory of the user running this, never globally.  The tests find it at
+# the same LW_NODE_DIR.
+SPEEDSCOPE_VERSION=1.25.0
+LW_NODE_DIR=${LW_NODE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/leakwatch/node}
+installed=$(node -p "require('$LW_NODE_DIR/node_modules/speedscope/package.json').version" 2>/dev/null || true)
+if [ "$installed" != "$SPEEDSCOPE_VERSION" ]; then
+	# npm comes with these machines' nodejs (NodeSource's, Node 20);
+	# Debian's own npm package conflicts with it.
+	command -v npm >/dev/null || { echo "install-deps: npm is missing (it comes with nodejs 20)" >&2; exit 1; }
+	echo "install-deps: installing speedscope@$SPEEDSCOPE_VERSION into $LW_NODE_DIR" >&2
+	mkdir -p "$LW_NODE_DIR"
+	npm install --prefix "$LW_NODE_DIR" --no-audit --no-fund --ignore-scripts --save-exact \
+		"speedscope@$SPEEDSCOPE_VERSION" >/dev/null
+fi

@@ -33,6 +33,10 @@ static const char usage[] =
 	"      --timeline FILE     write a Chrome trace (ui.perfetto.dev) of the stuck waits\n"
 	"      --timeline-goroutines N  at most N goroutine tracks in the timeline\n"
 	"                          (default 200; the rest are counted in it)\n"
+	"      --folded FILE       at exit and on SIGUSR1, write the stuck threads and\n"
+	"                          goroutines as folded stacks (flamegraph.pl, speedscope)\n"
+	"      --folded-weight count|time  weigh each stack by its waiters (default) or\n"
+	"                          by their blocked milliseconds\n"
 	"      --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 	"                          (ADDR defaults to 127.0.0.1: ':9464')\n"
 	"      --fail-on-leak      exit 1 when a leak was found (always so with -- COMMAND)\n"
@@ -53,6 +57,8 @@ enum {
 	OPT_NO_GOROUTINES,
 	OPT_TIMELINE_GOROUTINES,
 	OPT_CGROUP,
+	OPT_FOLDED,
+	OPT_FOLDED_WEIGHT,
 };
 
 static const struct option long_options[] = {
@@ -71,6 +77,8 @@ static const struct option long_options[] = {
 	{ "no-goroutines", no_argument, NULL, OPT_NO_GOROUTINES },
 	{ "timeline-goroutines", required_argument, NULL, OPT_TIMELINE_GOROUTINES },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "folded", required_argument, NULL, OPT_FOLDED },
+	{ "folded-weight", required_argument, NULL, OPT_FOLDED_WEIGHT },
 	{},
 };
 
@@ -160,6 +168,8 @@ static int check_dump(const struct lw_config *cfg, FILE *err)
 		with = "--timeline";
 	else if (cfg->metrics)
 		with = "--metrics";
+	else if (cfg->folded)
+		with = "--folded";
 	else if (cfg->duration_ns)
 		with = "--duration";
 	if (with) {
@@ -176,7 +186,7 @@ static int check_dump(const struct lw_config *cfg, FILE *err)
 int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *err)
 {
 	const char *last_value = NULL; /* the last option's value, if it had one */
-	bool dashdash;
+	bool dashdash, folded_weight = false;
 	int opt;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -270,6 +280,22 @@ int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *er
 			}
 			cfg->cgroups[cfg->n_cgroups++] = optarg;
 			break;
+		case OPT_FOLDED:
+			if (!*optarg) {
+				fprintf(err, "leakwatch: --folded needs a file name\n");
+				return -EINVAL;
+			}
+			cfg->folded = optarg;
+			break;
+		case OPT_FOLDED_WEIGHT:
+			if (strcmp(optarg, "count") && strcmp(optarg, "time")) {
+				fprintf(err, "leakwatch: invalid --folded-weight '%s': use count "
+					     "or time\n", optarg);
+				return -EINVAL;
+			}
+			cfg->folded_weight_time = !strcmp(optarg, "time");
+			folded_weight = true;
+			break;
 		case 'h':
 			fputs(usage, out);
 			return LW_ARGS_DONE;
@@ -320,6 +346,8 @@ int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *er
 	if (cfg->n_cgroups && (cfg->n_pids || cfg->command)) {
 		fprintf(err, "leakwatch: use --cgroup without %s (it watches the cgroup's processes)\n",
 			cfg->command ? "-- COMMAND" : "-p");
+	if (folded_weight && !cfg->folded) {
+		fprintf(err, "leakwatch: --folded-weight needs --folded FILE\n");
 		return -EINVAL;
 	}
 	return check_dump(cfg, err);

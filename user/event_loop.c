@@ -18,6 +18,7 @@ static void loop_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGCHLD);
 	sigaddset(set, SIGWINCH);
+	sigaddset(set, SIGUSR1);
 }
 
 int loop_block_signals(void)
@@ -160,6 +161,10 @@ int loop_run(int ringbuf_fd, uint64_t interval_ns, uint64_t duration_ns,
 				}
 				if (si.ssi_signo == SIGWINCH) {
 					err = ops->on_winch ? ops->on_winch(ops->ctx) : 0;
+					break;
+				}
+				if (si.ssi_signo == SIGUSR1) {
+					err = ops->on_usr1 ? ops->on_usr1(ops->ctx) : 0;
 					break;
 				}
 				/* SIGINT, SIGTERM, SIGHUP: stop cleanly. */

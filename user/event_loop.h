@@ -11,13 +11,14 @@ struct lw_loop_ops {
 	int (*on_ringbuf)(void *ctx);   /* records are waiting */
 	int (*on_child)(void *ctx);     /* SIGCHLD */
 	int (*on_winch)(void *ctx);     /* SIGWINCH: the terminal was resized */
+	int (*on_usr1)(void *ctx);      /* SIGUSR1: write the --folded file now */
 	int extra_fd;                   /* another fd to watch (the HTTP server), or -1 */
 	int (*on_extra)(void *ctx);     /* extra_fd is readable */
 	void *ctx;
 };
 
 /* Blocks the signals the loop takes through its signalfd (SIGINT, SIGTERM,
- * SIGHUP, SIGCHLD) and ignores SIGPIPE; call before starting threads or
+ * SIGHUP, SIGCHLD, SIGWINCH, SIGUSR1) and ignores SIGPIPE; call before starting threads or
  * children (children must call loop_unblock_signals, which also gives
  * SIGPIPE its default back). */
 int loop_block_signals(void);

@@ -24,6 +24,7 @@
 #include "dump.h"
 #include "duration.h"
 #include "event_loop.h"
+#include "folded_file.h"
 #include "go_watch.h"
 #include "http.h"
 #include "id_map.h"
@@ -55,6 +56,7 @@ struct daemon {
 	struct http_server *http;
 	FILE *timeline_file;
 	struct timeline *timeline;
+	char folded_path[4096]; /* --folded, its links followed */
 	struct lw_buf metrics_page;
 	double scan_seconds;
 	struct unwinder *unwinder;
@@ -312,6 +314,53 @@ static int on_winch(void *ctx)
 	if (text_out_query_size(&d->text))
 		return 0; /* the size stays; the table still fits the old one */
 	text_render(&d->text, d->tracker, clock_to_unix(&d->clock, clock_mono_ns()));
+	return 0;
+}
+
+/* The stuck waiters of the last scan into the --folded file.  Returns 0 or
+ * -errno (not logged here). */
+static int write_folded(struct daemon *d)
+{
+	struct tracker_cursor c = {};
+	struct lw_waiter_view v;
+	struct folded *f;
+	int err;
+
+	err = folded_new(d->cfg.folded_weight_time, &f);
+	while (!err && tracker_next_stuck(d->tracker, &c, &v))
+		err = folded_add(f, &v);
+	if (!err)
+		err = folded_file_write(d->folded_path, f);
+	if (!err)
+		log_debug("wrote %zu stuck waiters as folded stacks to %s", folded_waiters(f),
+			  d->folded_path);
+	folded_free(f);
+	return err;
+}
+
+/* write_folded, a failure said in one line on stderr.  At exit a failure
+ * fails the run (exit 3), as a failed output does. */
+static int write_folded_said(struct daemon *d)
+{
+	int err = write_folded(d);
+
+	if (err)
+		log_error("cannot write the folded stacks to %s: %s", d->cfg.folded,
+			  err == -EINVAL ? "not a regular file" : strerror(-err));
+	return err;
+}
+
+/* SIGUSR1: the --folded file now; a failure is said and the run goes on
+ * (the write at exit decides the exit status). */
+static int on_usr1(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (!d->cfg.folded) {
+		log_debug("SIGUSR1 ignored: no --folded FILE");
+		return 0;
+	}
+	write_folded_said(d);
 	return 0;
 }
 
@@ -1003,7 +1052,7 @@ int main(int argc, char **argv)
 	struct lw_loop_ops ops;
 	struct daemon d = { .run = { .release_fd = -1, .exec_fd = -1 } };
 	int err, exit_code = LW_EXIT_OK, i;
-	bool released = false, signaled = false;
+	bool released = false, signaled = false, folded_written = false;
 	uint32_t tgid;
 
 	if (keep_std_fds_open())
@@ -1072,6 +1121,15 @@ int main(int argc, char **argv)
 		if (err) {
 			log_error("cannot write the timeline to %s: %s", d.cfg.timeline,
 				  strerror(-err));
+			exit_code = LW_EXIT_USAGE;
+			goto cleanup;
+		}
+	}
+	if (d.cfg.folded) {
+		err = folded_file_prepare(d.cfg.folded, d.folded_path, sizeof(d.folded_path));
+		if (err) {
+			log_error("cannot write the folded stacks to %s: %s", d.cfg.folded,
+				  err == -EINVAL ? "not a regular file" : strerror(-err));
 			exit_code = LW_EXIT_USAGE;
 			goto cleanup;
 		}
@@ -1193,6 +1251,7 @@ int main(int argc, char **argv)
 		.on_ringbuf = on_ringbuf,
 		.on_child = on_child,
 		.on_winch = on_winch,
+		.on_usr1 = on_usr1,
 		.extra_fd = d.http ? http_fd(d.http) : -1,
 		.on_extra = on_http,
 		.ctx = &d,
@@ -1211,6 +1270,13 @@ int main(int argc, char **argv)
 			log_error("stopped on an error: %s", strerror(-err));
 		exit_code = LW_EXIT_CANNOT_RUN;
 	}
+	/* A command still running: the folded stacks before it is stopped
+	 * (its stuck threads end with it). */
+	if (d.cfg.folded && d.cfg.command && !d.run.done) {
+		folded_written = true;
+		if (write_folded_said(&d))
+			exit_code = LW_EXIT_CANNOT_RUN;
+	}
 	if (d.cfg.command && !d.run.done) {
 		/* Stopped by -d, a signal or an error: the command goes too. */
 		run_stop(&d.run, LW_RUN_GRACE_NS);
@@ -1223,6 +1289,9 @@ int main(int argc, char **argv)
 		loop_second_interrupt_kills();
 	if (!err)
 		loader_consume(d.bpf);
+	/* After the last records: the file shows what they leave stuck. */
+	if (d.cfg.folded && !folded_written && write_folded_said(&d))
+		exit_code = LW_EXIT_CANNOT_RUN;
 	emit_summary(&d);
 	if (fflush(stdout))
 		check_output(&d);

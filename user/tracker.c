@@ -2274,11 +2274,8 @@ static bool next_site(const struct lw_tracker *t, struct tracker_cursor *c, bool
 					continue;
 				*out = (struct lw_site_view){ .site = s, .pid = p->pid,
 							      .pcomm = p->pcomm,
-<<<<<<< HEAD
-							      .cgroup = p->cgroup };
-=======
+							      .cgroup = p->cgroup,
 							      .exited = p->exited };
->>>>>>> i11-alerts
 				c->i = at; /* this process again next time */
 				return true;
 			}

@@ -57,6 +57,7 @@ cleanup() {
 	kill_all
 	declare -F stacks_cleanup >/dev/null && stacks_cleanup
 	declare -F cgroup_cleanup >/dev/null && cgroup_cleanup
+	declare -F folded_cleanup >/dev/null && folded_cleanup
 	if [[ ${LW_KEEP_TMP:-} ]]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -562,13 +563,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/jit_tests.sh" || exit 1
 # Containers and services: cgroup labels, --cgroup (issue 11).
 # shellcheck source=cgroup_tests.sh
 source "$(dirname "${BASH_SOURCE[0]}")/cgroup_tests.sh" || exit 1
+# --folded: flame graphs of the stuck waiters (issue 11).
+# shellcheck source=folded_tests.sh
+source "$(dirname "${BASH_SOURCE[0]}")/folded_tests.sh" || exit 1
 
 # --------------------------------------------------------------- harness --
 
 ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck stopped hostwide text sigint badinput
 	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" "${RUNMODE_TESTS[@]}" "${KERNEL_TESTS[@]}"
 	"${VIEW_TESTS[@]}" "${GO_TESTS[@]}" "${GOWIRE_TESTS[@]}" "${STACKS_TESTS[@]}" "${PY_TESTS[@]}"
-	"${JIT_TESTS[@]}" "${CGROUP_TESTS[@]}" "${ALERTS_TESTS[@]}"
+	"${JIT_TESTS[@]}" "${CGROUP_TESTS[@]}" "${ALERTS_TESTS[@]}" "${FOLDED_TESTS[@]}"
 	summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")

@@ -568,6 +568,51 @@ static void test_bad_timeline_goroutines_rejected(void **state)
 	run_free(r);
 }
 
+static void test_folded(void **state)
+{
+	static const char *const bad[] = { "", "Time", "counts", "ms" };
+	struct run *r = RUN0();
+	size_t i;
+
+	assert_null(r->cfg.folded);
+	assert_false(r->cfg.folded_weight_time);
+	run_free(r);
+	r = RUN("--folded", "stuck.folded");
+	assert_int_equal(r->rc, 0);
+	assert_string_equal(r->cfg.folded, "stuck.folded");
+	assert_false(r->cfg.folded_weight_time);
+	run_free(r);
+	r = RUN("--folded=f", "--folded-weight", "time");
+	assert_int_equal(r->rc, 0);
+	assert_true(r->cfg.folded_weight_time);
+	run_free(r);
+	r = RUN("--folded-weight=time", "--folded", "f", "--folded-weight", "count");
+	assert_int_equal(r->rc, 0);
+	assert_false(r->cfg.folded_weight_time);
+	run_free(r);
+	r = RUN("--folded=");
+	assert_usage_error(r, "--folded");
+	run_free(r);
+	r = RUN("--folded");
+	assert_usage_error(r, "'--folded'");
+	run_free(r);
+	r = RUN("--folded-weight", "time");
+	assert_usage_error(r, "--folded FILE");
+	run_free(r);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = RUN("--folded", "f", "--folded-weight", bad[i]);
+		assert_usage_error(r, "--folded-weight");
+		run_free(r);
+	}
+	r = RUN("--dump", "-p", "5", "--folded", "f");
+	assert_usage_error(r, "--folded");
+	run_free(r);
+	r = RUN("--help");
+	assert_non_null(strstr(r->out, "--folded FILE"));
+	assert_non_null(strstr(r->out, "--folded-weight count|time"));
+	run_free(r);
+}
+
 static void test_dump(void **state)
 {
 	struct run *r = RUN("--dump", "-p", "5", "-p", "6", "-j");
@@ -702,6 +747,7 @@ int main(void)
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_dump_needs_pid),
 		cmocka_unit_test(test_cgroup),
+		cmocka_unit_test(test_folded),
 		cmocka_unit_test(test_help_names_goroutine_flags),
 	};
 
