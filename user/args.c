@@ -346,6 +346,8 @@ int args_parse(int argc, char **argv, struct lw_config *cfg, FILE *out, FILE *er
 	if (cfg->n_cgroups && (cfg->n_pids || cfg->command)) {
 		fprintf(err, "leakwatch: use --cgroup without %s (it watches the cgroup's processes)\n",
 			cfg->command ? "-- COMMAND" : "-p");
+		return -EINVAL;
+	}
 	if (folded_weight && !cfg->folded) {
 		fprintf(err, "leakwatch: --folded-weight needs --folded FILE\n");
 		return -EINVAL;
