@@ -179,7 +179,12 @@ static void test_pi_edeadlk_mutex_found_from_registers(void **state)
 	static struct lw_stack_text s;
 	struct lw_lock_stats st = { 0 };
 	pthread_mutexattr_t a;
-	pthread_mutex_t pi;
+	/* room after it: candidates are read 40 bytes at a time */
+	static struct {
+		pthread_mutex_t pi;
+		char room[64];
+	} mem;
+	pthread_mutex_t *pi = &mem.pi;
 	struct lw_task_rec r;
 	/* glibc's local 0, with room around it for the reads of 40 bytes */
 	static unsigned int local[32];
@@ -191,23 +196,23 @@ static void test_pi_edeadlk_mutex_found_from_registers(void **state)
 	(void)state;
 	pthread_mutexattr_init(&a);
 	pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
-	pthread_mutex_init(&pi, &a);
+	pthread_mutex_init(pi, &a);
 	stack_of(&s, funcs, 5);
-	t = hold_it(&pi);
+	t = hold_it(pi);
 	futex_rec(&r, &w, zero, 393, 0);
 	r.regs[LW_REG_BX] = (uintptr_t)zero;
-	r.regs[LW_REG_R14] = (uintptr_t)&pi.__data.__kind;
+	r.regs[LW_REG_R14] = (uintptr_t)&pi->__data.__kind;
 	lock_wait_decode(&r, &w, &s, &ops, &l, &st);
 	assert_true(l.owner_known);
 	assert_true(l.kernel_deadlock);
 	assert_int_equal(l.owner_tid, holder_tid);
-	assert_int_equal(l.addr, (uintptr_t)&pi);
+	assert_int_equal(l.addr, (uintptr_t)pi);
 	/* No register points at it: unknown, not guessed. */
 	r.regs[LW_REG_R14] = 0;
 	lock_wait_decode(&r, &w, &s, &ops, &l, &st);
 	assert_false(l.owner_known);
 	let_go(t);
-	pthread_mutex_destroy(&pi);
+	pthread_mutex_destroy(pi);
 }
 
 static void test_not_a_futex_wait(void **state)
