@@ -124,33 +124,72 @@ cleanup:
 	return err;
 }
 
-int wait_for_holder(const struct wf_waiter *ws, size_t n, size_t i, uint32_t *holder,
-		    size_t *hops)
+int wait_for_holders(const struct wf_waiter *ws, size_t n, struct wf_holder *out)
 {
+	unsigned char *state = NULL;
+	size_t *path = NULL, s;
 	struct by_tid t;
-	size_t steps = 0, j;
 	int err;
 
-	if (i >= n)
-		return -EINVAL;
-	if (!ws[i].owner)
-		return -ENOENT;
 	err = by_tid_init(&t, ws, n);
 	if (err)
 		return err;
-	/* More than n hops means a loop: there are only n waiters. */
-	for (j = i; steps <= n; steps++) {
-		size_t next = next_of(&t, j);
-
-		if (next == n) {
-			/* j's owner waits for no lock; or j waits for a lock
-			 * whose owner is not known: the chain ends at j. */
-			*holder = ws[j].owner ? ws[j].owner : ws[j].tid;
-			*hops = ws[j].owner ? steps + 1 : steps;
-			break;
-		}
-		j = next;
+	state = calloc(n ? n : 1, 1);
+	path = malloc((n ? n : 1) * sizeof(*path));
+	if (!state || !path) {
+		err = -ENOMEM;
+		goto cleanup;
 	}
+	for (s = 0; s < n; s++) {
+		struct wf_holder end;
+		size_t len = 0, i = s, next;
+
+		/* Walk to a waiter whose answer is known, the end of the
+		 * chain, or back onto the walk (a cycle). */
+		while (state[i] == UNSEEN) {
+			state[i] = ON_PATH;
+			path[len++] = i;
+			next = next_of(&t, i);
+			if (next == n)
+				break;
+			i = next;
+		}
+		if (state[i] == DONE) {
+			end = out[i];
+			if (!end.err && end.hops)
+				end.hops++; /* one more lock to it */
+		} else if (i == path[len - 1] && next_of(&t, i) == n) {
+			/* i's owner waits for no lock, or i's own has no
+			 * known owner. */
+			if (ws[i].owner)
+				end = (struct wf_holder){ .tid = ws[i].owner, .hops = 1 };
+			else
+				end = (struct wf_holder){ .err = -ENOENT, .tid = ws[i].tid };
+			out[i] = end;
+			state[i] = DONE;
+			len--;
+			if (!end.err)
+				end.hops++;
+		} else {
+			end = (struct wf_holder){ .err = -ELOOP };
+		}
+		/* Back along the walk: each is one lock further from the end.
+		 * Behind a waiter with no known owner, that waiter is the end. */
+		while (len > 0) {
+			size_t j = path[--len];
+
+			if (end.err == -ENOENT)
+				end = (struct wf_holder){ .tid = end.tid, .hops = 1 };
+			out[j] = end;
+			state[j] = DONE;
+			if (!end.err)
+				end.hops++;
+		}
+	}
+	err = 0;
+cleanup:
+	free(path);
+	free(state);
 	free(t.order);
-	return steps > n ? -ELOOP : 0;
+	return err;
 }

@@ -35,16 +35,21 @@ struct wf_cycle {
 int wait_for_cycles(const struct wf_waiter *ws, size_t n, size_t *members,
 		    struct wf_cycle *cycles, size_t max_cycles);
 
+/* Who a waiter waits for in the end (wait_for_holders). */
+struct wf_holder {
+	int err;         /* 0; -ENOENT: no owner known; -ELOOP: it waits into a cycle */
+	uint32_t tid;    /* err 0: the thread at the end of the chain */
+	uint32_t hops;   /* err 0: locks between (1: its own lock's owner) */
+};
+
 /*
- * Who ws[i] waits for in the end: follows owners while the owner is itself
- * waiting for a lock.  Returns 0 with *holder the tid at the end of the
- * chain and *hops the number of locks in between (1: ws[i]'s own owner).
- * The end is an owner that waits for no lock (blocked in something else,
- * running, or not a thread we know), or a waiter in the chain whose own
- * lock has no known owner (then *holder is that waiter); -ENOENT when ws[i] has no known owner; -ELOOP when the chain runs
- * into a cycle (a deadlock: wait_for_cycles names it); -EINVAL, -ENOMEM.
+ * For every ws[i], who it waits for in the end: follows owners while the
+ * owner is itself waiting for a lock.  The end is an owner that waits for
+ * no lock (blocked in something else, running, or not a thread we know), or
+ * a waiter in the chain whose own lock has no known owner (then the tid is
+ * that waiter's).  One pass with memory: O(n log n).  out holds n entries.
+ * Returns 0, -EINVAL (a tid twice, or tid 0) or -ENOMEM.
  */
-int wait_for_holder(const struct wf_waiter *ws, size_t n, size_t i, uint32_t *holder,
-		    size_t *hops);
+int wait_for_holders(const struct wf_waiter *ws, size_t n, struct wf_holder *out);
 
 #endif

@@ -50,8 +50,8 @@ static void test_three_thread_cycle_and_a_convoy_into_it(void **state)
 	};
 	size_t members[N(ws)];
 	struct wf_cycle c[4];
-	uint32_t tids[3], holder;
-	size_t hops;
+	struct wf_holder h[N(ws)];
+	uint32_t tids[3];
 
 	(void)state;
 	assert_int_equal(wait_for_cycles(ws, N(ws), members, c, 4), 1);
@@ -61,7 +61,10 @@ static void test_three_thread_cycle_and_a_convoy_into_it(void **state)
 	assert_int_equal(tids[1], 2);
 	assert_int_equal(tids[2], 3);
 	/* Waiting into a deadlock has no holder to blame. */
-	assert_int_equal(wait_for_holder(ws, N(ws), 3, &holder, &hops), -ELOOP);
+	assert_int_equal(wait_for_holders(ws, N(ws), h), 0);
+	assert_int_equal(h[3].err, -ELOOP);
+	assert_int_equal(h[0].err, -ELOOP);
+	assert_int_equal(h[1].err, -ELOOP);
 }
 
 static void test_self_deadlock(void **state)
@@ -84,33 +87,41 @@ static void test_convoy_ends_in_a_thread_not_at_a_lock(void **state)
 {
 	/* 100 threads wait for the lock of 42, which waits in read(). */
 	struct wf_waiter ws[100];
-	size_t members[100], i, hops;
+	struct wf_holder h[100];
+	size_t members[100], i;
 	struct wf_cycle c[1];
-	uint32_t holder;
 
 	(void)state;
 	for (i = 0; i < 100; i++)
 		ws[i] = (struct wf_waiter){ .tid = 1000 + i, .owner = 42, .lock = 0x5000 };
 	assert_int_equal(wait_for_cycles(ws, 100, members, c, 1), 0);
-	assert_int_equal(wait_for_holder(ws, 100, 57, &holder, &hops), 0);
-	assert_int_equal(holder, 42);
-	assert_int_equal(hops, 1);
+	assert_int_equal(wait_for_holders(ws, 100, h), 0);
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(h[i].err, 0);
+		assert_int_equal(h[i].tid, 42);
+		assert_int_equal(h[i].hops, 1);
+	}
 }
 
 static void test_chain_through_two_locks(void **state)
 {
-	/* 1 waits for 2's lock, 2 for 3's: 3 is blamed, two locks away. */
+	/* 1 waits for 2's lock, 2 for 3's: 3 is blamed, two locks away; 9
+	 * waits behind 1, found after 1 was (the answer is remembered). */
 	const struct wf_waiter ws[] = {
 		{ .tid = 1, .owner = 2, .lock = 0x1 },
 		{ .tid = 2, .owner = 3, .lock = 0x2 },
+		{ .tid = 9, .owner = 1, .lock = 0x9 },
 	};
-	uint32_t holder;
-	size_t hops;
+	struct wf_holder h[N(ws)];
 
 	(void)state;
-	assert_int_equal(wait_for_holder(ws, N(ws), 0, &holder, &hops), 0);
-	assert_int_equal(holder, 3);
-	assert_int_equal(hops, 2);
+	assert_int_equal(wait_for_holders(ws, N(ws), h), 0);
+	assert_int_equal(h[0].tid, 3);
+	assert_int_equal(h[0].hops, 2);
+	assert_int_equal(h[1].tid, 3);
+	assert_int_equal(h[1].hops, 1);
+	assert_int_equal(h[2].tid, 3);
+	assert_int_equal(h[2].hops, 3);
 }
 
 static void test_unknown_owner(void **state)
@@ -121,15 +132,16 @@ static void test_unknown_owner(void **state)
 		{ .tid = 1, .owner = 0, .lock = 0x1 },
 		{ .tid = 2, .owner = 1, .lock = 0x2 },
 	};
-	size_t members[N(ws)], hops;
+	struct wf_holder h[N(ws)];
+	size_t members[N(ws)];
 	struct wf_cycle c[1];
-	uint32_t holder;
 
 	(void)state;
-	assert_int_equal(wait_for_holder(ws, N(ws), 0, &holder, &hops), -ENOENT);
-	assert_int_equal(wait_for_holder(ws, N(ws), 1, &holder, &hops), 0);
-	assert_int_equal(holder, 1);
-	assert_int_equal(hops, 1);
+	assert_int_equal(wait_for_holders(ws, N(ws), h), 0);
+	assert_int_equal(h[0].err, -ENOENT);
+	assert_int_equal(h[1].err, 0);
+	assert_int_equal(h[1].tid, 1);
+	assert_int_equal(h[1].hops, 1);
 	assert_int_equal(wait_for_cycles(ws, N(ws), members, c, 1), 0);
 }
 
@@ -154,15 +166,15 @@ static void test_bad_input(void **state)
 {
 	const struct wf_waiter twice[] = { { .tid = 4, .owner = 1 }, { .tid = 4, .owner = 2 } };
 	const struct wf_waiter zero[] = { { .tid = 0, .owner = 1 } };
-	size_t members[2], hops;
+	struct wf_holder h[2];
+	size_t members[2];
 	struct wf_cycle c[1];
-	uint32_t holder;
 
 	(void)state;
 	assert_int_equal(wait_for_cycles(twice, 2, members, c, 1), -EINVAL);
 	assert_int_equal(wait_for_cycles(zero, 1, members, c, 1), -EINVAL);
 	assert_int_equal(wait_for_cycles(NULL, 0, members, c, 1), 0);
-	assert_int_equal(wait_for_holder(twice, 2, 5, &holder, &hops), -EINVAL);
+	assert_int_equal(wait_for_holders(twice, 2, h), -EINVAL);
 }
 
 int main(void)
