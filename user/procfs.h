@@ -2,6 +2,7 @@
 /* What leakwatch reads from /proc and from other processes' memory. */
 #ifndef LW_PROCFS_H
 #define LW_PROCFS_H
+#include <stddef.h>
 #include <stdint.h>
 
 /* The thread group of pid (pid may name any thread).  -ENOENT if none. */
@@ -14,6 +15,10 @@ int procfs_thread_of(uint32_t pid, uint32_t tid);
  * from the memory of thread pid (any thread of the process: a live one, as
  * a zombie leader has no memory). */
 int procfs_read_first_waiter(uint32_t pid, uint64_t waiters, uint64_t *uaddr);
+
+/* len bytes at addr of the memory of thread tid (any live thread of the
+ * process): 0, or -errno (-EIO: a short read). */
+int procfs_read_memory(uint32_t tid, uint64_t addr, void *buf, size_t len);
 
 /* A file a target process named (in its maps, its debug links, its /tmp),
  * opened read-only only if it is a regular file: a FIFO planted there
