@@ -915,8 +915,9 @@ void text_leak_report(FILE *f, const struct lw_tracker *t, uint64_t threshold_ns
 	char pcomm[NAME_BUF];
 
 	tracker_stats(t, &stats);
-	fprintf(f, "leakwatch: %u leak%s found:\n", stats.leaking_sites,
-		stats.leaking_sites == 1 ? "" : "s");
+	if (stats.leaking_sites || !stats.deadlocks)
+		fprintf(f, "leakwatch: %u leak%s found:\n", stats.leaking_sites,
+			stats.leaking_sites == 1 ? "" : "s");
 	while (tracker_next_leak(t, &c, &v)) {
 		struct lw_lock_holder holder;
 		struct lw_report r = {

@@ -556,13 +556,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/stacks_tests.sh" || exit 1
 source "$(dirname "${BASH_SOURCE[0]}")/py_tests.sh" || exit 1
 # JIT frames from perf map files: a JVM, Node, jitspin (issue 10).
 source "$(dirname "${BASH_SOURCE[0]}")/jit_tests.sh" || exit 1
+# shellcheck source=locks_tests.sh
+source "$(dirname "${BASH_SOURCE[0]}")/locks_tests.sh" || exit 1
 
 # --------------------------------------------------------------- harness --
 
 ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck stopped hostwide text sigint badinput
 	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" "${RUNMODE_TESTS[@]}" "${KERNEL_TESTS[@]}"
 	"${VIEW_TESTS[@]}" "${GO_TESTS[@]}" "${GOWIRE_TESTS[@]}" "${STACKS_TESTS[@]}" "${PY_TESTS[@]}"
-	"${JIT_TESTS[@]}"
+	"${JIT_TESTS[@]}" "${LOCKS_TESTS[@]}"
 	summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")
