@@ -56,7 +56,7 @@ lk_pile() {
 }
 
 test_locks_convoy() {
-	lk_pile locks_convoy convoy holder lookup refresh_cache mutex
+	lk_pile locks_convoy convoy refresh lookup refresh_cache mutex
 }
 
 test_locks_rwlock() {
