@@ -405,6 +405,7 @@ int json_write_report(FILE *f, const struct lw_report *r)
 			add_uint(o, "stacks_unreadable", r->drops->stacks_unreadable);
 			add_uint(o, "kstacks_unreadable", r->drops->kstacks_unreadable);
 			add_uint(o, "python_stacks_unreadable", r->drops->python_stacks_unreadable);
+			add_uint(o, "lock_owners_unreadable", r->drops->lock_owners_unreadable);
 			add_uint(o, "sites_untracked", r->drops->sites_untracked);
 			add_uint(o, "processes_untracked", r->drops->processes_untracked);
 			add_uint(o, "threads_untracked", r->drops->threads_untracked);

@@ -111,7 +111,8 @@ static void daemon_emit(void *ctx, const struct lw_report *r)
 	check_output(d);
 	if (d->timeline)
 		timeline_emit(d->timeline, r);
-	if (d->log_events && (r->type == LW_RPT_LEAK || r->type == LW_RPT_SPIN))
+	if (d->log_events && (r->type == LW_RPT_LEAK || r->type == LW_RPT_SPIN ||
+			      r->type == LW_RPT_DEADLOCK))
 		text_log_line(stderr, r);
 	/* A target that exited stays in the tracker (its exit is counted):
 	 * its goroutine scanner goes now. */

@@ -36,6 +36,7 @@ struct lw_drops {
 	uint64_t stacks_unreadable;  /* user stacks that could not be unwound */
 	uint64_t kstacks_unreadable; /* kernel stacks the scan did not get */
 	uint64_t python_stacks_unreadable; /* Python threads shown with native frames only */
+	uint64_t lock_owners_unreadable; /* locks of stuck threads whose memory could not be read */
 	uint64_t sites_untracked;    /* sites past LW_MAX_SITES_PER_PROCESS */
 	uint64_t processes_untracked; /* processes past LW_MAX_PROCESSES */
 	uint64_t threads_untracked;  /* threads past LW_MAX_THREADS */

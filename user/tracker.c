@@ -458,6 +458,7 @@ bool tracker_targets_gone(const struct lw_tracker *t)
 void tracker_drops(const struct lw_tracker *t, struct lw_drops *d)
 {
 	d->tracker = t->insert_failures;
+	d->lock_owners_unreadable = t->lock_stats.unreadable;
 	d->unstuck_inexact = t->unstuck_inexact;
 	d->stacks_unreadable = t->stacks_unreadable;
 	d->kstacks_unreadable = t->kstacks_unreadable;

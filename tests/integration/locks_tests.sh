@@ -114,12 +114,13 @@ test_locks_self() {
 		'[.[] | select(.type == "deadlock")][0].cycle[0] | .tid == .owner_tid'
 }
 
-# The text view and the run-mode report say the same; a deadlock makes run
-# mode exit 1, and the metric counts it.
+# The text view, the run-mode report, the timeline and the metric show the
+# deadlock; it makes run mode exit 1.
 test_locks_text_runmode() {
 	local port
 	port=$(ot_free_port) || return 1
-	start_lw locks_runmode -t 1s -i 500ms --metrics "127.0.0.1:$port" -- \
+	start_lw locks_runmode -t 1s -i 500ms --metrics "127.0.0.1:$port" \
+		--timeline "$TMP/locks.trace" -- \
 		"$BUILD/fixtures/locks" deadlock2 --exit-after 6 || return 1
 	local i
 	for ((i = 0; i < 80; i++)); do
@@ -135,7 +136,12 @@ test_locks_text_runmode() {
 	grep -q '^ DEADLOCK pid [0-9]* (locks): 2 threads wait for each other.s locks' "$ERR" ||
 		fail "the run-mode report has no deadlock" "$(tail -20 "$ERR")"
 	grep -Eq '^    tid [0-9]+ \(lock-a\) waits .* for mutex 0x[0-9a-f]+ held by tid [0-9]+, at take_in_order \(locks.c:[0-9]+\)' "$OUT" ||
-		fail "the text view does not name the lock, its owner and the site" "$(head -20 "$OUT")"
+		fail "the text view does not name the lock, its owner and the site" "$(head -20 "$OUT")" ||
+		return 1
+	jq -e '[.traceEvents[] | select(.name == "deadlock" and .ph == "i")] | length == 1 and
+	       (.[0].args.cycle | length) == 2' "$TMP/locks.trace" >/dev/null ||
+		fail "the timeline has no deadlock instant with both threads" \
+			"$(jq -c '.traceEvents[] | select(.ph == "i")' "$TMP/locks.trace" 2>&1 | head -5)"
 }
 
 # A busy lock (16 threads, 50 us holds, 1,000 times a second each): never
