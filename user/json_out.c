@@ -146,6 +146,109 @@ static void add_cgroup(json_object *o, const struct lw_cgroup *cg)
 		add_text(o, "unit", cg->unit, LW_CGROUP_UNIT_MAX);
 }
 
+static void add_addr(json_object *o, const char *key, uint64_t addr)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)addr);
+	add_string(o, key, buf);
+}
+
+/* The lock a stuck thread waits for: kind, mode, address, owner; or why
+ * there is no owner to name. */
+static json_object *lock_object(const struct lw_lock *l)
+{
+	json_object *o = json_object_new_object();
+
+	switch (l->kind) {
+	case LW_LOCK_MUTEX:
+		add_string(o, "kind", "mutex");
+		break;
+	case LW_LOCK_RWLOCK_READ:
+	case LW_LOCK_RWLOCK_WRITE:
+		add_string(o, "kind", "rwlock");
+		add_string(o, "mode", l->kind == LW_LOCK_RWLOCK_READ ? "read" : "write");
+		break;
+	default:
+		add_string(o, "kind", l->what ? l->what : "ownerless");
+		break;
+	}
+	if (l->addr)
+		add_addr(o, "addr", l->addr);
+	json_object_object_add(o, "owner_tid",
+			       l->owner_known ? json_object_new_uint64(l->owner_tid) : NULL);
+	if (l->readers)
+		add_uint(o, "readers", l->readers);
+	if (l->kernel_deadlock)
+		json_object_object_add(o, "kernel_deadlock", json_object_new_boolean(true));
+	if (!l->owner_known)
+		add_text(o, "why", l->kind == LW_LOCK_OWNERLESS ? "it has no owner" :
+			 l->readers ? "held by readers, who are not recorded" :
+			 "no owner could be read and validated", TEXT_MAX);
+	return o;
+}
+
+/* Who a leak's waiters wait for: the holder, with its own wait and stack. */
+static void add_holder(json_object *o, const struct lw_lock_holder *h)
+{
+	json_object *ho = json_object_new_object();
+
+	add_uint(ho, "tid", h->tid);
+	add_string(ho, "comm", h->comm ? h->comm : "");
+	add_uint(ho, "waiters", h->waiters);
+	add_uint(ho, "hops", h->hops);
+	if (h->lock)
+		json_object_object_add(ho, "lock", lock_object(h->lock));
+	json_object_object_add(ho, "blocked", json_object_new_boolean(h->blocked));
+	if (h->blocked) {
+		add_fixed(ho, "blocked_s", h->blocked_s, 3);
+		if (h->wait)
+			add_wait(ho, h->wait);
+	}
+	if (h->site) {
+		add_string(ho, "site", h->site->name);
+		if (h->site->where[0])
+			add_text(ho, "where", h->site->where, sizeof(h->site->where));
+		add_stack(ho, "stack", &h->site->user);
+		add_frames(ho, "frames", &h->site->user);
+	}
+	json_object_object_add(o, "holder", ho);
+}
+
+/* A deadlock's cycle: each member, the lock it waits for (held by the next)
+ * and where it is stuck. */
+static void add_cycle(json_object *o, const struct lw_report *r)
+{
+	json_object *a = json_object_new_array();
+	bool kernel = false;
+	uint32_t i;
+
+	for (i = 0; i < r->n_cycle; i++) {
+		const struct lw_deadlock_member *m = &r->cycle[i];
+		json_object *mo = json_object_new_object();
+
+		add_uint(mo, "tid", m->tid);
+		add_string(mo, "comm", m->comm ? m->comm : "");
+		if (m->lock->addr)
+			add_addr(mo, "lock", m->lock->addr);
+		add_uint(mo, "owner_tid", m->lock->owner_tid);
+		add_fixed(mo, "blocked_s", m->blocked_s, 3);
+		if (m->site) {
+			add_string(mo, "site", m->site->name);
+			if (m->site->where[0])
+				add_text(mo, "where", m->site->where, sizeof(m->site->where));
+			add_stack(mo, "stack", &m->site->user);
+			add_frames(mo, "frames", &m->site->user);
+		}
+		kernel |= m->lock->kernel_deadlock;
+		json_object_array_add(a, mo);
+	}
+	add_uint(o, "threads", r->n_cycle);
+	json_object_object_add(o, "cycle", a);
+	/* A PI mutex: the kernel refused one of the locks with EDEADLK. */
+	json_object_object_add(o, "kernel_detected", json_object_new_boolean(kernel));
+}
+
 /* A goroutine: its goid, the function it started in, where it was created. */
 static void add_goroutine(json_object *o, const struct lw_report *r)
 {
@@ -179,6 +282,7 @@ static const char *type_name(enum lw_report_type t)
 	case LW_RPT_SUMMARY: return "summary";
 	case LW_RPT_GO: return "go";
 	case LW_RPT_PYTHON: return "python";
+	case LW_RPT_DEADLOCK: return "deadlock";
 	}
 	return "unknown";
 }
@@ -232,6 +336,11 @@ int json_write_report(FILE *f, const struct lw_report *r)
 			add_wait(o, r->wait);
 		if (r->site)
 			add_string(o, "site", r->site->name);
+		if (r->type == LW_RPT_STUCK && r->lock) {
+			if (r->lock->owner_known)
+				add_uint(o, "owner_tid", r->lock->owner_tid);
+			json_object_object_add(o, "lock", lock_object(r->lock));
+		}
 		break;
 	case LW_RPT_SITE:
 		add_uint(o, "pid", r->pid);
@@ -255,6 +364,13 @@ int json_write_report(FILE *f, const struct lw_report *r)
 			add_fixed(o, "window_s", r->site->leak.window_s, 1);
 		if (r->site)
 			add_site(o, r->site);
+		if (r->holder)
+			add_holder(o, r->holder);
+		break;
+	case LW_RPT_DEADLOCK:
+		add_uint(o, "pid", r->pid);
+		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_cycle(o, r);
 		break;
 	case LW_RPT_SPIN:
 		add_uint(o, "pid", r->pid);
@@ -321,6 +437,7 @@ int json_write_report(FILE *f, const struct lw_report *r)
 			add_uint(o, "stacks_unreadable", r->drops->stacks_unreadable);
 			add_uint(o, "kstacks_unreadable", r->drops->kstacks_unreadable);
 			add_uint(o, "python_stacks_unreadable", r->drops->python_stacks_unreadable);
+			add_uint(o, "lock_owners_unreadable", r->drops->lock_owners_unreadable);
 			add_uint(o, "sites_untracked", r->drops->sites_untracked);
 			add_uint(o, "processes_untracked", r->drops->processes_untracked);
 			add_uint(o, "threads_untracked", r->drops->threads_untracked);

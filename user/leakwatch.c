@@ -118,7 +118,8 @@ static void daemon_emit(void *ctx, const struct lw_report *r)
 	check_output(d);
 	if (d->timeline)
 		timeline_emit(d->timeline, r);
-	if (d->log_events && (r->type == LW_RPT_LEAK || r->type == LW_RPT_SPIN))
+	if (d->log_events && (r->type == LW_RPT_LEAK || r->type == LW_RPT_SPIN ||
+			      r->type == LW_RPT_DEADLOCK))
 		text_log_line(stderr, r);
 	/* A target that exited stays in the tracker (its exit is counted):
 	 * its goroutine scanner goes now. */
@@ -365,6 +366,21 @@ static int on_usr1(void *ctx)
 }
 
 /* Stacks for the tracker: libdwfl for user space, kallsyms for the kernel. */
+/* The tracker's lock reads (lock_wait.c): the memory of the waiting
+ * thread itself, which is alive (a zombie leader's is gone). */
+static int lock_read_memory(void *ctx, uint32_t pid, uint32_t tid, uint64_t addr, void *buf,
+			    size_t len)
+{
+	(void)ctx, (void)pid;
+	return procfs_read_memory(tid, addr, buf, len);
+}
+
+static bool lock_is_thread_of(void *ctx, uint32_t pid, uint32_t tid)
+{
+	(void)ctx;
+	return procfs_thread_of(pid, tid) == 0;
+}
+
 static int stack_unwind(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, int max)
 {
 	struct daemon *d = ctx;
@@ -1154,6 +1170,10 @@ int main(int argc, char **argv)
 	topts.clock = d.clock;
 	topts.read_first_waiter = procfs_read_first_waiter;
 	topts.read_cgroup = procfs_read_cgroup;
+	topts.locks = (struct lw_lock_ops){
+		.read = lock_read_memory,
+		.is_thread_of = lock_is_thread_of,
+	};
 	topts.sink = d.sink;
 	err = ksyms_load(&d.ksyms);
 	if (err)
@@ -1306,10 +1326,12 @@ int main(int argc, char **argv)
 		struct lw_tracker_stats stats;
 
 		tracker_stats(d.tracker, &stats);
-		if (stats.leaking_sites)
+		if (stats.leaking_sites || stats.deadlocks)
 			text_leak_report(stderr, d.tracker, d.cfg.threshold_ns);
-		/* A failed run stays exit 3, leak or not. */
-		if (d.cfg.fail_on_leak && stats.leaks && exit_code != LW_EXIT_CANNOT_RUN)
+		/* A failed run stays exit 3, leak or not; a deadlock is a leak
+		 * of its threads for good. */
+		if (d.cfg.fail_on_leak && (stats.leaks || stats.deadlocks) &&
+		    exit_code != LW_EXIT_CANNOT_RUN)
 			exit_code = LW_EXIT_LEAK;
 	}
 

@@ -591,6 +591,21 @@ int metrics_render(const struct lw_metrics_input *in, struct lw_buf *b)
 		err = render_leaks(in->tracker,
 				   in->max_leak_series ? in->max_leak_series : METRICS_LEAK_SERIES, b);
 	if (!err)
+		err = HEADER(b, "leakwatch_deadlocks_total", "counter",
+			     "Deadlocks found: threads that wait for each other's locks, in a cycle.");
+	if (!err)
+		err = buf_printf(b, "leakwatch_deadlocks_total %u\n", stats.deadlocks);
+	if (!err)
+		err = HEADER(b, "leakwatch_lock_owner_reads_total", "counter",
+			     "Owners of the locks stuck threads wait on, read from the lock, by result.");
+	if (!err)
+		err = buf_printf(b, "leakwatch_lock_owner_reads_total{result=\"found\"} %llu\n"
+				 "leakwatch_lock_owner_reads_total{result=\"unreadable\"} %llu\n"
+				 "leakwatch_lock_owner_reads_total{result=\"invalid\"} %llu\n",
+				 (unsigned long long)stats.locks.owners_found,
+				 (unsigned long long)stats.locks.unreadable,
+				 (unsigned long long)stats.locks.invalid);
+	if (!err)
 		err = HEADER(b, "leakwatch_spins_total", "counter",
 			     "Threads that ran longer than the threshold without blocking.");
 	if (!err)

@@ -16,6 +16,10 @@ int procfs_thread_of(uint32_t pid, uint32_t tid);
  * a zombie leader has no memory). */
 int procfs_read_first_waiter(uint32_t pid, uint64_t waiters, uint64_t *uaddr);
 
+/* len bytes at addr of the memory of thread tid (any live thread of the
+ * process): 0, or -errno (-EIO: a short read). */
+int procfs_read_memory(uint32_t tid, uint64_t addr, void *buf, size_t len);
+
 /* A file a target process named (in its maps, its debug links, its /tmp),
  * opened read-only only if it is a regular file: a FIFO planted there
  * must not block the open, nor a device or directory be read.  The fd, or

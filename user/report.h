@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "cgroup.h"
+#include "lock_wait.h"
 #include "sites.h"
 #include "wait_kind.h"
 
@@ -22,6 +23,7 @@ enum lw_report_type {
 	LW_RPT_SPIN,  /* a thread ran without blocking for longer than the threshold */
 	LW_RPT_GO,    /* a Go process found: its Go version, whether its goroutines are read */
 	LW_RPT_PYTHON, /* a CPython process found: its version, whether its stacks are read */
+	LW_RPT_DEADLOCK, /* threads that wait for each other's locks, in a cycle */
 };
 
 /* Losses by cause, as reported in `summary`. */
@@ -34,6 +36,7 @@ struct lw_drops {
 	uint64_t stacks_unreadable;  /* user stacks that could not be unwound */
 	uint64_t kstacks_unreadable; /* kernel stacks the scan did not get */
 	uint64_t python_stacks_unreadable; /* Python threads shown with native frames only */
+	uint64_t lock_owners_unreadable; /* locks of stuck threads whose memory could not be read */
 	uint64_t sites_untracked;    /* sites past LW_MAX_SITES_PER_PROCESS */
 	uint64_t processes_untracked; /* processes past LW_MAX_PROCESSES */
 	uint64_t threads_untracked;  /* threads past LW_MAX_THREADS */
@@ -54,6 +57,30 @@ static inline uint64_t lw_drops_total(const struct lw_drops *d)
 {
 	return d->ringbuf + d->task_storage + d->targets + d->tracker;
 }
+
+/* Who the stuck waiters at a leaking site wait for in the end, through the
+ * locks they wait on (a convoy behind one holder). */
+struct lw_lock_holder {
+	uint32_t tid;
+	const char *comm;       /* "" if the holder is no thread seen blocked */
+	uint32_t waiters;       /* the site's stuck waiters that wait for it */
+	uint32_t hops;          /* locks between the first of them and it (1: its own) */
+	const struct lw_lock *lock; /* the lock the first of them waits on */
+	bool blocked;           /* the holder is blocked itself, at the last scan */
+	double blocked_s;
+	const struct lw_wait *wait; /* blocked: what it waits in */
+	const struct lw_site *site; /* stuck: where, with its stack; else NULL */
+};
+
+/* One thread of a deadlock cycle: it waits for lock, which the next
+ * member (the first, after the last) holds. */
+struct lw_deadlock_member {
+	uint32_t tid;
+	const char *comm;
+	const struct lw_lock *lock;
+	const struct lw_site *site; /* NULL if not tracked */
+	double blocked_s;
+};
 
 struct lw_report {
 	enum lw_report_type type;
@@ -76,6 +103,11 @@ struct lw_report {
 	bool end_exact;    /* unstuck: the end of the wait was seen by its record */
 	const struct lw_wait *wait;
 	const struct lw_site *site;  /* stuck, site, leak */
+	const struct lw_lock *lock;  /* stuck: the lock it waits for; NULL: not a lock wait */
+	const struct lw_lock_holder *holder; /* leak: who its waiters wait for; NULL: none known */
+	/* deadlock: the cycle, from its smallest tid; n_cycle members */
+	const struct lw_deadlock_member *cycle;
+	uint32_t n_cycle;
 	/* leak */
 	double growth_per_min;
 	/* spin */

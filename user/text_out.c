@@ -189,6 +189,87 @@ static void print_kstack(FILE *f, const struct lw_stack_text *st)
 	fprintf(f, "%s\n", st->n > 8 ? " ..." : "");
 }
 
+/* "mutex 0x55d0c0de2040", "rwlock 0x... (write)", "condition variable" */
+static const char *lock_str(const struct lw_lock *l, char *buf, size_t len)
+{
+	const char *kind = l->kind == LW_LOCK_MUTEX ? "mutex" :
+			   l->kind == LW_LOCK_OWNERLESS ? (l->what ? l->what : "ownerless wait") :
+							  "rwlock";
+
+	if (l->addr)
+		snprintf(buf, len, "%s 0x%llx%s", kind, (unsigned long long)l->addr,
+			 l->kind == LW_LOCK_RWLOCK_READ ? " (read)" :
+			 l->kind == LW_LOCK_RWLOCK_WRITE ? " (write)" : "");
+	else
+		snprintf(buf, len, "%s", kind);
+	return buf;
+}
+
+/* The site's where, or its first frame outside the C library. */
+static const char *site_where(const struct lw_site *s, char *buf);
+
+/* Under a leak: who its waiters wait for, with the holder's own wait and
+ * stack: the thread that is the bug. */
+static void print_holder(FILE *f, const struct lw_lock_holder *h, uint32_t stuck)
+{
+	char comm[NAME_BUF], lock[96], dur[32], wait[128], where[WHERE_BUF];
+
+	text_clean_name(h->comm ? h->comm : "", comm);
+	fprintf(f, "    %u of %u wait%s for the %s held by tid %u%s%s%s", h->waiters, stuck,
+		h->waiters == 1 ? "s" : "", h->lock ? lock_str(h->lock, lock, sizeof(lock)) : "lock",
+		h->tid, comm[0] ? " (" : "", comm, comm[0] ? ")" : "");
+	if (h->hops > 1)
+		fprintf(f, " (%u locks away)", h->hops);
+	if (!h->blocked) {
+		fprintf(f, ", not blocked (running, or not seen)\n");
+		return;
+	}
+	fprintf(f, ", itself blocked %s in %s",
+		duration_format((uint64_t)(h->blocked_s * 1e9), dur, sizeof(dur)),
+		wait_str(h->wait, wait, sizeof(wait)));
+	if (h->site)
+		fprintf(f, " at %s", site_where(h->site, where));
+	fputc('\n', f);
+	if (h->site) {
+		fprintf(f, "    holder's stack:\n");
+		print_stack(f, &h->site->user);
+	}
+}
+
+/* A deadlock: each member, what it waits for and who holds that. */
+static void print_deadlock(FILE *f, const char *when, const char *pcomm, uint32_t pid,
+			   const struct lw_cgroup *cg, const struct lw_deadlock_member *m,
+			   uint32_t n_shown, uint32_t n, bool stacks)
+{
+	char comm[NAME_BUF], lock[96], dur[32], where[WHERE_BUF], tag[TAG_BUF];
+	bool kernel = false;
+	uint32_t i;
+
+	for (i = 0; i < n_shown; i++)
+		kernel |= m[i].lock && m[i].lock->kernel_deadlock;
+	cgroup_tag(cg, tag);
+	fprintf(f, "%s DEADLOCK pid %u (%s)%s: %u thread%s wait for each other's locks%s\n", when,
+		pid, pcomm, tag, n, n == 1 ? "" : "s",
+		kernel ? " (the kernel refused a PI lock with EDEADLK)" : "");
+	for (i = 0; i < n_shown; i++) {
+		text_clean_name(m[i].comm ? m[i].comm : "", comm);
+		if (!m[i].lock) {
+			fprintf(f, "    tid %u: no longer in this wait\n", m[i].tid);
+			continue;
+		}
+		fprintf(f, "    tid %u (%s) waits %s for %s held by tid %u", m[i].tid, comm,
+			duration_format((uint64_t)(m[i].blocked_s * 1e9), dur, sizeof(dur)),
+			lock_str(m[i].lock, lock, sizeof(lock)), m[i].lock->owner_tid);
+		if (m[i].site)
+			fprintf(f, ", at %s", site_where(m[i].site, where));
+		fputc('\n', f);
+		if (stacks && m[i].site)
+			print_stack(f, &m[i].site->user);
+	}
+	if (n_shown < n)
+		fprintf(f, "    ... and %u more\n", n - n_shown);
+}
+
 static void print_leak(FILE *f, const char *when, const char *pcomm, const struct lw_report *r,
 		       uint64_t threshold_ns)
 {
@@ -236,6 +317,8 @@ static void print_leak(FILE *f, const char *when, const char *pcomm, const struc
 		print_stack(f, &s->user);
 		print_kstack(f, &s->kernel);
 	}
+	if (r->holder)
+		print_holder(f, r->holder, r->stuck);
 }
 
 /* " (main.queryAll.func1, created by main.queryAll (/src/main.go:19))" */
@@ -317,7 +400,16 @@ void text_emit(void *ctx, const struct lw_report *r)
 			wait_str(r->wait, wait, sizeof(wait)));
 		if (r->site)
 			fprintf(o->f, " at site %s", r->site->name);
+		if (r->lock && r->lock->owner_known)
+			fprintf(o->f, ", %s held by tid %u",
+				lock_str(r->lock, wait, sizeof(wait)), r->lock->owner_tid);
+		else if (r->lock && r->lock->kind == LW_LOCK_OWNERLESS)
+			fprintf(o->f, ", a %s (no owner)", lock_str(r->lock, wait, sizeof(wait)));
 		fputc('\n', o->f);
+		break;
+	case LW_RPT_DEADLOCK:
+		print_deadlock(o->f, when, pcomm, r->pid, r->cgroup, r->cycle, r->n_cycle, r->n_cycle,
+			       true);
 		break;
 	case LW_RPT_LEAK:
 		print_leak(o->f, when, pcomm, r, o->threshold_ns);
@@ -614,12 +706,17 @@ static int collect_threads(struct rows *out, const struct lw_tracker *t, size_t 
 	for (i = 0; i < out->total && i < max && !err; i++) {
 		const struct lw_waiter_view *w = &stuck[i];
 
+		char owner[48] = "";
+
+		if (w->lock && w->lock->owner_known)
+			snprintf(owner, sizeof(owner), " -> tid %u%s", w->lock->owner_tid,
+				 w->deadlocked ? " DEADLOCK" : "");
 		text_clean_name(w->comm, name);
-		err = rows_add(out, "%8u %8llu %-16s %2c %s%8s  %s", w->id.pid,
+		err = rows_add(out, "%8u %8llu %-16s %2c %s%8s  %s%s", w->id.pid,
 			       (unsigned long long)w->id.id, name, w->state,
 			       w->since_exact ? " " : ">",
 			       duration_format(w->blocked_ns, dur, sizeof(dur)),
-			       wait_str(w->wait, wait, sizeof(wait)));
+			       wait_str(w->wait, wait, sizeof(wait)), owner);
 	}
 	free(stuck);
 	return err;
@@ -855,9 +952,11 @@ void text_leak_report(FILE *f, const struct lw_tracker *t, uint64_t threshold_ns
 	char pcomm[NAME_BUF];
 
 	tracker_stats(t, &stats);
-	fprintf(f, "leakwatch: %u leak%s found:\n", stats.leaking_sites,
-		stats.leaking_sites == 1 ? "" : "s");
+	if (stats.leaking_sites || !stats.deadlocks)
+		fprintf(f, "leakwatch: %u leak%s found:\n", stats.leaking_sites,
+			stats.leaking_sites == 1 ? "" : "s");
 	while (tracker_next_leak(t, &c, &v)) {
+		struct lw_lock_holder holder;
 		struct lw_report r = {
 			.type = LW_RPT_LEAK,
 			.pid = v.pid,
@@ -865,10 +964,22 @@ void text_leak_report(FILE *f, const struct lw_tracker *t, uint64_t threshold_ns
 			.growth_per_min = v.site->leak.growth_per_min,
 			.site = v.site,
 			.cgroup = v.cgroup,
+			.holder = tracker_site_holder(t, &v, &holder) ? &holder : NULL,
 		};
 
 		text_clean_name(v.pcomm, pcomm);
 		print_leak(f, "", pcomm, &r, threshold_ns);
+	}
+	if (stats.deadlocks) {
+		struct lw_deadlock_view d;
+
+		fprintf(f, "leakwatch: %u deadlock%s found:\n", stats.deadlocks,
+			stats.deadlocks == 1 ? "" : "s");
+		c = (struct tracker_cursor){ 0 };
+		while (tracker_next_deadlock(t, &c, &d)) {
+			text_clean_name(d.pcomm, pcomm);
+			print_deadlock(f, "", pcomm, d.pid, d.cgroup, d.members, d.n_shown, d.n, true);
+		}
 	}
 }
 
@@ -886,6 +997,15 @@ static const char *where(const struct lw_stack_text *st)
 		if (!strstr(st->frames[i], "(libc.so") && !strstr(st->frames[i], "(ld-linux"))
 			return st->frames[i];
 	return st->frames[0];
+}
+
+static const char *site_where(const struct lw_site *s, char *buf)
+{
+	if (s->where[0])
+		clean_text(s->where, sizeof(s->where), buf);
+	else
+		clean_text(where(&s->user), LW_FRAME_TEXT, buf);
+	return buf;
 }
 
 void text_log_line(FILE *f, const struct lw_report *r)
@@ -906,8 +1026,20 @@ void text_log_line(FILE *f, const struct lw_report *r)
 		else
 			clean_text(where(&r->site->user), LW_FRAME_TEXT, frame);
 		fprintf(f, "leakwatch: LEAK pid %u (%s)%s: %u threads stuck in %s at site %s, "
-			   "%+.1f/min, at %s\n", r->pid, pcomm, tag, r->stuck, r->site->kind,
+			   "%+.1f/min, at %s", r->pid, pcomm, tag, r->stuck, r->site->kind,
 			r->site->name, r->growth_per_min, frame);
+		if (r->holder)
+			fprintf(f, "; %u wait for tid %u", r->holder->waiters, r->holder->tid);
+		fputc('\n', f);
+	} else if (r->type == LW_RPT_DEADLOCK) {
+		fprintf(f, "leakwatch: DEADLOCK pid %u (%s): %u threads:", r->pid, pcomm,
+			r->n_cycle);
+		for (uint32_t i = 0; i < r->n_cycle; i++)
+			fprintf(f, " %u%s", r->cycle[i].tid,
+				i + 1 < r->n_cycle ? " ->" : "");
+		if (r->n_cycle)
+			fprintf(f, " -> %u", r->cycle[0].tid);
+		fputc('\n', f);
 	} else if (r->type == LW_RPT_SPIN) {
 		clean_text(where(r->stack), LW_FRAME_TEXT, frame);
 		fprintf(f, "leakwatch: SPIN pid %u (%s)%s tid %u ran %.1fs without blocking, at %s",

@@ -732,6 +732,37 @@ static int on_leak(struct timeline *t, const struct lw_report *r)
 	return put_instant(t, r, "leak", "p", args) ?: err;
 }
 
+/* A deadlock: an instant on its process, naming each member, its lock and
+ * the owner. */
+static int on_deadlock(struct timeline *t, const struct lw_report *r)
+{
+	json_object *args = json_object_new_object(), *members;
+	struct tl_proc *p;
+	char lock[32];
+	uint32_t i;
+	int err;
+
+	err = get_process(t, r->pid, r->pcomm, r->cgroup, &p);
+	if (!args)
+		return put_event(t, NULL);
+	members = json_object_new_array();
+	for (i = 0; i < r->n_cycle; i++) {
+		json_object *m = json_object_new_object();
+
+		add_uint(m, "tid", r->cycle[i].tid);
+		add_str(m, "comm", r->cycle[i].comm ? r->cycle[i].comm : "", LW_COMM_LEN + 1);
+		snprintf(lock, sizeof(lock), "0x%llx", (unsigned long long)r->cycle[i].lock->addr);
+		add_str(m, "lock", lock, sizeof(lock));
+		add_uint(m, "owner_tid", r->cycle[i].lock->owner_tid);
+		if (r->cycle[i].site)
+			add_str(m, "site", r->cycle[i].site->name, sizeof(r->cycle[i].site->name));
+		json_object_array_add(members, m);
+	}
+	add_uint(args, "threads", r->n_cycle);
+	json_object_object_add(args, "cycle", members);
+	return put_instant(t, r, "deadlock", "p", args) ?: err;
+}
+
 static int on_spin(struct timeline *t, const struct lw_report *r)
 {
 	int64_t since_us = to_us(r->ts) - llround(r->running_s * 1e6);
@@ -820,6 +851,8 @@ int timeline_write(struct timeline *t, const struct lw_report *r)
 		return on_leak(t, r);
 	case LW_RPT_SPIN:
 		return on_spin(t, r);
+	case LW_RPT_DEADLOCK:
+		return on_deadlock(t, r);
 	case LW_RPT_EXIT:
 		return on_process_exit(t, r);
 	case LW_RPT_SUMMARY:

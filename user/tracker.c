@@ -9,6 +9,7 @@
 #include "leak_policy.h"
 #include "py_frames.h"
 #include "tracker.h"
+#include "wait_for.h"
 #include "waiter_map.h"
 
 /* A goroutine's stack read that found it moving is retried at this many
@@ -24,6 +25,11 @@
  * runnable where a preemption stopped it) at a read.  As many as the
  * process has threads and runnable goroutines; past this, counted. */
 #define GO_SPINNERS_MAX 65536
+/* Deadlocks remembered per process (each is reported once); a cycle's
+ * members shown at most. */
+#define LW_DEADLOCKS_PER_PROCESS 64
+#define LW_DEADLOCK_MEMBERS_MAX 64
+#define LW_DEADLOCK_TIDS LW_DEADLOCK_VIEW_MEMBERS /* members a view of a past deadlock names */
 
 /* What only a thread's waiter has.  Spins: runnable at each scan, and no
  * voluntary switch since run_since. */
@@ -34,6 +40,8 @@ struct thread_part {
 	uint64_t run_since_ns; /* 0: not running at the last scan */
 	bool spin_reported;
 	uint8_t spin_stack_tries; /* scans that found its goroutine's stack not on it */
+	struct lw_lock lock; /* stuck: the lock it waits for, and its owner */
+	bool deadlocked;     /* this wait is in a deadlock reported */
 };
 
 /*
@@ -157,6 +165,30 @@ struct lw_process {
 	 * NULL if unknown.  A reference in the tracker's table. */
 	const struct lw_cgroup *cgroup;
 	bool cgroup_read;
+	/* A thread turned stuck on a lock with a known owner since the last
+	 * look for deadlocks, or a cycle did not verify yet: look (again). */
+	bool locks_changed;
+	/* The deadlocks reported (each once, by key), kept for the views;
+	 * allocated at the first. */
+	struct deadlock_seen *deadlocks;
+	unsigned int n_deadlocks; /* so far: past LW_DEADLOCKS_PER_PROCESS the oldest go */
+};
+
+/* A deadlock reported: its key, and who was in it. */
+struct deadlock_seen {
+	uint64_t key;
+	uint32_t n;  /* members, of which tids holds the first LW_DEADLOCK_TIDS */
+	uint32_t tids[LW_DEADLOCK_TIDS];
+};
+
+/* The lock waiters of one scan: stuck threads whose lock's owner is known,
+ * sorted by (pid, tid). */
+struct lock_waiters {
+	struct lw_waiter **v;
+	size_t n, cap;
+	struct wf_waiter *graph;   /* one process's, for wait_for.c */
+	size_t *members;
+	size_t graph_cap;
 };
 
 /* Ring-buffer records of an open scan, applied in time order with it. */
@@ -206,6 +238,9 @@ struct lw_tracker {
 	uint32_t scanning_tasks, scanned_tasks; /* task records: this scan, the last whole one */
 	unsigned int leaks; /* leak reports so far */
 	unsigned int spins; /* spin reports so far */
+	unsigned int deadlocks; /* deadlock reports so far */
+	struct lock_waiters lock_waiters; /* this scan's, from sweep_waiters */
+	struct lw_lock_stats lock_stats;
 };
 
 static void copy_comm(char dst[LW_COMM_LEN + 1], const char src[LW_COMM_LEN])
@@ -294,6 +329,7 @@ static void process_free(struct lw_tracker *t, struct lw_process *p)
 	if (t->cgroups)
 		cgroup_table_put(t->cgroups, p->cgroup);
 	leak_series_free(&p->threads_leak);
+	free(p->deadlocks);
 	if (p->threads_site)
 		leak_series_free(&p->threads_site->leak);
 	free(p->threads_site);
@@ -369,6 +405,9 @@ void tracker_free(struct lw_tracker *t)
 		process_free(t, value);
 	id_map_free(&t->processes);
 	free(t->queue.events);
+	free(t->lock_waiters.v);
+	free(t->lock_waiters.graph);
+	free(t->lock_waiters.members);
 	trend_scratch_free(t->trend_scratch);
 	cgroup_table_free(t->cgroups);
 	free(t->go_pending);
@@ -462,6 +501,7 @@ bool tracker_targets_gone(const struct lw_tracker *t)
 void tracker_drops(const struct lw_tracker *t, struct lw_drops *d)
 {
 	d->tracker = t->insert_failures;
+	d->lock_owners_unreadable = t->lock_stats.unreadable;
 	d->unstuck_inexact = t->unstuck_inexact;
 	d->stacks_unreadable = t->stacks_unreadable;
 	d->kstacks_unreadable = t->kstacks_unreadable;
@@ -863,6 +903,12 @@ static void report_stuck(struct lw_tracker *t, struct lw_waiter *w, struct lw_pr
 	w->stuck = true;
 	if (p)
 		p->stuck_waiters++;
+	if (w->site && t->opts.locks.read) {
+		lock_wait_decode(r, &w->thread->wait, &w->site->user, &t->opts.locks,
+				 &w->thread->lock, &t->lock_stats);
+		if (p && w->thread->lock.owner_known)
+			p->locks_changed = true;
+	}
 	emit(t, &(struct lw_report){
 			.type = LW_RPT_STUCK,
 			.ts = unix_ts(t, r->now_ns),
@@ -876,6 +922,7 @@ static void report_stuck(struct lw_tracker *t, struct lw_waiter *w, struct lw_pr
 			.since_exact = w->since_exact,
 			.wait = &w->thread->wait,
 			.site = w->site,
+			.lock = w->thread->lock.kind ? &w->thread->lock : NULL,
 		});
 }
 
@@ -1397,6 +1444,8 @@ void tracker_scan_task(struct lw_tracker *t, const struct lw_task_rec *r,
 		end_inexact(t, w);
 		w->since_ns = r->blocked_since_ns;
 		w->since_exact = !(r->flags & LW_TF_SINCE_INEXACT);
+		memset(&w->thread->lock, 0, sizeof(w->thread->lock));
+		w->thread->deadlocked = false;
 		set_end_pending(t, w, false);
 	}
 	w->seen_ns = r->now_ns;
@@ -1862,9 +1911,297 @@ void tracker_goroutines_gone(struct lw_tracker *t, uint32_t pid)
 	}
 }
 
+/* ---- Lock owners: convoys and deadlocks ---- */
+
+static void lock_waiters_push(struct lw_tracker *t, struct lw_waiter *w)
+{
+	struct lock_waiters *l = &t->lock_waiters;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct lw_waiter **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v) {
+			t->insert_failures++;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = w;
+}
+
+static int by_pid_tid(const void *a, const void *b)
+{
+	const struct lw_waiter *x = *(struct lw_waiter *const *)a, *y = *(struct lw_waiter *const *)b;
+
+	if (x->id.pid != y->id.pid)
+		return x->id.pid < y->id.pid ? -1 : 1;
+	return x->id.id < y->id.id ? -1 : x->id.id > y->id.id;
+}
+
+/* The lock waiters of pid: *n of them from the returned index. */
+static size_t lock_waiters_of(const struct lw_tracker *t, uint32_t pid, size_t *n)
+{
+	const struct lock_waiters *l = &t->lock_waiters;
+	size_t lo = 0, hi = l->n, end;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->v[mid]->id.pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < l->n && l->v[end]->id.pid == pid; end++)
+		;
+	*n = end - lo;
+	return lo;
+}
+
+static struct wf_waiter graph_node(const struct lw_waiter *w)
+{
+	return (struct wf_waiter){
+		.tid = (uint32_t)w->id.id,
+		.owner = w->thread->lock.owner_tid,
+		.lock = w->thread->lock.addr,
+	};
+}
+
+/* p's wait-for graph, in t->lock_waiters.graph: its lock waiters from
+ * first.  -ENOMEM, or 0. */
+static int lock_graph(struct lw_tracker *t, size_t first, size_t n)
+{
+	struct lock_waiters *l = &t->lock_waiters;
+	size_t i;
+
+	if (n > l->graph_cap) {
+		struct wf_waiter *g = realloc(l->graph, n * sizeof(*g));
+		size_t *m = g ? realloc(l->members, n * sizeof(*m)) : NULL;
+
+		if (g)
+			l->graph = g;
+		if (!m) {
+			t->insert_failures++;
+			return -ENOMEM;
+		}
+		l->members = m;
+		l->graph_cap = n;
+	}
+	for (i = 0; i < n; i++)
+		l->graph[i] = graph_node(l->v[first + i]);
+	return 0;
+}
+
+/* The thread waiter tid of p, seen blocked by this scan; NULL if none. */
+static const struct lw_waiter *blocked_thread(const struct lw_tracker *t, uint32_t pid,
+					      uint32_t tid)
+{
+	const struct lw_waiter *w = waiter_map_get(&t->waiters, lw_thread_id(pid, tid));
+
+	return w && w->gen == t->gen && !w->end_pending ? w : NULL;
+}
+
+/*
+ * Who the stuck waiters at s wait for in the end: the holder most of them
+ * lead to through the locks they wait on.  Returns true with *h filled, or
+ * false when none of them waits on a lock with a known owner.
+ */
+static bool leak_holder(const struct lw_tracker *t, uint32_t pid, const struct lw_site *s,
+			struct lw_lock_holder *h)
+{
+	const struct lock_waiters *l = &t->lock_waiters;
+	struct {
+		uint32_t tid, n, hops;
+		const struct lw_lock *lock;
+	} tally[16];
+	size_t first, n, i, k, n_tally = 0, best = 0;
+	struct wf_holder *holders = NULL;
+	struct wf_waiter *graph = NULL;
+	const struct lw_waiter *hw;
+
+	first = lock_waiters_of(t, pid, &n);
+	if (!n)
+		return false;
+	/* Leaks are few: buffers of its own keep the views const. */
+	graph = malloc(n * sizeof(*graph));
+	holders = malloc(n * sizeof(*holders));
+	if (!graph || !holders)
+		goto none;
+	for (i = 0; i < n; i++)
+		graph[i] = graph_node(l->v[first + i]);
+	if (wait_for_holders(graph, n, holders))
+		goto none;
+	for (i = 0; i < n; i++) {
+		if (l->v[first + i]->site != s || holders[i].err)
+			continue;
+		for (k = 0; k < n_tally && tally[k].tid != holders[i].tid; k++)
+			;
+		if (k == n_tally) {
+			if (n_tally == sizeof(tally) / sizeof(tally[0]))
+				continue;
+			tally[n_tally++] = (typeof(tally[0])){ .tid = holders[i].tid,
+				.hops = holders[i].hops, .lock = &l->v[first + i]->thread->lock };
+		}
+		tally[k].n++;
+	}
+	free(graph);
+	free(holders);
+	if (!n_tally)
+		return false;
+	for (k = 1; k < n_tally; k++)
+		if (tally[k].n > tally[best].n)
+			best = k;
+	*h = (struct lw_lock_holder){
+		.tid = tally[best].tid,
+		.comm = "",
+		.waiters = tally[best].n,
+		.hops = tally[best].hops,
+		.lock = tally[best].lock,
+	};
+	hw = blocked_thread(t, pid, h->tid);
+	if (hw) {
+		h->comm = hw->thread->comm;
+		h->blocked = true;
+		h->blocked_s = seconds(elapsed(t->now_ns, hw->since_ns));
+		h->wait = &hw->thread->wait;
+		h->site = hw->stuck ? hw->site : NULL;
+	}
+	return true;
+none:
+	free(graph);
+	free(holders);
+	return false;
+}
+
+/* The same deadlock is the same threads in the same waits. */
+static uint64_t deadlock_key(const struct lw_tracker *t, size_t first, const size_t *members,
+			     size_t len)
+{
+	uint64_t key = 0xcbf29ce484222325ULL;
+	size_t k;
+
+	for (k = 0; k < len; k++) {
+		const struct lw_waiter *w = t->lock_waiters.v[first + members[k]];
+
+		key = (key ^ w->id.id) * 0x100000001b3ULL;
+		key = (key ^ w->since_ns) * 0x100000001b3ULL;
+	}
+	return key;
+}
+
+static bool deadlock_reported(const struct lw_process *p, uint64_t key)
+{
+	unsigned int i;
+
+	for (i = 0; p->deadlocks && i < p->n_deadlocks && i < LW_DEADLOCKS_PER_PROCESS; i++)
+		if (p->deadlocks[i].key == key)
+			return true;
+	return false;
+}
+
+/* Remembers a deadlock of p: false out of memory (then it may be reported again). */
+static bool deadlock_remember(struct lw_tracker *t, struct lw_process *p, uint64_t key,
+			      size_t first, const size_t *members, size_t len)
+{
+	struct deadlock_seen *d;
+	size_t k;
+
+	if (!p->deadlocks)
+		p->deadlocks = calloc(LW_DEADLOCKS_PER_PROCESS, sizeof(*p->deadlocks));
+	if (!p->deadlocks) {
+		t->insert_failures++;
+		return false;
+	}
+	/* A ring: past LW_DEADLOCKS_PER_PROCESS the oldest is forgotten. */
+	d = &p->deadlocks[p->n_deadlocks++ % LW_DEADLOCKS_PER_PROCESS];
+	d->key = key;
+	d->n = (uint32_t)len;
+	for (k = 0; k < len && k < LW_DEADLOCK_TIDS; k++)
+		d->tids[k] = (uint32_t)t->lock_waiters.v[first + members[k]]->id.id;
+	return true;
+}
+
+static void report_deadlock(struct lw_tracker *t, struct lw_process *p, size_t first,
+			    const size_t *members, size_t len, uint64_t key)
+{
+	struct lw_deadlock_member m[LW_DEADLOCK_MEMBERS_MAX];
+	size_t k, shown = len < LW_DEADLOCK_MEMBERS_MAX ? len : LW_DEADLOCK_MEMBERS_MAX;
+
+	for (k = 0; k < shown; k++) {
+		struct lw_waiter *w = t->lock_waiters.v[first + members[k]];
+
+		w->thread->deadlocked = true;
+		m[k] = (struct lw_deadlock_member){
+			.tid = (uint32_t)w->id.id,
+			.comm = w->thread->comm,
+			.lock = &w->thread->lock,
+			.site = w->site,
+			.blocked_s = seconds(elapsed(t->now_ns, w->since_ns)),
+		};
+	}
+	deadlock_remember(t, p, key, first, members, len);
+	t->deadlocks++;
+	p->reported = true;
+	emit(t, &(struct lw_report){
+			.type = LW_RPT_DEADLOCK,
+			.ts = unix_ts(t, t->now_ns),
+			.pid = p->pid,
+			.pcomm = p->pcomm,
+			.cgroup = process_cgroup(t, p),
+			.cycle = m,
+			.n_cycle = (uint32_t)shown,
+		});
+}
+
+/*
+ * The cycles among p's lock waiters, each reported once.  Owners were read
+ * when each thread turned stuck: before a cycle is reported every member's
+ * owner is read again, so that a lock let go since does not make one.
+ */
+static void check_deadlocks(struct lw_tracker *t, struct lw_process *p)
+{
+	struct lock_waiters *l = &t->lock_waiters;
+	struct wf_cycle cycles[8];
+	size_t first, n, c, k;
+	bool unverified = false;
+	int found;
+
+	first = lock_waiters_of(t, p->pid, &n);
+	p->locks_changed = false;
+	if (!n || lock_graph(t, first, n))
+		return;
+	found = wait_for_cycles(l->graph, n, l->members, cycles, 8);
+	for (c = 0; found > 0 && c < (size_t)found && c < 8; c++) {
+		const size_t *members = l->members + cycles[c].start;
+		uint64_t key = deadlock_key(t, first, members, cycles[c].len);
+
+		if (deadlock_reported(p, key))
+			continue;
+		for (k = 0; k < cycles[c].len; k++) {
+			const struct lw_waiter *w = l->v[first + members[k]];
+
+			if (!lock_wait_still_owned(&w->thread->lock, p->pid, (uint32_t)w->id.id,
+						   &t->opts.locks))
+				break;
+		}
+		if (k < cycles[c].len) {
+			unverified = true;
+			continue;
+		}
+		report_deadlock(t, p, first, members, cycles[c].len, key);
+	}
+	/* More cycles than described, or one not verified: look again. */
+	p->locks_changed = unverified || found > 8;
+}
+
 static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_site *s,
 			uint32_t stuck)
 {
+	struct lw_lock_holder holder;
+	bool has_holder = s != p->threads_site && !s->goroutine && leak_holder(t, p->pid, s, &holder);
+
 	t->leaks++;
 	emit(t, &(struct lw_report){
 			.type = LW_RPT_LEAK,
@@ -1880,6 +2217,7 @@ static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_si
 			.goroutines_blocked = p->go ? p->go->blocked : 0,
 			.goroutines_stuck = p->go ? p->go->stuck : 0,
 			.growth_per_min = s->leak.growth_per_min,
+			.holder = has_holder ? &holder : NULL,
 		});
 }
 
@@ -1965,13 +2303,19 @@ static void sweep_waiters(struct lw_tracker *t)
 			p->sites.sites[j]->stuck = 0;
 	}
 	i = 0;
+	t->lock_waiters.n = 0;
 	while (waiter_map_next(&t->waiters, &i, &id, &value)) {
 		w = value;
-		if (w->gen != t->gen && (!is_goroutine(w) || goroutine_gone(t, w)))
+		if (w->gen != t->gen && (!is_goroutine(w) || goroutine_gone(t, w))) {
 			ptr_list_push(&gone, w);
-		else if (w->stuck && !w->end_pending && w->site)
+			continue;
+		}
+		if (w->stuck && !w->end_pending && w->site)
 			w->site->stuck++;
+		if (w->stuck && !w->end_pending && !is_goroutine(w) && w->thread->lock.owner_known)
+			lock_waiters_push(t, w);
 	}
+	qsort(t->lock_waiters.v, t->lock_waiters.n, sizeof(*t->lock_waiters.v), by_pid_tid);
 	for (i = 0; i < gone.n; i++) {
 		w = gone.v[i];
 		end_inexact(t, w);
@@ -2016,6 +2360,8 @@ void tracker_scan_end(struct lw_tracker *t)
 		}
 		p->counts = p->scanning;
 		p->counts_gen = t->gen;
+		if (p->locks_changed)
+			check_deadlocks(t, p);
 		check_leaks(t, p, interval_ns);
 		if (p->target || p->counts.stuck || (p->go && p->go->stuck)) {
 			p->reported = true;
@@ -2062,6 +2408,8 @@ void tracker_stats(const struct lw_tracker *t, struct lw_tracker_stats *s)
 		.targets_exited = t->n_targets_exited,
 		.leaks = t->leaks,
 		.spins = t->spins,
+		.deadlocks = t->deadlocks,
+		.locks = t->lock_stats,
 		.waiters = t->waiters.len,
 		.goroutines = t->n_goroutines,
 		.processes = t->processes.len,
@@ -2149,8 +2497,11 @@ static void waiter_view(const struct lw_tracker *t, const struct lw_waiter *w,
 		out->goid = w->id.id;
 		out->func = w->go.func;
 		out->created_by = w->go.created_by;
-	} else if (w->thread->run_since_ns) {
-		out->running_ns = elapsed(t->now_ns, w->thread->run_since_ns);
+	} else {
+		if (w->thread->run_since_ns)
+			out->running_ns = elapsed(t->now_ns, w->thread->run_since_ns);
+		out->lock = w->stuck && w->thread->lock.kind ? &w->thread->lock : NULL;
+		out->deadlocked = w->stuck && w->thread->deadlocked;
 	}
 }
 
@@ -2294,4 +2645,64 @@ bool tracker_next_leak(const struct lw_tracker *t, struct tracker_cursor *c,
 		       struct lw_site_view *out)
 {
 	return next_site(t, c, true, out);
+}
+
+bool tracker_site_holder(const struct lw_tracker *t, const struct lw_site_view *v,
+			 struct lw_lock_holder *h)
+{
+	const struct lw_process *p = id_map_get(&t->processes, v->pid);
+
+	if (!p || !v->site || v->site == p->threads_site || v->site->goroutine)
+		return false;
+	return leak_holder(t, v->pid, v->site, h);
+}
+
+bool tracker_next_deadlock(const struct lw_tracker *t, struct tracker_cursor *c,
+			   struct lw_deadlock_view *out)
+{
+	uint32_t key;
+	void *value;
+
+	/* c->i: the process map's position; c->j: the deadlock in it. */
+	for (;;) {
+		size_t pos = c->i;
+		const struct lw_process *p;
+		const struct deadlock_seen *d;
+		uint32_t k, n;
+
+		if (!id_map_next(&t->processes, &pos, &key, &value))
+			return false;
+		p = value;
+		n = p->n_deadlocks < LW_DEADLOCKS_PER_PROCESS ? p->n_deadlocks :
+								 LW_DEADLOCKS_PER_PROCESS;
+		if (c->j >= n) {
+			c->i = pos;
+			c->j = 0;
+			continue;
+		}
+		d = &p->deadlocks[c->j++];
+		memset(out, 0, sizeof(*out));
+		out->pid = p->pid;
+		out->pcomm = p->pcomm;
+		out->cgroup = p->cgroup;
+		out->n = d->n;
+		for (k = 0; k < d->n && k < LW_DEADLOCK_TIDS; k++) {
+			const struct lw_waiter *w =
+				waiter_map_get(&t->waiters, lw_thread_id(p->pid, d->tids[k]));
+
+			out->members[k].tid = d->tids[k];
+			out->members[k].comm = "";
+			if (!w || !w->stuck || !w->thread->deadlocked)
+				continue; /* that wait is over, or the thread gone */
+			out->members[k] = (struct lw_deadlock_member){
+				.tid = d->tids[k],
+				.comm = w->thread->comm,
+				.lock = &w->thread->lock,
+				.site = w->site,
+				.blocked_s = seconds(elapsed(w->seen_ns, w->since_ns)),
+			};
+		}
+		out->n_shown = k;
+		return true;
+	}
 }

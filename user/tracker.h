@@ -28,6 +28,7 @@
 #include "leakwatch.h"
 #include "report.h"
 #include "frame.h"
+#include "lock_wait.h"
 #include "sites.h"
 #include "trend.h"
 #include "wait_kind.h"
@@ -98,6 +99,8 @@ struct lw_tracker_opts {
 	 * 0, or -errno.  Called once when a process is first tracked; NULL:
 	 * no cgroups. */
 	int (*read_cgroup)(uint32_t pid, char *path, size_t len);
+	/* Reads of the locks stuck threads wait on; no read: no owners. */
+	struct lw_lock_ops locks;
 	struct lw_stack_ops stacks;
 	size_t max_goroutines;   /* goroutine waiters at most; 0: LW_MAX_GOROUTINES */
 	struct trend_opts trend; /* zeroes: TREND_OPTS_DEFAULT */
@@ -177,6 +180,8 @@ struct lw_tracker_stats {
 	unsigned int leaks;         /* leak reports so far */
 	unsigned int leaking_sites; /* sites (of the processes still tracked) reported as leaks */
 	unsigned int spins;         /* spin reports so far */
+	unsigned int deadlocks;     /* deadlock reports so far */
+	struct lw_lock_stats locks; /* lock owners read when threads turned stuck */
 	size_t waiters;             /* in the table, threads and goroutines */
 	size_t goroutines;          /* of them, goroutines (blocked ones) */
 	size_t processes;
@@ -221,6 +226,10 @@ struct lw_waiter_view {
 	uint64_t running_ns;    /* spinning: running without blocking for this long */
 	const struct lw_wait *wait;
 	const struct lw_site *site; /* NULL if not tracked */
+	/* Stuck threads: the lock it waits for (NULL: not a lock wait), and
+	 * whether that wait is in a deadlock reported. */
+	const struct lw_lock *lock;
+	bool deadlocked;
 };
 
 struct lw_site_view {
@@ -255,5 +264,23 @@ bool tracker_next_site(const struct lw_tracker *t, struct tracker_cursor *c,
  * of every process still tracked. */
 bool tracker_next_leak(const struct lw_tracker *t, struct tracker_cursor *c,
 		       struct lw_site_view *out);
+
+/* Who the stuck waiters at a leaking site wait for, through their locks
+ * (as on its leak record): false when none is known. */
+bool tracker_site_holder(const struct lw_tracker *t, const struct lw_site_view *v,
+			 struct lw_lock_holder *h);
+
+/* A deadlock reported, of a process still tracked: its members (the first
+ * n_shown of n); a member whose wait ended since has comm "" and lock NULL. */
+#define LW_DEADLOCK_VIEW_MEMBERS 8
+struct lw_deadlock_view {
+	uint32_t pid;
+	const char *pcomm;
+	const struct lw_cgroup *cgroup;
+	uint32_t n, n_shown;
+	struct lw_deadlock_member members[LW_DEADLOCK_VIEW_MEMBERS];
+};
+bool tracker_next_deadlock(const struct lw_tracker *t, struct tracker_cursor *c,
+			   struct lw_deadlock_view *out);
 
 #endif

@@ -566,6 +566,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/cgroup_tests.sh" || exit 1
 # --folded: flame graphs of the stuck waiters (issue 11).
 # shellcheck source=folded_tests.sh
 source "$(dirname "${BASH_SOURCE[0]}")/folded_tests.sh" || exit 1
+# Lock owners, convoys and deadlocks (issue 12).
+# shellcheck source=locks_tests.sh
+source "$(dirname "${BASH_SOURCE[0]}")/locks_tests.sh" || exit 1
 
 # --------------------------------------------------------------- harness --
 
@@ -573,6 +576,7 @@ ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck stopped hostwide 
 	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" "${RUNMODE_TESTS[@]}" "${KERNEL_TESTS[@]}"
 	"${VIEW_TESTS[@]}" "${GO_TESTS[@]}" "${GOWIRE_TESTS[@]}" "${STACKS_TESTS[@]}" "${PY_TESTS[@]}"
 	"${JIT_TESTS[@]}" "${CGROUP_TESTS[@]}" "${ALERTS_TESTS[@]}" "${FOLDED_TESTS[@]}"
+	"${LOCKS_TESTS[@]}"
 	summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")
