@@ -370,6 +370,7 @@ int json_write_report(FILE *f, const struct lw_report *r)
 	case LW_RPT_DEADLOCK:
 		add_uint(o, "pid", r->pid);
 		add_string(o, "pcomm", r->pcomm ? r->pcomm : "");
+		add_cgroup(o, r->cgroup);
 		add_cycle(o, r);
 		break;
 	case LW_RPT_SPIN:

@@ -79,7 +79,8 @@ lk_deadlock() {
 	expect_rc 0 || return 1
 	jq_expect "exactly one deadlock record, of threads $want" \
 		''"$want"' as $want | [.[] | select(.type == "deadlock" and .pid == $pid)] | length == 1 and
-		 (.[0].cycle | map(.tid) | sort) == $want and .[0].threads == ($want | length)' || return 1
+		 (.[0].cycle | map(.tid) | sort) == $want and .[0].threads == ($want | length) and
+		 (.[0].cgroup | type) == "string"' || return 1
 	jq_expect "each member waits for a lock held by the next, with its stack at take_in_order or lock_twice" \
 		'[.[] | select(.type == "deadlock")][0].cycle as $c |
 		 [range($c | length) as $i | $c[$i].owner_tid == $c[($i + 1) % ($c | length)].tid and
