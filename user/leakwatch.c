@@ -1336,12 +1336,19 @@ int main(int argc, char **argv)
 	}
 
 cleanup:
+	/* A timeline cut short is a failed run, as a failed write to stdout is. */
 	if (d.timeline &&
-	    timeline_close(d.timeline, clock_to_unix(&d.clock, clock_mono_ns())) == -EIO)
+	    timeline_close(d.timeline, clock_to_unix(&d.clock, clock_mono_ns())) == -EIO) {
 		log_error("could not write all of the timeline to %s", d.cfg.timeline);
-	if (d.timeline_file && fclose(d.timeline_file))
+		if (exit_code == LW_EXIT_OK)
+			exit_code = LW_EXIT_CANNOT_RUN;
+	}
+	if (d.timeline_file && fclose(d.timeline_file)) {
 		log_error("could not write all of the timeline to %s: %s", d.cfg.timeline,
 			  strerror(errno));
+		if (exit_code == LW_EXIT_OK)
+			exit_code = LW_EXIT_CANNOT_RUN;
+	}
 	if (d.cfg.command && released && !d.run.done)
 		run_stop(&d.run, LW_RUN_GRACE_NS);
 	run_free(&d.run);

@@ -432,6 +432,34 @@ test_timeline_exit() {
 		'[.traceEvents[] | select(.ph == "i" or .ph == "X")]' || return 1
 }
 
+# A disk that fills up under the timeline: one line says so, and the run
+# that lost part of its trace exits 3, not 0.
+ot_timeline_full_run() {
+	local dir=$1
+	start_fixture leaker cond --every 50 --exit-after 30 || return 1
+	start_lw timeline_full -p "$FX_PID" -t 1s -i 200ms --timeline "$dir/trace.json" -j ||
+		return 1
+	sleep 2
+	dd if=/dev/zero of="$dir/fill" bs=4k count=100 2>/dev/null
+	sleep 3 # stuck records keep coming: the trace needs room it has not
+	kill -INT "$LW_PID"
+	wait_lw 20 || return 1
+	expect_rc 3 || return 1
+	grep -q '^leakwatch: could not write all of the timeline to ' "$ERR" ||
+		fail "no line says the timeline was cut short" "$(tail -5 "$ERR")"
+}
+
+test_timeline_full() {
+	local dir=$TMP/timeline-full rc
+	mkdir -p "$dir"
+	mount -t tmpfs -o size=64k,mode=0755 "leakwatch-test-$$-timeline" "$dir" ||
+		fail "cannot mount a tmpfs on $dir" || return 1
+	ot_timeline_full_run "$dir"
+	rc=$?
+	umount "$dir" 2>/dev/null || umount -l "$dir"
+	return $rc
+}
+
 # ----------------------------------------------------------------- service --
 
 # ot_unit_caps KEY: the capabilities on the unit's KEY= line, sorted, one
@@ -596,4 +624,4 @@ test_manpage() {
 
 # shellcheck disable=SC2034 # run.sh's ALL_TESTS takes them
 OUTPUTS_TESTS=(metrics prometheus metrics_exit run_mode run_leak run_notfound fail_on_leak
-	timeline timeline_signal timeline_exit systemd service_caps install manpage)
+	timeline timeline_signal timeline_exit timeline_full systemd service_caps install manpage)
