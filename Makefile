@@ -42,6 +42,8 @@ CORE_SRCS := user/args.c user/duration.c user/tracker.c user/id_map.c \
 CORE_SRCS += user/inline_chain.c user/symcache.c
 # JIT symbols: the perf map parser (pure) and its per-process files (/proc).
 CORE_SRCS += user/perf_map.c
+# Where a mapped file of another mount namespace is opened from (pure).
+CORE_SRCS += user/map_file.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
 DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c user/go_watch.c \
 	user/go_scan.c \

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,4 +63,50 @@ int procfs_open_regular(const char *path)
 		return -EINVAL;
 	}
 	return fd;
+}
+
+int procfs_root_link(uint32_t tid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/root", tid);
+	n = readlink(path, buf, len);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= len)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	return 0;
+}
+
+int procfs_open_mapped(const struct map_file_ref *r, char *path, size_t len, int *why)
+{
+	struct map_file_candidate c[MAP_FILE_WAYS];
+	char root[PATH_MAX];
+	struct stat st;
+	int i, n, fd, err = -ENOENT;
+
+	n = map_file_candidates(r, procfs_root_link(r->tid, root, sizeof(root)) ? NULL : root, c);
+	for (i = 0; i < n; i++) {
+		fd = procfs_open_regular(c[i].path);
+		if (fd < 0) {
+			err = fd;
+			continue;
+		}
+		/* A name is only a name: another file may hold it now, in the
+		 * process's root or in ours (a mount over it).  The inode
+		 * only: maps shows the superblock's device, which stat does
+		 * not on btrfs subvolumes or overlayfs. */
+		if (c[i].way != MAP_FILE_MAP_FILES && (fstat(fd, &st) || st.st_ino != r->ino)) {
+			close(fd);
+			err = -ESTALE;
+			continue;
+		}
+		snprintf(path, len, "%s", c[i].path);
+		if (why)
+			*why = (int)c[i].way;
+		return fd;
+	}
+	return err;
 }

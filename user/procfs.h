@@ -2,7 +2,9 @@
 /* What leakwatch reads from /proc and from other processes' memory. */
 #ifndef LW_PROCFS_H
 #define LW_PROCFS_H
+#include <stddef.h>
 #include <stdint.h>
+#include "map_file.h"
 
 /* The thread group of pid (pid may name any thread).  -ENOENT if none. */
 int procfs_tgid_of(uint32_t pid, uint32_t *tgid);
@@ -20,5 +22,19 @@ int procfs_read_first_waiter(uint32_t pid, uint64_t waiters, uint64_t *uaddr);
  * must not block the open, nor a device or directory be read.  The fd, or
  * -errno (-EINVAL: not a regular file). */
 int procfs_open_regular(const char *path);
+
+/* The target of /proc/TID/root (its root as the daemon's namespace names
+ * it) into buf.  -errno. */
+int procfs_root_link(uint32_t tid, char *buf, size_t len);
+
+/*
+ * The file r maps, opened the ways map_file_candidates lists, in order, each
+ * only if it is a regular file (never blocking on a FIFO), and one found by
+ * its name only if it is the inode mapped (not a file mounted over it, nor
+ * one that took its name).  Its path into path, its way into *why (NULL:
+ * not wanted).  The fd, or -errno of the last way tried (-ESTALE: another
+ * file).
+ */
+int procfs_open_mapped(const struct map_file_ref *r, char *path, size_t len, int *why);
 
 #endif
