@@ -56,6 +56,7 @@ kill_all() {
 cleanup() {
 	kill_all
 	declare -F stacks_cleanup >/dev/null && stacks_cleanup
+	declare -F nsroot_cleanup >/dev/null && nsroot_cleanup
 	if [[ ${LW_KEEP_TMP:-} ]]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -556,13 +557,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/stacks_tests.sh" || exit 1
 source "$(dirname "${BASH_SOURCE[0]}")/py_tests.sh" || exit 1
 # JIT frames from perf map files: a JVM, Node, jitspin (issue 10).
 source "$(dirname "${BASH_SOURCE[0]}")/jit_tests.sh" || exit 1
+# Stacks of processes whose files are in another mount namespace (issue 11).
+# shellcheck source=nsroot_tests.sh
+source "$(dirname "${BASH_SOURCE[0]}")/nsroot_tests.sh" || exit 1
 
 # --------------------------------------------------------------- harness --
 
 ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck stopped hostwide text sigint badinput
 	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" "${RUNMODE_TESTS[@]}" "${KERNEL_TESTS[@]}"
 	"${VIEW_TESTS[@]}" "${GO_TESTS[@]}" "${GOWIRE_TESTS[@]}" "${STACKS_TESTS[@]}" "${PY_TESTS[@]}"
-	"${JIT_TESTS[@]}"
+	"${JIT_TESTS[@]}" "${NSROOT_TESTS[@]}"
 	summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")
