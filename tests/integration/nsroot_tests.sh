@@ -39,7 +39,9 @@
 
 NSROOT_DIRS=() # host directories this run made (mount points in private namespaces)
 NSROOT_CAPS=bpf,+perfmon,+sys_ptrace,+dac_read_search,+syslog
-NSROOT_QUERY_ARGS=(--every 700 --start-after 30000 --exit-after "$FX_SAFETY")
+# Long enough for the chroot test's second fixture, watched after the first:
+# it leaks from SIGUSR1 on, and every test kills its fixtures at its end.
+NSROOT_QUERY_ARGS=(--every 700 --start-after 150000 --exit-after 180)
 
 # nsroot_cleanup: the directories (run.sh's exit trap calls it too, after
 # kill_all ended the namespaces, whose mounts went with them).
