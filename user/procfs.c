@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -108,5 +109,40 @@ int procfs_open_mapped(const struct map_file_ref *r, char *path, size_t len, int
 			*why = (int)c[i].way;
 		return fd;
 	}
+	return err;
+}
+
+/* Lines of /proc/PID/task/TID/status read looking for NSpid (the 14th). */
+#define STATUS_LINES_MAX 64
+
+int procfs_ns_tid_of(uint32_t pid, uint32_t tid, uint32_t *ns_tid)
+{
+	char path[64], line[256], *s, *last = NULL, *end;
+	unsigned long v;
+	int i, err = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/status", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	for (i = 0; i < STATUS_LINES_MAX && fgets(line, sizeof(line), f); i++) {
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (s = line + 6; *s; s++)
+			if (*s >= '0' && *s <= '9' && (s[-1] == ' ' || s[-1] == '\t' || s[-1] == ':'))
+				last = s;
+		err = -EINVAL;
+		if (!last)
+			break;
+		errno = 0;
+		v = strtoul(last, &end, 10);
+		if (!errno && v && v <= UINT32_MAX && (*end == '\n' || !*end)) {
+			*ns_tid = (uint32_t)v;
+			err = 0;
+		}
+		break;
+	}
+	fclose(f);
 	return err;
 }

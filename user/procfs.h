@@ -23,6 +23,11 @@ int procfs_read_first_waiter(uint32_t pid, uint64_t waiters, uint64_t *uaddr);
  * -errno (-EINVAL: not a regular file). */
 int procfs_open_regular(const char *path);
 
+/* Thread tid of process pid as its own pid namespace numbers it (the last
+ * field of NSpid): what the process itself calls it (gettid(), CPython's
+ * native_thread_id, Go's m.procid).  -ENOENT without NSpid, -errno. */
+int procfs_ns_tid_of(uint32_t pid, uint32_t tid, uint32_t *ns_tid);
+
 /* The target of /proc/TID/root (its root as the daemon's namespace names
  * it) into buf.  -errno. */
 int procfs_root_link(uint32_t tid, char *buf, size_t len);

@@ -47,6 +47,7 @@ struct py_proc {
 	uint64_t runtime; /* _PyRuntime's address */
 	struct py_layout pyl;
 	struct py_tstates threads; /* by tid, relisted at most once a second */
+	bool pidns_known, other_pidns; /* in a pid namespace not ours: its tids are others */
 };
 
 struct py_procs {
@@ -379,6 +380,21 @@ int py_thread_frames(struct py_procs *pp, uint32_t pid, uint32_t tid, struct lw_
 		return 0;
 	if (p->state == PY_UNSUPPORTED)
 		return -ENOTSUP;
+	/* Thread states hold the tid the process sees: in a pid namespace of
+	 * its own, not ours. */
+	if (!p->pidns_known) {
+		uint32_t ns_pid;
+
+		p->other_pidns = !procfs_ns_tid_of(pid, pid, &ns_pid) && ns_pid != pid;
+		p->pidns_known = true;
+	}
+	if (p->other_pidns) {
+		err = procfs_ns_tid_of(pid, tid, &tid);
+		if (err) {
+			pp->stats.read_errors++;
+			return err;
+		}
+	}
 	m.read = read_remote;
 	m.ctx = &p->pid;
 	/* The clock is read here so the lookup stays pure (testable). */

@@ -60,6 +60,8 @@ nsroot_cleanup() {
 # each BIN (and BIN.debug beside it), the libraries ldd names, and umount
 # with its own (pivot: to drop the old root) into it, then runs each BIN ARGS from
 # /opt/lwtest in the new root (KIND chroot or pivot) and waits for them.
+# NSROOT_BIND: host directories bound at their own path in the root (a
+# Python's standard library).
 nsroot_write_setup() {
 	cat >"$TMP/nsroot-setup" <<'EOF'
 set -eu
@@ -82,6 +84,10 @@ for b in "${bins[@]}"; do
 	cp "$b" "$root/opt/lwtest/"
 	if [[ -f $b.debug ]]; then cp "$b.debug" "$root/opt/lwtest/"; fi
 	copy_libs "$b"
+done
+for d in ${NSROOT_BIND:-}; do
+	mkdir -p "$root$d"
+	mount --bind "$d" "$root$d"
 done
 if [[ $kind == chroot ]]; then
 	for b in "${bins[@]}"; do chroot "$root" "/opt/lwtest/${b##*/}" "$@" & done
@@ -219,7 +225,7 @@ nsroot_watch() {
 		lw_pid[$how]=$LW_PID NS_OUT[$how]=$OUT lw_err[$how]=$ERR lw_t0[$how]=$T0
 		lw_args[$how]=$LW_ARGS
 	done
-	kill -USR1 "$pid"
+	[[ ${NSROOT_NO_USR1:-} ]] || kill -USR1 "$pid" # the fixture leaks from now on
 	FX_PID=$pid
 	for how in root unit; do
 		LW_PID=${lw_pid[$how]} OUT=${NS_OUT[$how]} ERR=${lw_err[$how]} T0=${lw_t0[$how]}
@@ -360,4 +366,36 @@ test_nsroot_go() {
 	done
 }
 
-NSROOT_TESTS=(nsroot_chroot nsroot_pivot nsroot_covered nsroot_fifo nsroot_go)
+# (e) Debian's python3.11 (libpython in the binary) copied into a chroot'd
+# tmpfs inside unshare -m -p -f, its standard library and leak.py bound in:
+# the interpreter found in the root, the leak's Python frames read.
+test_nsroot_python() {
+	local pid how
+	[[ -x /usr/bin/python3.11 ]] || fail "/usr/bin/python3.11 is missing: run 'make deps'" || return 1
+	NSROOT_BIND="/usr/lib/python3.11 $(dirname "$PY_FIXTURE")" PYTHONHOME=/usr \
+		nsroot_start nsroot_python chroot /usr/bin/python3.11 -- "$PY_FIXTURE" --every 700 \
+		--max 60 --exit-after 150 || return 1
+	pid=${NS_PIDS[python3.11]}
+	wait_fixture_line ready 30 || return 1
+	nsroot_private "$pid" python3.11 || return 1
+	# Python dies of SIGUSR1: it leaks from its start.
+	NSROOT_NO_USR1=1 nsroot_watch nsroot_python "$pid" || return 1
+	for how in root unit; do
+		OUT=${NS_OUT[$how]}
+		jq_expect "$how: a python record for pid $pid, 3.11" \
+			'any(.[]; .type == "python" and .pid == $pid and (.version | startswith("3.11")))' \
+			'.[] | select(.type == "python")' || return 1
+		jq_expect "$how: a leak at handle (leak.py:N), its Python frames handle then Thread.run, native frames around them" \
+			'first(.[] | select(.type == "leak" and .pid == $pid)) as $l
+			| ($l.where | test("^handle \\(leak\\.py:[0-9]+\\)$"))
+			and ([$l.frames[] | select(.kind == "python") | .func] | index(["handle"]) != null
+				and index(["Thread.run"]) != null)
+			and ($l.frames[0].kind == "native" and ($l.frames[0].func // "" | length > 0))' \
+			'first(.[] | select(.type == "leak")) | .stack' || return 1
+		jq_expect "$how: every stack read (summary stacks_unreadable 0, python_stacks_unreadable 0)" \
+			'last | .type == "summary" and .stacks_unreadable == 0 and .python_stacks_unreadable == 0' \
+			'last' || return 1
+	done
+}
+
+NSROOT_TESTS=(nsroot_chroot nsroot_pivot nsroot_covered nsroot_fifo nsroot_go nsroot_python)
