@@ -366,6 +366,42 @@ test_nsroot_go() {
 	done
 }
 
+# (d') a goroutine spinning, locked to its thread, in the same kind of root:
+# the spin record names it (goid: its m.procid is the namespace's tid, not
+# the host's) with its Go stack.
+test_nsroot_go_spin() {
+	local tag=1.26-plain-spin pid how body_from lw_pids=() lw_outs=() i
+	gf_check_built || return 1
+	nsroot_start nsroot_go_spin chroot "$(gf_bin 1.26 plain)" -- spin --lock-thread \
+		--exit-after 60s --pprof /tmp/gf.pprof || return 1
+	pid=${NS_PIDS[gofix]}
+	wait_fixture_line ready 60 || return 1
+	nsroot_unit_lw
+	for how in root unit; do
+		if [[ $how == unit ]]; then
+			LW=$TMP/lw-unit start_lw "nsroot_go_spin-$how" -p "$pid" -t 2s -i 500ms -d 15s -j ||
+				return 1
+		else
+			start_lw "nsroot_go_spin-$how" -p "$pid" -t 2s -i 500ms -d 15s -j || return 1
+		fi
+		lw_pids+=("$LW_PID") lw_outs+=("$OUT")
+	done
+	body_from=$(gf_line spin.go 'func spinForever()')
+	FX_PID=$pid
+	for i in 0 1; do
+		LW_PID=${lw_pids[$i]} OUT=${lw_outs[$i]} LW_ARGS="-j"
+		wait_lw 40 || return 1
+		expect_rc 0 || return 1
+		CULPRITS=$(jq -n -c --argjson from "$body_from" --argjson to $((body_from + 4)) \
+			'[range($from; $to) | {func: "main.spinForever", file: "spin.go", line: .}]')
+		gf_jq "run $i: a spin record with goid, its stack in main.spinForever (spin.go:$body_from-)" "$OUT" \
+			'[.[] | select(.type == "spin" and .pid == $pid)]
+			| length >= 1 and all(.goid | type == "number")
+			  and all(. as $s | any($c[]; . as $x | $s | in_stack($x)))' \
+			'.[] | select(.type == "spin" and .pid == $pid)' || return 1
+	done
+}
+
 # (e) Debian's python3.11 (libpython in the binary) copied into a chroot'd
 # tmpfs inside unshare -m -p -f, its standard library and leak.py bound in:
 # the interpreter found in the root, the leak's Python frames read.
@@ -398,4 +434,4 @@ test_nsroot_python() {
 	done
 }
 
-NSROOT_TESTS=(nsroot_chroot nsroot_pivot nsroot_covered nsroot_fifo nsroot_go nsroot_python)
+NSROOT_TESTS=(nsroot_chroot nsroot_pivot nsroot_covered nsroot_fifo nsroot_go nsroot_go_spin nsroot_python)
