@@ -8,8 +8,9 @@
 #
 # Fixtures: query (-O2 -g, chan_send inlined into query) and query-debuglink
 # (its DWARF in query-debuglink.debug beside it), tests/fixtures/query.c;
-# gofix (Go 1.26, plain), tests/fixtures/go.  Each is copied with the
-# libraries ldd names into a root of its own, at /opt/lwtest/NAME:
+# gofix (Go 1.26, plain), tests/fixtures/go; Debian's python3.11 running
+# tests/fixtures/py/leak.py.  Each is copied with the libraries ldd names
+# into a root of its own, at /opt/lwtest/NAME:
 #
 #   nsroot_chroot    a tmpfs mounted inside unshare --mount --pid --fork, then
 #                    chroot into it: /proc/PID/maps names the binary from the
@@ -22,7 +23,13 @@
 #                    over that path inside the namespace: its name there is
 #                    another file, the host's name the file mapped
 #   nsroot_fifo      the same, a FIFO mounted over the name
-#   nsroot_go        gofix in a chroot'd tmpfs inside unshare -m -p -f
+#   nsroot_go        gofix queryall in a chroot'd tmpfs inside unshare -m -p -f:
+#                    its goroutines read and named as go_tests.sh expects
+#   nsroot_go_spin   gofix spin --lock-thread there: the spin record has the
+#                    goroutine (its m.procid is the namespace's tid)
+#   nsroot_python    python3.11 there (its stdlib and leak.py bound in): the
+#                    leak's Python frames (thread states hold the namespace's
+#                    tids)
 #
 # Each is watched by two leakwatch -p HOSTPID at once: one as root, one with
 # the capabilities of contrib/leakwatch.service (an unprivileged user with
