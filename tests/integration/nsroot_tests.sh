@@ -15,7 +15,9 @@
 #   nsroot_chroot    a tmpfs mounted inside unshare --mount --pid --fork, then
 #                    chroot into it: /proc/PID/maps names the binary from the
 #                    namespace's root (ROOTDIR/opt/lwtest/query), a path that
-#                    is neither the host's nor one under /proc/PID/root
+#                    is neither the host's nor one under /proc/PID/root; with
+#                    query-debuglink and query-buildid, whose DWARF is in that
+#                    root only
 #   nsroot_pivot     the same with pivot_root, the old root unmounted: the
 #                    process sees nothing of the host
 #   nsroot_covered   a plain mount namespace (unshare --mount), the binary at
@@ -68,7 +70,8 @@ nsroot_cleanup() {
 # with its own (pivot: to drop the old root) into it, then runs each BIN ARGS from
 # /opt/lwtest in the new root (KIND chroot or pivot) and waits for them.
 # NSROOT_BIND: host directories bound at their own path in the root (a
-# Python's standard library).
+# Python's standard library); NSROOT_BUILDID_DEBUG: debug files installed
+# in the root's /usr/lib/debug/.build-id.
 nsroot_write_setup() {
 	cat >"$TMP/nsroot-setup" <<'EOF'
 set -eu
@@ -91,6 +94,11 @@ for b in "${bins[@]}"; do
 	cp "$b" "$root/opt/lwtest/"
 	if [[ -f $b.debug ]]; then cp "$b.debug" "$root/opt/lwtest/"; fi
 	copy_libs "$b"
+done
+for f in ${NSROOT_BUILDID_DEBUG:-}; do
+	id=$(readelf -n "$f" | awk '/Build ID:/ { print $3; exit }')
+	mkdir -p "$root/usr/lib/debug/.build-id/${id:0:2}"
+	cp "$f" "$root/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug"
 done
 for d in ${NSROOT_BIND:-}; do
 	mkdir -p "$root$d"
@@ -272,20 +280,28 @@ nsroot_native_checks() {
 }
 
 # (a) the issue's scenario: chroot into a tmpfs inside unshare -m -p -f;
-# query-debuglink beside it, its DWARF found in that root only.
+# query-debuglink beside it and query-buildid, their DWARF found in that
+# root only (beside the binary; in its /usr/lib/debug/.build-id).
 test_nsroot_chroot() {
-	local pid
-	nsroot_start nsroot_chroot chroot "$BUILD/fixtures/query" "$BUILD/fixtures/query-debuglink" \
+	local pid id bin bins=(query query-debuglink query-buildid)
+	id=$(readelf -n "$BUILD/fixtures/query-buildid" | awk '/Build ID:/ { print $3; exit }')
+	[[ ${#id} -gt 4 ]] || fail "no build-id in query-buildid" || return 1
+	[[ ! -e /usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug ]] ||
+		fail "query-buildid's debuginfo is installed on the host: the test would not test" ||
+		return 1
+	NSROOT_BUILDID_DEBUG=$BUILD/fixtures/split/query-buildid.debug \
+		nsroot_start nsroot_chroot chroot "${bins[@]/#/$BUILD/fixtures/}" \
 		-- "${NSROOT_QUERY_ARGS[@]}" || return 1
-	for bin in query query-debuglink; do
+	for bin in "${bins[@]}"; do
 		pid=${NS_PIDS[$bin]}
 		nsroot_private "$pid" "$bin" || return 1
 		[[ $(readlink "/proc/$pid/root") == "$NS_ROOT" ]] ||
 			fail "$bin's root is $(readlink "/proc/$pid/root"), not the chroot $NS_ROOT" || return 1
 	done
-	[[ ! -e $NS_ROOT/opt/lwtest/query-debuglink.debug && ! -e /opt/lwtest ]] ||
+	[[ ! -e $NS_ROOT/opt/lwtest/query-debuglink.debug && ! -e /opt/lwtest &&
+		! -e $NS_ROOT/usr/lib/debug ]] ||
 		fail "the debuginfo is visible from the host" || return 1
-	for bin in query query-debuglink; do
+	for bin in "${bins[@]}"; do
 		nsroot_watch "nsroot_chroot-$bin" "${NS_PIDS[$bin]}" || return 1
 		nsroot_native_checks "$bin" || return 1
 	done
