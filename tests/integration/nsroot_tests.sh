@@ -364,7 +364,7 @@ test_nsroot_fifo() {
 # (d) a Go binary chroot'd into a tmpfs inside unshare -m -p -f: its
 # goroutines read, the leak found with its Go function and file:line.
 test_nsroot_go() {
-	local tag=1.26-plain-queryall pid how missing t_start
+	local tag=1.26-plain-queryall pid how missing t_start bin
 	gf_check_built || return 1
 	nsroot_start nsroot_go chroot "$(gf_bin 1.26 plain)" -- queryall --rate 2 --start-after 100s \
 		--exit-after 120s --pprof /tmp/gf.pprof || return 1
