@@ -44,6 +44,8 @@ CORE_SRCS += user/inline_chain.c user/symcache.c
 CORE_SRCS += user/perf_map.c
 # Folded stacks (--folded): the lines (pure) and the file they replace.
 CORE_SRCS += user/folded.c user/folded_file.c
+# Where a mapped file of another mount namespace is opened from (pure).
+CORE_SRCS += user/map_file.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
 DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c user/go_watch.c \
 	user/go_scan.c \

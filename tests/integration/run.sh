@@ -58,6 +58,7 @@ cleanup() {
 	declare -F stacks_cleanup >/dev/null && stacks_cleanup
 	declare -F cgroup_cleanup >/dev/null && cgroup_cleanup
 	declare -F folded_cleanup >/dev/null && folded_cleanup
+	declare -F nsroot_cleanup >/dev/null && nsroot_cleanup
 	if [[ ${LW_KEEP_TMP:-} ]]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -566,6 +567,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/cgroup_tests.sh" || exit 1
 # --folded: flame graphs of the stuck waiters (issue 11).
 # shellcheck source=folded_tests.sh
 source "$(dirname "${BASH_SOURCE[0]}")/folded_tests.sh" || exit 1
+# Stacks of processes whose files are in another mount namespace (issue 11).
+# shellcheck source=nsroot_tests.sh
+source "$(dirname "${BASH_SOURCE[0]}")/nsroot_tests.sh" || exit 1
 
 # --------------------------------------------------------------- harness --
 
@@ -573,6 +577,7 @@ ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck stopped hostwide 
 	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" "${RUNMODE_TESTS[@]}" "${KERNEL_TESTS[@]}"
 	"${VIEW_TESTS[@]}" "${GO_TESTS[@]}" "${GOWIRE_TESTS[@]}" "${STACKS_TESTS[@]}" "${PY_TESTS[@]}"
 	"${JIT_TESTS[@]}" "${CGROUP_TESTS[@]}" "${ALERTS_TESTS[@]}" "${FOLDED_TESTS[@]}"
+	"${NSROOT_TESTS[@]}"
 	summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")
