@@ -46,6 +46,8 @@ CORE_SRCS += user/perf_map.c
 CORE_SRCS += user/folded.c user/folded_file.c
 # Lock owners: the wait-for graph of a process, glibc locks decoded (pure).
 CORE_SRCS += user/wait_for.c user/lock_owner.c user/lock_wait.c
+# Where a mapped file of another mount namespace is opened from (pure).
+CORE_SRCS += user/map_file.c
 # The rest of the daemon: BPF loading, the scan, the event loop, /proc.
 DAEMON_SRCS := user/leakwatch.c user/loader.c user/scan.c user/event_loop.c user/go_watch.c \
 	user/go_scan.c \

@@ -71,7 +71,8 @@ int debuginfo_find(Dwfl_Module *mod, uint32_t tid, const char *modname, const ch
 	struct stat ours, theirs;
 	GElf_Addr vaddr;
 	int id_len, n_roots = 1, i, r, fd;
-	const char *slash;
+	char root_link[PATH_MAX];
+	const char *slash, *in_root;
 
 	/* The process's files through its own root (a container's) */
 	if (tid)
@@ -97,9 +98,15 @@ int debuginfo_find(Dwfl_Module *mod, uint32_t tid, const char *modname, const ch
 	}
 	/* A debuglink names a file, never a path. */
 	if (!debuglink || !debuglink[0] || strchr(debuglink, '/') || !modname ||
-	    modname[0] != '/' || !(slash = strrchr(modname, '/')))
+	    modname[0] != '/')
 		return -1;
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - modname), modname);
+	/* The binary's directory in its process's root: modname is the
+	 * path from the root of its mount namespace, a chroot's included. */
+	in_root = tid && !procfs_root_link(tid, root_link, sizeof(root_link)) ?
+			  map_file_in_root(modname, root_link) : modname;
+	if (!(slash = strrchr(in_root, '/')))
+		return -1;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - in_root), in_root);
 	for (i = 0; i < 2 + n_roots; i++) {
 		if (i == 0)
 			snprintf(cand, sizeof(cand), "%s%s/%s", prefix, dir, debuglink);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -126,6 +127,12 @@ struct go_process {
 
 	struct sys_entry sys_cache[GO_SYS_CACHE];
 	struct id_map tids; /* tid -> scan number it was checked in */
+	/* In a pid namespace not ours, m.procid is that namespace's tid: its
+	 * host tid from NSpid, listed again (once a scan at most) when one is
+	 * missing or no longer a thread. */
+	bool other_pidns;
+	struct id_map ns_tids; /* namespace tid -> host tid */
+	uint64_t ns_tids_listed; /* stats.scans + 1 of the last listing, 0: never */
 
 	struct go_scan_stats stats;
 };
@@ -288,6 +295,12 @@ int go_process_open(uint32_t pid, const struct go_binary *b, struct go_process *
 	p->b = b;
 	p->layout = *go_binary_layout(b);
 	id_map_init(&p->tids);
+	id_map_init(&p->ns_tids);
+	{
+		uint32_t ns_pid;
+
+		p->other_pidns = !procfs_ns_tid_of(pid, pid, &ns_pid) && ns_pid != pid;
+	}
 	err = go_g_segs_init(&p->segs, &p->layout, GO_G_MERGE_GAP);
 	if (err)
 		goto err_free;
@@ -344,6 +357,7 @@ void go_process_free(struct go_process *p)
 	free(p->stack);
 	free(p->jobs);
 	id_map_free(&p->tids);
+	id_map_free(&p->ns_tids);
 	free(p);
 }
 
@@ -432,6 +446,61 @@ static bool thread_of(struct go_process *p, uint64_t tid)
 	if (seen)
 		id_map_del(&p->tids, (uint32_t)tid);
 	id_map_put(&p->tids, (uint32_t)tid, (void *)(uintptr_t)p->stats.scans);
+	return true;
+}
+
+/* Threads of a process listed, at most (a namespace tid map). */
+#define GO_TASKS_MAX 65536
+
+/* p->ns_tids made again from /proc/PID/task and each thread's NSpid. */
+static void list_ns_tids(struct go_process *p)
+{
+	char path[64];
+	struct dirent *e;
+	uint32_t ns_tid;
+	unsigned long v;
+	char *end;
+	DIR *d;
+	int n = 0;
+
+	id_map_free(&p->ns_tids);
+	id_map_init(&p->ns_tids);
+	p->ns_tids_listed = p->stats.scans + 1;
+	snprintf(path, sizeof(path), "/proc/%u/task", p->pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while (n++ < GO_TASKS_MAX && (e = readdir(d))) {
+		errno = 0;
+		v = strtoul(e->d_name, &end, 10);
+		if (errno || *end || !v || v > INT32_MAX ||
+		    procfs_ns_tid_of(p->pid, (uint32_t)v, &ns_tid) ||
+		    id_map_put(&p->ns_tids, ns_tid, (void *)(uintptr_t)v))
+			continue;
+	}
+	closedir(d);
+}
+
+/* The host tid of the thread the process calls procid (m.procid), if it is
+ * a thread of the process. */
+static bool host_tid_of(struct go_process *p, uint64_t procid, uint32_t *tid)
+{
+	uintptr_t host;
+
+	if (!p->other_pidns) {
+		*tid = (uint32_t)procid;
+		return thread_of(p, procid);
+	}
+	if (procid == 0 || procid > INT32_MAX)
+		return false;
+	host = (uintptr_t)id_map_get(&p->ns_tids, (uint32_t)procid);
+	if ((!host || !thread_of(p, host)) && p->ns_tids_listed != p->stats.scans + 1) {
+		list_ns_tids(p);
+		host = (uintptr_t)id_map_get(&p->ns_tids, (uint32_t)procid);
+	}
+	if (!host || !thread_of(p, host))
+		return false;
+	*tid = (uint32_t)host;
 	return true;
 }
 
@@ -649,8 +718,10 @@ static void read_tids(struct go_process *p)
 		if (got > 0)
 			p->stats.bytes_read += (uint64_t)got;
 		for (size_t k = 0; k < got_iov; k++) {
-			if (thread_of(p, p->procids[k]))
-				p->gs[idx[k]].tid = (uint32_t)p->procids[k];
+			uint32_t tid;
+
+			if (host_tid_of(p, p->procids[k], &tid))
+				p->gs[idx[k]].tid = tid;
 			else
 				p->stats.ms_unread++;
 		}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,5 +123,86 @@ int procfs_read_cgroup(uint32_t pid, char *path, size_t len)
 		err = cgroup_parse_proc(text, (size_t)n, path, len);
 	}
 	free(text);
+	return err;
+}
+
+int procfs_root_link(uint32_t tid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/root", tid);
+	n = readlink(path, buf, len);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= len)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	return 0;
+}
+
+int procfs_open_mapped(const struct map_file_ref *r, char *path, size_t len, int *why)
+{
+	struct map_file_candidate c[MAP_FILE_WAYS];
+	char root[PATH_MAX];
+	struct stat st;
+	int i, n, fd, err = -ENOENT;
+
+	n = map_file_candidates(r, procfs_root_link(r->tid, root, sizeof(root)) ? NULL : root, c);
+	for (i = 0; i < n; i++) {
+		fd = procfs_open_regular(c[i].path);
+		if (fd < 0) {
+			err = fd;
+			continue;
+		}
+		/* A name is only a name: another file may hold it now, in the
+		 * process's root or in ours (a mount over it).  The inode
+		 * only: maps shows the superblock's device, which stat does
+		 * not on btrfs subvolumes or overlayfs. */
+		if (c[i].way != MAP_FILE_MAP_FILES && (fstat(fd, &st) || st.st_ino != r->ino)) {
+			close(fd);
+			err = -ESTALE;
+			continue;
+		}
+		snprintf(path, len, "%s", c[i].path);
+		if (why)
+			*why = (int)c[i].way;
+		return fd;
+	}
+	return err;
+}
+
+/* Lines of /proc/PID/task/TID/status read looking for NSpid (the 14th). */
+#define STATUS_LINES_MAX 64
+
+int procfs_ns_tid_of(uint32_t pid, uint32_t tid, uint32_t *ns_tid)
+{
+	char path[64], line[256], *s, *last = NULL, *end;
+	unsigned long v;
+	int i, err = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/status", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	for (i = 0; i < STATUS_LINES_MAX && fgets(line, sizeof(line), f); i++) {
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (s = line + 6; *s; s++)
+			if (*s >= '0' && *s <= '9' && (s[-1] == ' ' || s[-1] == '\t' || s[-1] == ':'))
+				last = s;
+		err = -EINVAL;
+		if (!last)
+			break;
+		errno = 0;
+		v = strtoul(last, &end, 10);
+		if (!errno && v && v <= UINT32_MAX && (*end == '\n' || !*end)) {
+			*ns_tid = (uint32_t)v;
+			err = 0;
+		}
+		break;
+	}
+	fclose(f);
 	return err;
 }

@@ -4,6 +4,7 @@
 #define LW_PROCFS_H
 #include <stddef.h>
 #include <stdint.h>
+#include "map_file.h"
 
 /* The thread group of pid (pid may name any thread).  -ENOENT if none. */
 int procfs_tgid_of(uint32_t pid, uint32_t *tgid);
@@ -33,5 +34,24 @@ int procfs_read_small(const char *path, char *buf, size_t len);
 /* The cgroup v2 path of process pid (its /proc/PID/cgroup "0::" line) into
  * path: 0 or -errno (cgroup_parse_proc's; -EFBIG: the file is too long). */
 int procfs_read_cgroup(uint32_t pid, char *path, size_t len);
+
+/* Thread tid of process pid as its own pid namespace numbers it (the last
+ * field of NSpid): what the process itself calls it (gettid(), CPython's
+ * native_thread_id, Go's m.procid).  -ENOENT without NSpid, -errno. */
+int procfs_ns_tid_of(uint32_t pid, uint32_t tid, uint32_t *ns_tid);
+
+/* The target of /proc/TID/root (its root as the daemon's namespace names
+ * it) into buf.  -errno. */
+int procfs_root_link(uint32_t tid, char *buf, size_t len);
+
+/*
+ * The file r maps, opened the ways map_file_candidates lists, in order, each
+ * only if it is a regular file (never blocking on a FIFO), and one found by
+ * its name only if it is the inode mapped (not a file mounted over it, nor
+ * one that took its name).  Its path into path, its way into *why (NULL:
+ * not wanted).  The fd, or -errno of the last way tried (-ESTALE: another
+ * file).
+ */
+int procfs_open_mapped(const struct map_file_ref *r, char *path, size_t len, int *why);
 
 #endif

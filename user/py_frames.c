@@ -13,6 +13,7 @@
 #include <gelf.h>
 #include <inttypes.h>
 #include <libelf.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "id_map.h"
+#include "map_file.h"
 #include "procfs.h"
 #include "py_frames.h"
 #include "py_walk.h"
@@ -45,6 +47,7 @@ struct py_proc {
 	uint64_t runtime; /* _PyRuntime's address */
 	struct py_layout pyl;
 	struct py_tstates threads; /* by tid, relisted at most once a second */
+	bool pidns_known, other_pidns; /* in a pid namespace not ours: its tids are others */
 };
 
 struct py_procs {
@@ -157,6 +160,7 @@ static void version_from_name(const char *path, char *buf, size_t len)
 
 struct candidate {
 	uint64_t start, end; /* the mapping of file offset 0 */
+	uint64_t ino;
 	char path[256];
 };
 
@@ -173,21 +177,14 @@ static int find_candidates(uint32_t pid, struct candidate *out, int max)
 		return -errno;
 	for (int lines = 0; lines < PY_MAPS_LINES_MAX && n < max && fgets(line, sizeof(line), f);
 	     lines++) {
-		unsigned long long start, end, off;
-		char perms[8];
-		int path_at = 0;
-		char *path, *nl;
+		uint64_t start, end, off, ino;
+		const char *path;
 		bool dup = false;
 
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off,
-			   &path_at) < 4 || !path_at || off)
+		/* A path too long for the line is not ours. */
+		if (!map_file_parse_line(line, &start, &end, &off, &ino, &path) || off || !path)
 			continue;
-		path = line + path_at;
-		nl = strchr(path, '\n');
-		if (!nl)
-			continue; /* a path too long for the line: not ours */
-		*nl = '\0';
-		if (path[0] != '/' || !python_file(path))
+		if (path[0] != '/' || strlen(path) >= sizeof(out[n].path) || !python_file(path))
 			continue;
 		for (int i = 0; i < n; i++)
 			dup |= !strcmp(out[i].path, path);
@@ -195,6 +192,7 @@ static int find_candidates(uint32_t pid, struct candidate *out, int max)
 			continue;
 		out[n].start = start;
 		out[n].end = end;
+		out[n].ino = ino;
 		snprintf(out[n].path, sizeof(out[n].path), "%s", path);
 		n++;
 	}
@@ -275,17 +273,12 @@ cleanup:
 
 static int open_mapped(uint32_t pid, const struct candidate *c)
 {
-	char name[400];
-	int fd;
+	struct map_file_ref r = { .tid = pid, .start = c->start, .end = c->end, .ino = c->ino,
+				  .name = c->path };
+	char name[PATH_MAX + 64];
 
-	snprintf(name, sizeof(name), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, pid,
-		 c->start, c->end);
-	fd = open(name, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0)
-		return fd;
 	/* The path is the target's to plant a FIFO at: never block on it. */
-	snprintf(name, sizeof(name), "/proc/%" PRIu32 "/root%s", pid, c->path);
-	return procfs_open_regular(name);
+	return procfs_open_mapped(&r, name, sizeof(name), NULL);
 }
 
 /* reason: static text. */
@@ -387,6 +380,21 @@ int py_thread_frames(struct py_procs *pp, uint32_t pid, uint32_t tid, struct lw_
 		return 0;
 	if (p->state == PY_UNSUPPORTED)
 		return -ENOTSUP;
+	/* Thread states hold the tid the process sees: in a pid namespace of
+	 * its own, not ours. */
+	if (!p->pidns_known) {
+		uint32_t ns_pid;
+
+		p->other_pidns = !procfs_ns_tid_of(pid, pid, &ns_pid) && ns_pid != pid;
+		p->pidns_known = true;
+	}
+	if (p->other_pidns) {
+		err = procfs_ns_tid_of(pid, tid, &tid);
+		if (err) {
+			pp->stats.read_errors++;
+			return err;
+		}
+	}
 	m.read = read_remote;
 	m.ctx = &p->pid;
 	/* The clock is read here so the lookup stays pure (testable). */

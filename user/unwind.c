@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "debuginfo.h"
 #include "id_map.h"
+#include "map_file.h"
 #include "perf_map.h"
 #include "procfs.h"
 #include "symbolize.h"
@@ -97,60 +98,61 @@ static void note_module_file(void **userdata, int fd)
 /* Lines of /proc/TID/maps read looking for a module's mapping, at most. */
 #define MAPS_LINES_MAX 65536
 
+/* A line of /proc/TID/maps: room for a path of PATH_MAX. */
+#define MAPS_LINE_MAX (PATH_MAX + 128)
+
 /*
- * The file mapped at base in tid, through /proc/TID/map_files: the very
- * file mapped, deleted or replaced since, never a FIFO or another file
- * that took its name.  -errno if no mapping starts at base.
+ * The file mapped at base in tid, the ways procfs_open_mapped tries: the
+ * very file mapped (deleted, replaced or in another mount namespace), or
+ * the inode mapped found by its name, never a FIFO.  -errno if no mapping
+ * starts at base.
  */
-static int open_map_file(uint32_t tid, Dwarf_Addr base, char *path, size_t len)
+static int open_mapped_at(uint32_t tid, Dwarf_Addr base, const char *name, char *path,
+			  size_t len)
 {
-	unsigned long long start, end;
-	char line[512];
+	struct map_file_ref r = { .tid = tid, .name = name };
+	const char *line_path;
+	uint64_t offset;
+	char *line;
 	FILE *f;
 	int i, fd = -ENOENT;
 
+	line = malloc(MAPS_LINE_MAX);
+	if (!line)
+		return -ENOMEM;
 	snprintf(path, len, "/proc/%u/maps", tid);
 	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	for (i = 0; i < MAPS_LINES_MAX && fgets(line, sizeof(line), f); i++) {
-		if (sscanf(line, "%llx-%llx", &start, &end) != 2 || start != base)
+	if (!f) {
+		fd = -errno;
+		goto cleanup;
+	}
+	for (i = 0; i < MAPS_LINES_MAX && fgets(line, MAPS_LINE_MAX, f); i++) {
+		if (!map_file_parse_line(line, &r.start, &r.end, &offset, &r.ino, &line_path) ||
+		    r.start != base)
 			continue;
-		snprintf(path, len, "/proc/%u/map_files/%llx-%llx", tid, start, end);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		fd = fd < 0 ? -errno : fd;
+		fd = procfs_open_mapped(&r, path, len, NULL);
 		break;
 	}
 	fclose(f);
+cleanup:
+	free(line);
 	return fd;
-}
-
-static bool deleted_name(const char *name)
-{
-	size_t n = strlen(name), k = strlen(" (deleted)");
-
-	return n > k && !strcmp(name + n - k, " (deleted)");
 }
 
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
 		    char **file_name, Elf **elfp)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX + 64];
 	int fd;
 
+	/* A file: never libdwfl's open of its name, which a FIFO blocks. */
 	if (name[0] == '/' && find_elf_tid) {
-		fd = open_map_file(find_elf_tid, base, path, sizeof(path));
-		/* A deleted file's name is only a name: another file (or a
-		 * FIFO) may hold it now. */
-		if (fd < 0 && !deleted_name(name)) {
-			snprintf(path, sizeof(path), "/proc/%u/root%s", find_elf_tid, name);
-			fd = procfs_open_regular(path);
-		}
-		if (fd >= 0) {
-			*file_name = strdup(path);
-			note_module_file(userdata, fd);
-			return fd;
-		}
+		fd = open_mapped_at(find_elf_tid, base, name, path, sizeof(path));
+		if (fd < 0)
+			return -1;
+		*file_name = strdup(path);
+		note_module_file(userdata, fd);
+		return fd;
 	}
 	fd = dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
 	note_module_file(userdata, fd);

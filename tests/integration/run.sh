@@ -58,6 +58,7 @@ cleanup() {
 	declare -F stacks_cleanup >/dev/null && stacks_cleanup
 	declare -F cgroup_cleanup >/dev/null && cgroup_cleanup
 	declare -F folded_cleanup >/dev/null && folded_cleanup
+	declare -F nsroot_cleanup >/dev/null && nsroot_cleanup
 	if [[ ${LW_KEEP_TMP:-} ]]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -569,6 +570,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/folded_tests.sh" || exit 1
 # Lock owners, convoys and deadlocks (issue 12).
 # shellcheck source=locks_tests.sh
 source "$(dirname "${BASH_SOURCE[0]}")/locks_tests.sh" || exit 1
+# Stacks of processes whose files are in another mount namespace (issue 11).
+# shellcheck source=nsroot_tests.sh
+source "$(dirname "${BASH_SOURCE[0]}")/nsroot_tests.sh" || exit 1
 
 # --------------------------------------------------------------- harness --
 
@@ -576,7 +580,7 @@ ALL_TESTS=(cond mutex pipe preblocked exit busy growth unstuck stopped hostwide 
 	"${LEAK_TESTS[@]}" "${OUTPUTS_TESTS[@]}" "${RUNMODE_TESTS[@]}" "${KERNEL_TESTS[@]}"
 	"${VIEW_TESTS[@]}" "${GO_TESTS[@]}" "${GOWIRE_TESTS[@]}" "${STACKS_TESTS[@]}" "${PY_TESTS[@]}"
 	"${JIT_TESTS[@]}" "${CGROUP_TESTS[@]}" "${ALERTS_TESTS[@]}" "${FOLDED_TESTS[@]}"
-	"${LOCKS_TESTS[@]}"
+	"${NSROOT_TESTS[@]}" "${LOCKS_TESTS[@]}"
 	summary)
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=("${ALL_TESTS[@]}")
