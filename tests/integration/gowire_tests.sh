@@ -31,7 +31,7 @@ gw_wait_line() {
 }
 
 test_go_outputs() {
-	local tags=(1.27-stripped-parked 1.19-plain-parked) tag pid port page tl n want got
+	local tags=(1.27-stripped-parked 1.19-plain-parked) tag pid port page tl n want got cg
 	local tracks=50
 	gf_check_built || return 1
 	ot_need curl curl || return 1
@@ -45,8 +45,10 @@ test_go_outputs() {
 		--timeline-goroutines "$tracks" || return 1
 	for tag in "${tags[@]}"; do
 		pid=${GF_PID[$tag]}
-		# The parked goroutines are stuck after 1 s: 400 in a chan receive.
-		gw_wait_line "$port" "leakwatch_goroutines_stuck_by_wait{pid=\"$pid\",comm=\"gofix\",wait=\"chan receive\"} 400" 20 ||
+		# The parked goroutines are stuck after 1 s: 400 in a chan receive;
+		# the series carries the process's cgroup (issue 11).
+		cg=$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
+		gw_wait_line "$port" "leakwatch_goroutines_stuck_by_wait{pid=\"$pid\",comm=\"gofix\",wait=\"chan receive\",cgroup=\"$cg\"} 400" 20 ||
 			return 1
 		page=$TMP/metrics-$port.page
 		want=$(gf_count "$tag")
