@@ -232,9 +232,14 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 			return 0;
 		}
 	}
-	/* The switch path does not create storage with -p: do it here. */
-	if (!bpf_task_storage_get(&task_state, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
-		count_loss(LW_CNT_STORAGE_FAIL);
+	/*
+	 * The switch path does not create storage with -p: do it here.  It
+	 * fails (not counted) when this CPU's task-storage lock is held by a
+	 * scan preempted in the middle of a storage op: the next scan makes
+	 * the storage then, and counts it if that fails too; a wait the child
+	 * began before is marked inexact, as for a thread found blocked.
+	 */
+	bpf_task_storage_get(&task_state, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	emit_event(LW_REC_THREAD_NEW, child, 0, ptgid, new_process ? LW_EF_NEW_PROCESS : 0);
 	return 0;
 }
