@@ -43,6 +43,19 @@
 #include "tracker.h"
 #include "unwind.h"
 
+/* A process in a pid namespace of its own (a container): its threads'
+ * tids as it sees them, for the owners its locks name.  Read again when
+ * older than TID_NS_MAX_AGE_NS and a tid is not found. */
+#define TID_NS_CACHED 8
+#define TID_NS_MAX_AGE_NS 1000000000ull
+struct tid_ns_cache {
+	uint32_t pid;
+	bool same_ns;
+	uint64_t read_ns;
+	struct procfs_nstid *v;
+	size_t n;
+};
+
 struct daemon {
 	struct lw_config cfg;
 	struct lw_clock clock;
@@ -76,6 +89,7 @@ struct daemon {
 	int output_err;  /* the first failed write to stdout (-errno) */
 	struct run_mode run; /* -- COMMAND */
 	uint64_t cgroup_ids[LW_MAX_CGROUPS]; /* --cgroup, as the kernel names them */
+	struct tid_ns_cache tid_ns[TID_NS_CACHED]; /* lock owners of other pid namespaces */
 };
 
 /* A failed write to stdout ends the run (exit 3): kept with its errno. */
@@ -379,6 +393,59 @@ static bool lock_is_thread_of(void *ctx, uint32_t pid, uint32_t tid)
 {
 	(void)ctx;
 	return procfs_thread_of(pid, tid) == 0;
+}
+
+static struct tid_ns_cache *tid_ns_of(struct daemon *d, uint32_t pid, uint64_t now)
+{
+	struct tid_ns_cache *c = NULL;
+	size_t i;
+	int same;
+
+	for (i = 0; i < TID_NS_CACHED; i++)
+		if (d->tid_ns[i].pid == pid && now - d->tid_ns[i].read_ns < 10 * TID_NS_MAX_AGE_NS)
+			return &d->tid_ns[i];
+	for (i = 0; i < TID_NS_CACHED; i++) /* the oldest goes */
+		if (!c || d->tid_ns[i].read_ns < c->read_ns)
+			c = &d->tid_ns[i];
+	same = procfs_same_pidns(pid);
+	if (same < 0)
+		return NULL;
+	free(c->v);
+	*c = (struct tid_ns_cache){ .pid = pid, .same_ns = same, .read_ns = now };
+	if (!same && procfs_task_nstids(pid, &c->v, &c->n))
+		c->pid = 0;
+	return c->pid ? c : NULL;
+}
+
+/* The owner a lock of pid names (its tid in pid's own namespace) as
+ * leakwatch names threads; 0: none. */
+static uint32_t lock_host_tid(void *ctx, uint32_t pid, uint32_t ns_tid)
+{
+	struct daemon *d = ctx;
+	uint64_t now = clock_mono_ns();
+	struct tid_ns_cache *c = tid_ns_of(d, pid, now);
+	size_t i;
+
+	if (!c)
+		return 0;
+	if (c->same_ns)
+		return ns_tid;
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].ns_tid == ns_tid)
+			return c->v[i].tid;
+	if (now - c->read_ns < TID_NS_MAX_AGE_NS)
+		return 0;
+	/* A thread started since: the threads read again. */
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
+	c->read_ns = now;
+	if (procfs_task_nstids(pid, &c->v, &c->n))
+		return 0;
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].ns_tid == ns_tid)
+			return c->v[i].tid;
+	return 0;
 }
 
 static int stack_unwind(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, int max)
@@ -1173,6 +1240,8 @@ int main(int argc, char **argv)
 	topts.locks = (struct lw_lock_ops){
 		.read = lock_read_memory,
 		.is_thread_of = lock_is_thread_of,
+		.host_tid = lock_host_tid,
+		.ctx = &d,
 	};
 	topts.sink = d.sink;
 	err = ksyms_load(&d.ksyms);
@@ -1354,6 +1423,8 @@ cleanup:
 	unwinder_free(d.unwinder);
 	py_procs_free(d.py);
 	id_map_free(&d.py_reported);
+	for (size_t k = 0; k < TID_NS_CACHED; k++)
+		free(d.tid_ns[k].v);
 	ksyms_free(d.ksyms);
 	scan_free(&d.scan);
 	if (!d.cfg.json)

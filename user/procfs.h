@@ -34,4 +34,15 @@ int procfs_read_small(const char *path, char *buf, size_t len);
  * path: 0 or -errno (cgroup_parse_proc's; -EFBIG: the file is too long). */
 int procfs_read_cgroup(uint32_t pid, char *path, size_t len);
 
+/* 1 if process pid is in leakwatch's pid namespace, 0 if not, or -errno. */
+int procfs_same_pidns(uint32_t pid);
+
+/* The threads of pid, each with its tid as leakwatch sees it and as the
+ * process sees it (the last NSpid of its status): *out (malloc'd, *n of
+ * them), 0 or -errno. */
+struct procfs_nstid {
+	uint32_t tid, ns_tid;
+};
+int procfs_task_nstids(uint32_t pid, struct procfs_nstid **out, size_t *n);
+
 #endif

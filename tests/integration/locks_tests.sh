@@ -159,5 +159,33 @@ test_locks_healthy() {
 		'[.[] | select(.type == "sample" and .pid == $pid)] | last | .threads == 17'
 }
 
+# A process in a pid namespace of its own (every container): glibc keeps
+# the owner's tid as the owner sees it (2, 3, ...), not as leakwatch does.
+# The deadlock is found and every owner named by its host tid.
+test_locks_pidns() {
+	local i
+	spawn fx-locks-ns unshare --pid --fork --mount-proc \
+		"$BUILD/fixtures/locks" deadlock2 --exit-after "$FX_SAFETY"
+	FX_OUT=$TMP/fx-locks-ns.out FX_PID=""
+	for ((i = 0; i < 50; i++)); do
+		FX_PID=$(pgrep -P "$SPAWNED" | head -1)
+		[[ $FX_PID ]] && grep -q '^lock-b ' "$FX_OUT" && break
+		sleep 0.1
+	done
+	[[ $FX_PID ]] || fail "the fixture did not start in its pid namespace" \
+		"$(head -c 300 "$TMP/fx-locks-ns.err")" || return 1
+	wait_fixture_line ready 10 || return 1
+	run_lw locks_pidns -p "$FX_PID" -t 1s -i 500ms -d 5s -j || return 1
+	expect_rc 0 || return 1
+	jq_expect "one deadlock of two threads of the process, each owner a host tid of the other" \
+		'[.[] | select(.type == "deadlock" and .pid == $pid)] | length == 1 and
+		 (.[0].cycle | length) == 2 and
+		 (.[0].cycle | map(.owner_tid) | sort) == (.[0].cycle | map(.tid) | sort) and
+		 all(.[0].cycle[]; .tid != .owner_tid and .tid > 3)' || return 1
+	jq_expect "the stuck records name the owners as leakwatch names threads" \
+		'[.[] | select(.type == "stuck" and .pid == $pid and (.comm | startswith("lock-")))] |
+		 length == 2 and all(.owner_tid > 3)'
+}
+
 LOCKS_TESTS=(locks_convoy locks_rwlock locks_deadlock2 locks_deadlock3 locks_pi locks_self
-	locks_text_runmode locks_healthy)
+	locks_text_runmode locks_healthy locks_pidns)
