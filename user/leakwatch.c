@@ -1212,7 +1212,9 @@ int main(int argc, char **argv)
 		err = folded_file_prepare(d.cfg.folded, d.folded_path, sizeof(d.folded_path));
 		if (err) {
 			log_error("cannot write the folded stacks to %s: %s", d.cfg.folded,
-				  err == -EINVAL ? "not a regular file" : strerror(-err));
+				  err == -EINVAL ? "not a regular file" :
+				  err == -EPERM ? "a symbolic link of another user, not followed" :
+				  strerror(-err));
 			exit_code = LW_EXIT_USAGE;
 			goto cleanup;
 		}
