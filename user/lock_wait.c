@@ -129,6 +129,11 @@ void lock_wait_decode(const struct lw_task_rec *r, const struct lw_wait *w,
 	}
 	out->addr = o.lock;
 	out->readers = o.readers;
+	if (!out->kernel_deadlock) {
+		out->uaddr = w->futex_addr;
+		out->cmd = cmd;
+		out->val = val;
+	}
 	if (o.tid) {
 		uint32_t host = owner_host_tid(r, ops, o.tid);
 
@@ -166,4 +171,28 @@ bool lock_wait_still_owned(const struct lw_lock *l, uint32_t pid, uint32_t tid,
 		return false;
 	memcpy(&word, buf + LW_RWLOCK_CUR_WRITER_OFF, sizeof(word));
 	return word == owner;
+}
+
+bool lock_wait_refresh(struct lw_lock *l, uint32_t pid, uint32_t tid,
+		       const struct lw_lock_ops *ops)
+{
+	struct lw_task_rec r = { .pid = pid, .tid = tid };
+	struct lock_owner o;
+	uint32_t host = 0;
+
+	if (!l->owner_known || !l->uaddr || l->kernel_deadlock || !ops || !ops->read ||
+	    !ops->is_thread_of || lock_wait_still_owned(l, pid, tid, ops))
+		return false;
+	if (!read_owner(&r, (enum lw_lock_kind)l->kind, l->uaddr, l->cmd, l->val, ops, &o) &&
+	    o.lock == l->addr && o.tid) {
+		host = owner_host_tid(&r, ops, o.tid);
+		if (host && host != tid && !ops->is_thread_of(ops->ctx, pid, host))
+			host = 0;
+	}
+	if (host == l->owner_tid)
+		return false;
+	l->owner_known = host != 0;
+	l->owner_tid = host;
+	l->owner_word = host ? o.tid : 0;
+	return true;
 }

@@ -2196,11 +2196,31 @@ static void check_deadlocks(struct lw_tracker *t, struct lw_process *p)
 	p->locks_changed = unverified || found > 8;
 }
 
+/* The owners of p's lock waiters, read when each turned stuck, read again
+ * where a lock was handed on since: the holder a leak names is the one now. */
+static void refresh_lock_owners(struct lw_tracker *t, struct lw_process *p)
+{
+	size_t first, n, i;
+
+	first = lock_waiters_of(t, p->pid, &n);
+	for (i = 0; i < n; i++) {
+		struct lw_waiter *w = t->lock_waiters.v[first + i];
+
+		if (lock_wait_refresh(&w->thread->lock, p->pid, (uint32_t)w->id.id,
+				      &t->opts.locks))
+			p->locks_changed = true;
+	}
+}
+
 static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_site *s,
 			uint32_t stuck)
 {
 	struct lw_lock_holder holder;
-	bool has_holder = s != p->threads_site && !s->goroutine && leak_holder(t, p->pid, s, &holder);
+	bool has_holder;
+
+	if (s != p->threads_site && !s->goroutine)
+		refresh_lock_owners(t, p);
+	has_holder = s != p->threads_site && !s->goroutine && leak_holder(t, p->pid, s, &holder);
 
 	t->leaks++;
 	emit(t, &(struct lw_report){

@@ -159,6 +159,29 @@ test_locks_healthy() {
 		'[.[] | select(.type == "sample" and .pid == $pid)] | last | .threads == 17'
 }
 
+# The lock handed on: "refresh" lets cache_lock go after 3 s, and the lookup
+# that gets it holds it for good.  Owners read when the earlier waiters
+# turned stuck named refresh; once it let go, every leak names the new
+# holder, with every waiter behind it.
+test_locks_handoff() {
+	local holder refresh
+	start_fixture locks handoff --threads 40 --every 300 || return 1
+	refresh=$(lk_tid refresh) || return 1
+	start_lw locks_handoff -p "$FX_PID" -t 1s -i 500ms -d 30s -j || return 1
+	holder=$(lk_tid holder) || return 1
+	wait_record '.type == "leak" and .pid == $pid and .holder.tid == '"$holder"' and
+		.holder.waiters >= 15' 30
+	is_running "$LW_PID" && kill -INT "$LW_PID"
+	wait_lw 10 || return 1
+	expect_rc 0 || return 1
+	# The holder's wait for the lock ended when refresh let go.
+	jq_expect "after refresh ($refresh) let go, every leak names tid $holder with every waiter behind it" \
+		'[.[] | select(.type == "unstuck" and .tid == '"$holder"')][0].ts as $t |
+		 $t != null and
+		 ([.[] | select(.type == "leak" and .pid == $pid and .ts > $t + 1)] |
+		  length >= 1 and all(.holder.tid == '"$holder"' and .holder.waiters == .stuck))'
+}
+
 # A process in a pid namespace of its own (every container): glibc keeps
 # the owner's tid as the owner sees it (2, 3, ...), not as leakwatch does.
 # The deadlock is found and every owner named by its host tid.
@@ -188,4 +211,4 @@ test_locks_pidns() {
 }
 
 LOCKS_TESTS=(locks_convoy locks_rwlock locks_deadlock2 locks_deadlock3 locks_pi locks_self
-	locks_text_runmode locks_healthy locks_pidns)
+	locks_text_runmode locks_healthy locks_pidns locks_handoff)
