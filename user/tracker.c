@@ -2152,6 +2152,7 @@ static void report_deadlock(struct lw_tracker *t, struct lw_process *p, size_t f
 			.cgroup = process_cgroup(t, p),
 			.cycle = m,
 			.n_cycle = (uint32_t)shown,
+			.cycle_threads = (uint32_t)len,
 		});
 }
 
@@ -2163,8 +2164,8 @@ static void report_deadlock(struct lw_tracker *t, struct lw_process *p, size_t f
 static void check_deadlocks(struct lw_tracker *t, struct lw_process *p)
 {
 	struct lock_waiters *l = &t->lock_waiters;
-	struct wf_cycle cycles[8];
-	size_t first, n, c, k;
+	struct wf_cycle few[8], *cycles = few;
+	size_t first, n, c, k, max = 8;
 	bool unverified = false;
 	int found;
 
@@ -2172,8 +2173,18 @@ static void check_deadlocks(struct lw_tracker *t, struct lw_process *p)
 	p->locks_changed = false;
 	if (!n || lock_graph(t, first, n))
 		return;
-	found = wait_for_cycles(l->graph, n, l->members, cycles, 8);
-	for (c = 0; found > 0 && c < (size_t)found && c < 8; c++) {
+	/* A cycle has a member at least: n of them at most.  Out of memory,
+	 * the first 8, the rest at a later scan that has the memory. */
+	if (n > max) {
+		struct wf_cycle *all = malloc(n * sizeof(*all));
+
+		if (all) {
+			cycles = all;
+			max = n;
+		}
+	}
+	found = wait_for_cycles(l->graph, n, l->members, cycles, max);
+	for (c = 0; found > 0 && c < (size_t)found && c < max; c++) {
 		const size_t *members = l->members + cycles[c].start;
 		uint64_t key = deadlock_key(t, first, members, cycles[c].len);
 
@@ -2193,7 +2204,9 @@ static void check_deadlocks(struct lw_tracker *t, struct lw_process *p)
 		report_deadlock(t, p, first, members, cycles[c].len, key);
 	}
 	/* More cycles than described, or one not verified: look again. */
-	p->locks_changed = unverified || found > 8;
+	p->locks_changed = unverified || found > (int)max;
+	if (cycles != few)
+		free(cycles);
 }
 
 /* The owners of p's lock waiters, read when each turned stuck, read again

@@ -182,6 +182,36 @@ test_locks_handoff() {
 		  length >= 1 and all(.holder.tid == '"$holder"' and .holder.waiters == .stuck))'
 }
 
+# Twenty two-thread deadlocks in one process: each is one record (more than
+# the 8 cycles a scan used to describe, the rest of which were never
+# reported).
+test_locks_many_deadlocks() {
+	start_fixture locks pairs --threads 40 || return 1
+	wait_fixture_line ready 10 || return 1
+	run_lw locks_many -p "$FX_PID" -t 1s -i 500ms -d 5s -j || return 1
+	expect_rc 0 || return 1
+	jq_expect "20 deadlock records of two threads each, every member once" \
+		'[.[] | select(.type == "deadlock" and .pid == $pid)] |
+		 length == 20 and all(.threads == 2 and (.cycle | length) == 2) and
+		 ([.[].cycle[].tid] | unique | length) == 40' \
+		'.[] | select(.type == "deadlock") | {threads, tids: [.cycle[].tid]}'
+}
+
+# One cycle of 70 threads: one record that says 70 threads, the first 64
+# described; the journal line says it is not the whole cycle.
+test_locks_long_cycle() {
+	start_fixture locks ring --threads 70 || return 1
+	wait_fixture_line ready 10 || return 1
+	run_lw locks_ring -p "$FX_PID" -t 1s -i 500ms -d 5s -j || return 1
+	expect_rc 0 || return 1
+	jq_expect "one deadlock of 70 threads, 64 of them described" \
+		'[.[] | select(.type == "deadlock" and .pid == $pid)] |
+		 length == 1 and .[0].threads == 70 and (.[0].cycle | length) == 64' \
+		'.[] | select(.type == "deadlock") | {threads, n: (.cycle | length)}' || return 1
+	grep -q "DEADLOCK pid $FX_PID (locks): 70 threads: .* -> \.\.\. 6 more -> " "$ERR" ||
+		fail "the journal line does not say 70 threads, 6 not shown" "$(grep DEADLOCK "$ERR" | cut -c1-300)"
+}
+
 # A process in a pid namespace of its own (every container): glibc keeps
 # the owner's tid as the owner sees it (2, 3, ...), not as leakwatch does.
 # The deadlock is found and every owner named by its host tid.
@@ -211,4 +241,5 @@ test_locks_pidns() {
 }
 
 LOCKS_TESTS=(locks_convoy locks_rwlock locks_deadlock2 locks_deadlock3 locks_pi locks_self
-	locks_text_runmode locks_healthy locks_pidns locks_handoff)
+	locks_text_runmode locks_healthy locks_pidns locks_handoff
+	locks_many_deadlocks locks_long_cycle)
