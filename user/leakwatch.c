@@ -51,6 +51,7 @@
 struct tid_ns_cache {
 	uint32_t pid;
 	bool same_ns;
+	uint64_t ns;      /* the inode of its pid namespace: a pid reused elsewhere is another */
 	uint64_t read_ns;
 	struct procfs_nstid *v;
 	size_t n;
@@ -398,20 +399,22 @@ static bool lock_is_thread_of(void *ctx, uint32_t pid, uint32_t tid)
 static struct tid_ns_cache *tid_ns_of(struct daemon *d, uint32_t pid, uint64_t now)
 {
 	struct tid_ns_cache *c = NULL;
+	uint64_t ns;
 	size_t i;
 	int same;
 
-	for (i = 0; i < TID_NS_CACHED; i++)
-		if (d->tid_ns[i].pid == pid && now - d->tid_ns[i].read_ns < 10 * TID_NS_MAX_AGE_NS)
-			return &d->tid_ns[i];
-	for (i = 0; i < TID_NS_CACHED; i++) /* the oldest goes */
-		if (!c || d->tid_ns[i].read_ns < c->read_ns)
-			c = &d->tid_ns[i];
-	same = procfs_same_pidns(pid);
+	same = procfs_same_pidns(pid, &ns);
 	if (same < 0)
 		return NULL;
+	for (i = 0; i < TID_NS_CACHED; i++)
+		if (d->tid_ns[i].pid == pid && d->tid_ns[i].ns == ns &&
+		    now - d->tid_ns[i].read_ns < 10 * TID_NS_MAX_AGE_NS)
+			return &d->tid_ns[i];
+	for (i = 0; i < TID_NS_CACHED; i++) /* this pid's, or the oldest, goes */
+		if (d->tid_ns[i].pid == pid || !c || (c->pid != pid && d->tid_ns[i].read_ns < c->read_ns))
+			c = &d->tid_ns[i];
 	free(c->v);
-	*c = (struct tid_ns_cache){ .pid = pid, .same_ns = same, .read_ns = now };
+	*c = (struct tid_ns_cache){ .pid = pid, .same_ns = same, .ns = ns, .read_ns = now };
 	if (!same && procfs_task_nstids(pid, &c->v, &c->n))
 		c->pid = 0;
 	return c->pid ? c : NULL;

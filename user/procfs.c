@@ -126,7 +126,7 @@ int procfs_read_cgroup(uint32_t pid, char *path, size_t len)
 	return err;
 }
 
-int procfs_same_pidns(uint32_t pid)
+int procfs_same_pidns(uint32_t pid, uint64_t *ns)
 {
 	struct stat mine, theirs;
 	char path[64];
@@ -134,6 +134,8 @@ int procfs_same_pidns(uint32_t pid)
 	snprintf(path, sizeof(path), "/proc/%u/ns/pid", pid);
 	if (stat(path, &theirs) || stat("/proc/self/ns/pid", &mine))
 		return -errno;
+	if (ns)
+		*ns = (uint64_t)theirs.st_ino;
 	return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
 }
 

@@ -34,8 +34,9 @@ int procfs_read_small(const char *path, char *buf, size_t len);
  * path: 0 or -errno (cgroup_parse_proc's; -EFBIG: the file is too long). */
 int procfs_read_cgroup(uint32_t pid, char *path, size_t len);
 
-/* 1 if process pid is in leakwatch's pid namespace, 0 if not, or -errno. */
-int procfs_same_pidns(uint32_t pid);
+/* 1 if process pid is in leakwatch's pid namespace, 0 if not, or -errno;
+ * *ns (may be NULL): the inode of pid's namespace. */
+int procfs_same_pidns(uint32_t pid, uint64_t *ns);
 
 /* The threads of pid, each with its tid as leakwatch sees it and as the
  * process sees it (the last NSpid of its status): *out (malloc'd, *n of
