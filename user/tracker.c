@@ -2156,6 +2156,22 @@ static void report_deadlock(struct lw_tracker *t, struct lw_process *p, size_t f
 		});
 }
 
+/* The owners of p's lock waiters, read when each turned stuck, read again
+ * where a lock was handed on since: the holder a leak names is the one now. */
+static void refresh_lock_owners(struct lw_tracker *t, struct lw_process *p)
+{
+	size_t first, n, i;
+
+	first = lock_waiters_of(t, p->pid, &n);
+	for (i = 0; i < n; i++) {
+		struct lw_waiter *w = t->lock_waiters.v[first + i];
+
+		if (lock_wait_refresh(&w->thread->lock, p->pid, (uint32_t)w->id.id,
+				      &t->opts.locks))
+			p->locks_changed = true;
+	}
+}
+
 /*
  * The cycles among p's lock waiters, each reported once.  Owners were read
  * when each thread turned stuck: before a cycle is reported every member's
@@ -2169,6 +2185,9 @@ static void check_deadlocks(struct lw_tracker *t, struct lw_process *p)
 	bool unverified = false;
 	int found;
 
+	/* A lock handed on since a waiter turned stuck: its edge read
+	 * again, or a cycle through its new owner is never found. */
+	refresh_lock_owners(t, p);
 	first = lock_waiters_of(t, p->pid, &n);
 	p->locks_changed = false;
 	if (!n || lock_graph(t, first, n))
@@ -2191,11 +2210,17 @@ static void check_deadlocks(struct lw_tracker *t, struct lw_process *p)
 		if (deadlock_reported(p, key))
 			continue;
 		for (k = 0; k < cycles[c].len; k++) {
-			const struct lw_waiter *w = l->v[first + members[k]];
+			struct lw_waiter *w = l->v[first + members[k]];
 
+			/* Let go since: its owner now, for the next look
+			 * (the lock may have gone to a thread that closes
+			 * another cycle). */
 			if (!lock_wait_still_owned(&w->thread->lock, p->pid, (uint32_t)w->id.id,
-						   &t->opts.locks))
+						   &t->opts.locks)) {
+				lock_wait_refresh(&w->thread->lock, p->pid, (uint32_t)w->id.id,
+						  &t->opts.locks);
 				break;
+			}
 		}
 		if (k < cycles[c].len) {
 			unverified = true;
@@ -2207,22 +2232,6 @@ static void check_deadlocks(struct lw_tracker *t, struct lw_process *p)
 	p->locks_changed = unverified || found > (int)max;
 	if (cycles != few)
 		free(cycles);
-}
-
-/* The owners of p's lock waiters, read when each turned stuck, read again
- * where a lock was handed on since: the holder a leak names is the one now. */
-static void refresh_lock_owners(struct lw_tracker *t, struct lw_process *p)
-{
-	size_t first, n, i;
-
-	first = lock_waiters_of(t, p->pid, &n);
-	for (i = 0; i < n; i++) {
-		struct lw_waiter *w = t->lock_waiters.v[first + i];
-
-		if (lock_wait_refresh(&w->thread->lock, p->pid, (uint32_t)w->id.id,
-				      &t->opts.locks))
-			p->locks_changed = true;
-	}
 }
 
 static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_site *s,

@@ -182,6 +182,23 @@ test_locks_handoff() {
 		  length >= 1 and all(.holder.tid == '"$holder"' and .holder.waiters == .stuck))'
 }
 
+# A deadlock closed by a lock handed on: lock-a's owner was "first" when it
+# turned stuck; first let the lock go to lock-c, which then waits for the
+# lock lock-a holds.  The one deadlock is of lock-a and lock-c.
+test_locks_handed() {
+	local want
+	start_fixture locks handed || return 1
+	wait_fixture_line ready 10 || return 1
+	lk_tid lock-c >/dev/null || return 1
+	want=$(lk_tids lock-a lock-c)
+	run_lw locks_handed -p "$FX_PID" -t 1s -i 500ms -d 8s -j || return 1
+	expect_rc 0 || return 1
+	jq_expect "one deadlock, of lock-a and lock-c $want, each the other's owner" \
+		''"$want"' as $want | [.[] | select(.type == "deadlock" and .pid == $pid)] |
+		 length == 1 and (.[0].cycle | map(.tid) | sort) == $want and
+		 (.[0].cycle | .[0].owner_tid == .[1].tid and .[1].owner_tid == .[0].tid)'
+}
+
 # Twenty two-thread deadlocks in one process: each is one record (more than
 # the 8 cycles a scan used to describe, the rest of which were never
 # reported).
@@ -242,4 +259,4 @@ test_locks_pidns() {
 
 LOCKS_TESTS=(locks_convoy locks_rwlock locks_deadlock2 locks_deadlock3 locks_pi locks_self
 	locks_text_runmode locks_healthy locks_pidns locks_handoff
-	locks_many_deadlocks locks_long_cycle)
+	locks_many_deadlocks locks_long_cycle locks_handed)
