@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,10 @@ struct daemon {
 	int output_err;  /* the first failed write to stdout (-errno) */
 	struct run_mode run; /* -- COMMAND */
 	uint64_t cgroup_ids[LW_MAX_CGROUPS]; /* --cgroup, as the kernel names them */
+	/* --cgroup's directories, looked at each tick: one removed and made
+	 * again (a service restarted) is a new cgroup, of a new id. */
+	char cgroup_dirs[LW_MAX_CGROUPS][PATH_MAX];
+	bool cgroup_gone[LW_MAX_CGROUPS]; /* said once */
 	struct tid_ns_cache tid_ns[TID_NS_CACHED]; /* lock owners of other pid namespaces */
 };
 
@@ -244,6 +249,37 @@ static int on_ringbuf(void *ctx)
  * their exact end.  The wall-clock offset is measured again each time: a
  * clock step moves the timestamps after it, not every later one.
  */
+/* --cgroup: a directory made again since is watched by its new id. */
+static void check_cgroup_dirs(struct daemon *d)
+{
+	struct statfs sfs;
+	struct stat st;
+	int i, err;
+
+	for (i = 0; i < d->cfg.n_cgroups; i++) {
+		if (stat(d->cgroup_dirs[i], &st) || !S_ISDIR(st.st_mode) ||
+		    statfs(d->cgroup_dirs[i], &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+			if (!d->cgroup_gone[i])
+				log_error("--cgroup %s: %s is gone; watched again if it is made again",
+					 d->cfg.cgroups[i], d->cgroup_dirs[i]);
+			d->cgroup_gone[i] = true;
+			continue;
+		}
+		d->cgroup_gone[i] = false;
+		if ((uint64_t)st.st_ino == d->cgroup_ids[i])
+			continue;
+		err = loader_replace_cgroup(d->bpf, d->cgroup_ids[i], (uint64_t)st.st_ino);
+		if (err) {
+			log_error("--cgroup %s: cannot watch it made again: %s", d->cfg.cgroups[i],
+				  strerror(-err));
+			continue;
+		}
+		log_error("--cgroup %s: made again (id %llu), watched", d->cfg.cgroups[i],
+			 (unsigned long long)st.st_ino);
+		d->cgroup_ids[i] = (uint64_t)st.st_ino;
+	}
+}
+
 static int on_tick(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -254,6 +290,8 @@ static int on_tick(void *ctx)
 	int err;
 
 	clock_init(&d->clock);
+	if (d->cfg.n_cgroups)
+		check_cgroup_dirs(d);
 	scan_start = clock_mono_ns();
 	err = scan_read(d->bpf, &d->scan);
 	if (err)
@@ -1099,6 +1137,7 @@ static int resolve_cgroups(struct daemon *d)
 		}
 		close(fd);
 		d->cgroup_ids[i] = (uint64_t)st.st_ino;
+		snprintf(d->cgroup_dirs[i], sizeof(d->cgroup_dirs[i]), "%s", dir);
 		log_debug("--cgroup %s: %s, id %llu", arg, dir, (unsigned long long)st.st_ino);
 	}
 	return 0;
