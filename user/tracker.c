@@ -2123,6 +2123,21 @@ static bool deadlock_remember(struct lw_tracker *t, struct lw_process *p, uint64
 	return true;
 }
 
+/* Every member (of those a record describes) is in a deadlock reported
+ * already in this wait: the same cycle, whose key the ring of
+ * LW_DEADLOCKS_PER_PROCESS may have forgotten.  A thread waits for one
+ * lock: it is in one cycle at most. */
+static bool cycle_marked(const struct lw_tracker *t, size_t first, const size_t *members,
+			 size_t len)
+{
+	size_t k;
+
+	for (k = 0; k < len && k < LW_DEADLOCK_MEMBERS_MAX; k++)
+		if (!t->lock_waiters.v[first + members[k]]->thread->deadlocked)
+			return false;
+	return len > 0;
+}
+
 static void report_deadlock(struct lw_tracker *t, struct lw_process *p, size_t first,
 			    const size_t *members, size_t len, uint64_t key)
 {
@@ -2207,7 +2222,7 @@ static void check_deadlocks(struct lw_tracker *t, struct lw_process *p)
 		const size_t *members = l->members + cycles[c].start;
 		uint64_t key = deadlock_key(t, first, members, cycles[c].len);
 
-		if (deadlock_reported(p, key))
+		if (deadlock_reported(p, key) || cycle_marked(t, first, members, cycles[c].len))
 			continue;
 		for (k = 0; k < cycles[c].len; k++) {
 			struct lw_waiter *w = l->v[first + members[k]];
