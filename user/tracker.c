@@ -2372,7 +2372,8 @@ static void sweep_waiters(struct lw_tracker *t)
 		if (w->stuck && !w->end_pending && !is_goroutine(w) && w->thread->lock.owner_known)
 			lock_waiters_push(t, w);
 	}
-	qsort(t->lock_waiters.v, t->lock_waiters.n, sizeof(*t->lock_waiters.v), by_pid_tid);
+	if (t->lock_waiters.n > 1) /* qsort of NULL, even of 0 elements, is undefined */
+		qsort(t->lock_waiters.v, t->lock_waiters.n, sizeof(*t->lock_waiters.v), by_pid_tid);
 	for (i = 0; i < gone.n; i++) {
 		w = gone.v[i];
 		end_inexact(t, w);
