@@ -29,12 +29,55 @@ static int temp_open(const char *tmp)
 	return fd < 0 ? -errno : fd;
 }
 
+/* The directory a path's last component is in, into dir. */
+static int dir_of(const char *path, char *dir, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (!slash)
+		return snprintf(dir, len, ".") < (int)len ? 0 : -ENAMETOOLONG;
+	n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= len)
+		return -ENAMETOOLONG;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return 0;
+}
+
+/*
+ * A symbolic link is followed only if it is ours or its directory owner's
+ * (the kernel's fs.protected_symlinks rule, which may be off): a link that
+ * another user planted where it could write (/tmp, a service's own
+ * directory) must not make leakwatch, root, replace the file it names.
+ */
+static int link_trusted(const char *path, const struct stat *link)
+{
+	char dir[PATH_MAX];
+	struct stat d;
+	int err;
+
+	if (link->st_uid == geteuid())
+		return 0;
+	err = dir_of(path, dir, sizeof(dir));
+	if (err)
+		return err;
+	if (stat(dir, &d))
+		return -errno;
+	return link->st_uid == d.st_uid ? 0 : -EPERM;
+}
+
 int folded_file_prepare(const char *path, char *resolved, size_t len)
 {
 	char real[PATH_MAX], tmp[PATH_MAX];
 	struct stat st;
 	int fd, err;
 
+	if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
+		err = link_trusted(path, &st);
+		if (err)
+			return err;
+	}
 	if (!stat(path, &st)) {
 		if (!S_ISREG(st.st_mode))
 			return -EINVAL;

@@ -16,7 +16,8 @@
  * At start: path with its symbolic links followed (the file they name is
  * replaced, not the link) into resolved (len bytes), and a check that a
  * file can be made beside it.  Returns 0; -EINVAL if path exists and is not
- * a regular file; -ENAMETOOLONG; or the -errno of making the temporary file
+ * a regular file; -EPERM if path is a symbolic link owned neither by the
+ * user leakwatch runs as nor by its directory's owner (not followed); -ENAMETOOLONG; or the -errno of making the temporary file
  * (-ENOENT: no such directory, -EACCES, -EROFS, ...).
  */
 int folded_file_prepare(const char *path, char *resolved, size_t len);

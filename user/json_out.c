@@ -243,7 +243,7 @@ static void add_cycle(json_object *o, const struct lw_report *r)
 		kernel |= m->lock->kernel_deadlock;
 		json_object_array_add(a, mo);
 	}
-	add_uint(o, "threads", r->n_cycle);
+	add_uint(o, "threads", r->cycle_threads > r->n_cycle ? r->cycle_threads : r->n_cycle);
 	json_object_object_add(o, "cycle", a);
 	/* A PI mutex: the kernel refused one of the locks with EDEADLK. */
 	json_object_object_add(o, "kernel_detected", json_object_new_boolean(kernel));

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,20 @@
 #include "timeline.h"
 #include "tracker.h"
 #include "unwind.h"
+
+/* A process in a pid namespace of its own (a container): its threads'
+ * tids as it sees them, for the owners its locks name.  Read again when
+ * older than TID_NS_MAX_AGE_NS and a tid is not found. */
+#define TID_NS_CACHED 8
+#define TID_NS_MAX_AGE_NS 1000000000ull
+struct tid_ns_cache {
+	uint32_t pid;
+	bool same_ns;
+	uint64_t ns;      /* the inode of its pid namespace: a pid reused elsewhere is another */
+	uint64_t read_ns;
+	struct procfs_nstid *v;
+	size_t n;
+};
 
 struct daemon {
 	struct lw_config cfg;
@@ -76,6 +91,11 @@ struct daemon {
 	int output_err;  /* the first failed write to stdout (-errno) */
 	struct run_mode run; /* -- COMMAND */
 	uint64_t cgroup_ids[LW_MAX_CGROUPS]; /* --cgroup, as the kernel names them */
+	/* --cgroup's directories, looked at each tick: one removed and made
+	 * again (a service restarted) is a new cgroup, of a new id. */
+	char cgroup_dirs[LW_MAX_CGROUPS][PATH_MAX];
+	bool cgroup_gone[LW_MAX_CGROUPS]; /* said once */
+	struct tid_ns_cache tid_ns[TID_NS_CACHED]; /* lock owners of other pid namespaces */
 };
 
 /* A failed write to stdout ends the run (exit 3): kept with its errno. */
@@ -229,6 +249,37 @@ static int on_ringbuf(void *ctx)
  * their exact end.  The wall-clock offset is measured again each time: a
  * clock step moves the timestamps after it, not every later one.
  */
+/* --cgroup: a directory made again since is watched by its new id. */
+static void check_cgroup_dirs(struct daemon *d)
+{
+	struct statfs sfs;
+	struct stat st;
+	int i, err;
+
+	for (i = 0; i < d->cfg.n_cgroups; i++) {
+		if (stat(d->cgroup_dirs[i], &st) || !S_ISDIR(st.st_mode) ||
+		    statfs(d->cgroup_dirs[i], &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+			if (!d->cgroup_gone[i])
+				log_error("--cgroup %s: %s is gone; watched again if it is made again",
+					 d->cfg.cgroups[i], d->cgroup_dirs[i]);
+			d->cgroup_gone[i] = true;
+			continue;
+		}
+		d->cgroup_gone[i] = false;
+		if ((uint64_t)st.st_ino == d->cgroup_ids[i])
+			continue;
+		err = loader_replace_cgroup(d->bpf, d->cgroup_ids[i], (uint64_t)st.st_ino);
+		if (err) {
+			log_error("--cgroup %s: cannot watch it made again: %s", d->cfg.cgroups[i],
+				  strerror(-err));
+			continue;
+		}
+		log_error("--cgroup %s: made again (id %llu), watched", d->cfg.cgroups[i],
+			 (unsigned long long)st.st_ino);
+		d->cgroup_ids[i] = (uint64_t)st.st_ino;
+	}
+}
+
 static int on_tick(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -239,6 +290,8 @@ static int on_tick(void *ctx)
 	int err;
 
 	clock_init(&d->clock);
+	if (d->cfg.n_cgroups)
+		check_cgroup_dirs(d);
 	scan_start = clock_mono_ns();
 	err = scan_read(d->bpf, &d->scan);
 	if (err)
@@ -379,6 +432,61 @@ static bool lock_is_thread_of(void *ctx, uint32_t pid, uint32_t tid)
 {
 	(void)ctx;
 	return procfs_thread_of(pid, tid) == 0;
+}
+
+static struct tid_ns_cache *tid_ns_of(struct daemon *d, uint32_t pid, uint64_t now)
+{
+	struct tid_ns_cache *c = NULL;
+	uint64_t ns;
+	size_t i;
+	int same;
+
+	same = procfs_same_pidns(pid, &ns);
+	if (same < 0)
+		return NULL;
+	for (i = 0; i < TID_NS_CACHED; i++)
+		if (d->tid_ns[i].pid == pid && d->tid_ns[i].ns == ns &&
+		    now - d->tid_ns[i].read_ns < 10 * TID_NS_MAX_AGE_NS)
+			return &d->tid_ns[i];
+	for (i = 0; i < TID_NS_CACHED; i++) /* this pid's, or the oldest, goes */
+		if (d->tid_ns[i].pid == pid || !c || (c->pid != pid && d->tid_ns[i].read_ns < c->read_ns))
+			c = &d->tid_ns[i];
+	free(c->v);
+	*c = (struct tid_ns_cache){ .pid = pid, .same_ns = same, .ns = ns, .read_ns = now };
+	if (!same && procfs_task_nstids(pid, &c->v, &c->n))
+		c->pid = 0;
+	return c->pid ? c : NULL;
+}
+
+/* The owner a lock of pid names (its tid in pid's own namespace) as
+ * leakwatch names threads; 0: none. */
+static uint32_t lock_host_tid(void *ctx, uint32_t pid, uint32_t ns_tid)
+{
+	struct daemon *d = ctx;
+	uint64_t now = clock_mono_ns();
+	struct tid_ns_cache *c = tid_ns_of(d, pid, now);
+	size_t i;
+
+	if (!c)
+		return 0;
+	if (c->same_ns)
+		return ns_tid;
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].ns_tid == ns_tid)
+			return c->v[i].tid;
+	if (now - c->read_ns < TID_NS_MAX_AGE_NS)
+		return 0;
+	/* A thread started since: the threads read again. */
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
+	c->read_ns = now;
+	if (procfs_task_nstids(pid, &c->v, &c->n))
+		return 0;
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].ns_tid == ns_tid)
+			return c->v[i].tid;
+	return 0;
 }
 
 static int stack_unwind(void *ctx, const struct lw_task_rec *r, uint64_t *pcs, int max)
@@ -1029,6 +1137,7 @@ static int resolve_cgroups(struct daemon *d)
 		}
 		close(fd);
 		d->cgroup_ids[i] = (uint64_t)st.st_ino;
+		snprintf(d->cgroup_dirs[i], sizeof(d->cgroup_dirs[i]), "%s", dir);
 		log_debug("--cgroup %s: %s, id %llu", arg, dir, (unsigned long long)st.st_ino);
 	}
 	return 0;
@@ -1145,7 +1254,9 @@ int main(int argc, char **argv)
 		err = folded_file_prepare(d.cfg.folded, d.folded_path, sizeof(d.folded_path));
 		if (err) {
 			log_error("cannot write the folded stacks to %s: %s", d.cfg.folded,
-				  err == -EINVAL ? "not a regular file" : strerror(-err));
+				  err == -EINVAL ? "not a regular file" :
+				  err == -EPERM ? "a symbolic link of another user, not followed" :
+				  strerror(-err));
 			exit_code = LW_EXIT_USAGE;
 			goto cleanup;
 		}
@@ -1173,6 +1284,8 @@ int main(int argc, char **argv)
 	topts.locks = (struct lw_lock_ops){
 		.read = lock_read_memory,
 		.is_thread_of = lock_is_thread_of,
+		.host_tid = lock_host_tid,
+		.ctx = &d,
 	};
 	topts.sink = d.sink;
 	err = ksyms_load(&d.ksyms);
@@ -1361,6 +1474,8 @@ cleanup:
 	unwinder_free(d.unwinder);
 	py_procs_free(d.py);
 	id_map_free(&d.py_reported);
+	for (size_t k = 0; k < TID_NS_CACHED; k++)
+		free(d.tid_ns[k].v);
 	ksyms_free(d.ksyms);
 	scan_free(&d.scan);
 	if (!d.cfg.json)

@@ -99,6 +99,17 @@ void loader_close(struct lw_bpf *b)
 	free(b);
 }
 
+int loader_replace_cgroup(struct lw_bpf *b, uint64_t old_id, uint64_t new_id)
+{
+	uint8_t one = 1;
+
+	if (bpf_map__update_elem(b->skel->maps.cgroup_targets, &new_id, sizeof(new_id), &one,
+				 sizeof(one), BPF_ANY))
+		return -errno;
+	bpf_map__delete_elem(b->skel->maps.cgroup_targets, &old_id, sizeof(old_id), 0);
+	return 0;
+}
+
 int loader_add_target(struct lw_bpf *b, uint32_t pid)
 {
 	uint8_t one = 1;

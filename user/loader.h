@@ -28,6 +28,11 @@ void loader_close(struct lw_bpf *b);
 /* Adds a process to the kernel-side targets (e.g. a command started later). */
 int loader_add_target(struct lw_bpf *b, uint32_t pid);
 
+/* --cgroup: the cgroup of id old_id replaced by new_id in the kernel-side
+ * filter (a cgroup removed and made again at its path: a service restarted).
+ * 0 or -errno. */
+int loader_replace_cgroup(struct lw_bpf *b, uint64_t old_id, uint64_t new_id);
+
 int loader_ringbuf_fd(const struct lw_bpf *b);
 /* Reads every record available from the ring buffer; returns the count. */
 int loader_consume(struct lw_bpf *b);

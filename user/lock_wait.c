@@ -28,6 +28,14 @@ static bool in_pi_mutex_lock(const struct lw_stack_text *frames)
 	return false;
 }
 
+/* The owner a lock names (ns_tid, as the target sees it) as leakwatch
+ * names threads; 0: no thread of the process. */
+static uint32_t owner_host_tid(const struct lw_task_rec *r, const struct lw_lock_ops *ops,
+			       uint32_t ns_tid)
+{
+	return ops->host_tid ? ops->host_tid(ops->ctx, r->pid, ns_tid) : ns_tid;
+}
+
 static int read_owner(const struct lw_task_rec *r, enum lw_lock_kind k, uint64_t uaddr,
 		      uint32_t cmd, uint32_t val, const struct lw_lock_ops *ops,
 		      struct lock_owner *o)
@@ -58,6 +66,7 @@ static int pi_mutex_from_regs(const struct lw_task_rec *r, const struct lw_lock_
 			      struct lock_owner *o)
 {
 	struct lock_owner found = { 0 }, cand;
+	uint32_t host;
 	size_t i, k;
 
 	for (i = 0; i < sizeof(pointer_regs) / sizeof(pointer_regs[0]); i++) {
@@ -67,8 +76,10 @@ static int pi_mutex_from_regs(const struct lw_task_rec *r, const struct lw_lock_
 			/* Below 4096 nothing is mapped: not a pointer. */
 			if (r->regs[pointer_regs[i]] < 4096 + member_offsets[k] || base % 8 ||
 			    read_owner(r, LW_LOCK_MUTEX, base, 6 /* FUTEX_LOCK_PI */, 0, ops,
-				       &cand) ||
-			    cand.tid == r->tid || !ops->is_thread_of(ops->ctx, r->pid, cand.tid))
+				       &cand))
+				continue;
+			host = owner_host_tid(r, ops, cand.tid);
+			if (!host || host == r->tid || !ops->is_thread_of(ops->ctx, r->pid, host))
 				continue;
 			if (found.lock && found.lock != cand.lock)
 				return -ENOENT; /* two candidates: no guess */
@@ -118,15 +129,23 @@ void lock_wait_decode(const struct lw_task_rec *r, const struct lw_wait *w,
 	}
 	out->addr = o.lock;
 	out->readers = o.readers;
+	if (!out->kernel_deadlock) {
+		out->uaddr = w->futex_addr;
+		out->cmd = cmd;
+		out->val = val;
+	}
 	if (o.tid) {
+		uint32_t host = owner_host_tid(r, ops, o.tid);
+
 		/* A thread that holds the mutex it waits for is a self
 		 * deadlock; anything else must be another thread of it. */
-		if (o.tid != r->tid && !ops->is_thread_of(ops->ctx, r->pid, o.tid)) {
+		if (!host || (host != r->tid && !ops->is_thread_of(ops->ctx, r->pid, host))) {
 			stats->invalid++;
 			return;
 		}
 		out->owner_known = true;
-		out->owner_tid = o.tid;
+		out->owner_tid = host;
+		out->owner_word = o.tid;
 		stats->owners_found++;
 	}
 }
@@ -135,7 +154,7 @@ bool lock_wait_still_owned(const struct lw_lock *l, uint32_t pid, uint32_t tid,
 			   const struct lw_lock_ops *ops)
 {
 	unsigned char buf[LW_RWLOCK_SIZE];
-	uint32_t word;
+	uint32_t word, owner = l->owner_word ? l->owner_word : l->owner_tid;
 
 	if (!l->owner_known || !l->addr || !ops || !ops->read)
 		return false;
@@ -143,13 +162,37 @@ bool lock_wait_still_owned(const struct lw_lock *l, uint32_t pid, uint32_t tid,
 		if (ops->read(ops->ctx, pid, tid, l->addr, buf, LW_MUTEX_SIZE))
 			return false;
 		memcpy(&word, buf + LW_MUTEX_LOCK_OFF, sizeof(word));
-		if ((word & 0x3fffffffu) == l->owner_tid)
+		if ((word & 0x3fffffffu) == owner)
 			return true; /* PI or robust: the word is the owner */
 		memcpy(&word, buf + LW_MUTEX_OWNER_OFF, sizeof(word));
-		return word == l->owner_tid;
+		return word == owner;
 	}
 	if (ops->read(ops->ctx, pid, tid, l->addr, buf, LW_RWLOCK_SIZE))
 		return false;
 	memcpy(&word, buf + LW_RWLOCK_CUR_WRITER_OFF, sizeof(word));
-	return word == l->owner_tid;
+	return word == owner;
+}
+
+bool lock_wait_refresh(struct lw_lock *l, uint32_t pid, uint32_t tid,
+		       const struct lw_lock_ops *ops)
+{
+	struct lw_task_rec r = { .pid = pid, .tid = tid };
+	struct lock_owner o;
+	uint32_t host = 0;
+
+	if (!l->owner_known || !l->uaddr || l->kernel_deadlock || !ops || !ops->read ||
+	    !ops->is_thread_of || lock_wait_still_owned(l, pid, tid, ops))
+		return false;
+	if (!read_owner(&r, (enum lw_lock_kind)l->kind, l->uaddr, l->cmd, l->val, ops, &o) &&
+	    o.lock == l->addr && o.tid) {
+		host = owner_host_tid(&r, ops, o.tid);
+		if (host && host != tid && !ops->is_thread_of(ops->ctx, pid, host))
+			host = 0;
+	}
+	if (host == l->owner_tid)
+		return false;
+	l->owner_known = host != 0;
+	l->owner_tid = host;
+	l->owner_word = host ? o.tid : 0;
+	return true;
 }

@@ -23,7 +23,14 @@ struct lw_lock {
 	/* A PI mutex the kernel refused with EDEADLK: glibc then sleeps for
 	 * good; the kernel has found the cycle itself. */
 	bool kernel_deadlock;
-	uint32_t owner_tid;
+	uint32_t owner_tid;   /* as leakwatch names threads (its pid namespace) */
+	/* The owner as the lock holds it: the tid in the target's own pid
+	 * namespace (a container's), which owner_tid translates. */
+	uint32_t owner_word;
+	/* The futex call the owner was read from (lock_wait_refresh reads it
+	 * again); uaddr 0: found otherwise (a PI mutex from the registers). */
+	uint64_t uaddr;
+	uint32_t cmd, val;
 	uint32_t readers;     /* an rwlock held for reading by this many (owner unknown) */
 	uint64_t addr;        /* the pthread_mutex_t / pthread_rwlock_t; 0: unknown */
 	const char *what;     /* ownerless kinds: "condition variable", ...; else NULL */
@@ -41,6 +48,11 @@ struct lw_lock_ops {
 	int (*read)(void *ctx, uint32_t pid, uint32_t tid, uint64_t addr, void *buf, size_t len);
 	/* Whether tid is a thread of pid now. */
 	bool (*is_thread_of)(void *ctx, uint32_t pid, uint32_t tid);
+	/* A lock holds its owner as the owner sees itself: its tid in the
+	 * process's own pid namespace.  That thread's tid as leakwatch names
+	 * it, or 0 if pid has no such thread.  NULL: the namespaces are the
+	 * same (tests). */
+	uint32_t (*host_tid)(void *ctx, uint32_t pid, uint32_t ns_tid);
 	void *ctx;
 };
 
@@ -58,5 +70,12 @@ void lock_wait_decode(const struct lw_task_rec *r, const struct lw_wait *w,
  * turned stuck may have let go since. */
 bool lock_wait_still_owned(const struct lw_lock *l, uint32_t pid, uint32_t tid,
 			   const struct lw_lock_ops *ops);
+
+/* The owner of l read again, as lock_wait_decode read it, when it is no
+ * longer owner_tid (a lock handed on since the thread turned stuck): l
+ * updated (owner_known false if none can be named now).  Returns true if
+ * the owner changed. */
+bool lock_wait_refresh(struct lw_lock *l, uint32_t pid, uint32_t tid,
+		       const struct lw_lock_ops *ops);
 
 #endif

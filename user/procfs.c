@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -205,4 +206,86 @@ int procfs_ns_tid_of(uint32_t pid, uint32_t tid, uint32_t *ns_tid)
 	}
 	fclose(f);
 	return err;
+}
+
+int procfs_same_pidns(uint32_t pid, uint64_t *ns)
+{
+	struct stat mine, theirs;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/ns/pid", pid);
+	if (stat(path, &theirs) || stat("/proc/self/ns/pid", &mine))
+		return -errno;
+	if (ns)
+		*ns = (uint64_t)theirs.st_ino;
+	return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+}
+
+/* The last number on the NSpid line of a status file: the tid in the
+ * innermost pid namespace. */
+static int status_nstid(const char *path, uint32_t *out)
+{
+	char buf[4096], *line, *s, *last = NULL;
+	int n = procfs_read_small(path, buf, sizeof(buf) - 1);
+	unsigned long v;
+
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	line = strstr(buf, "\nNSpid:");
+	if (!line)
+		return -ENOENT;
+	for (s = line + 7; *s && *s != '\n'; s++)
+		if (*s >= '0' && *s <= '9' && (s[-1] == ' ' || s[-1] == '\t' || s[-1] == ':'))
+			last = s;
+	if (!last)
+		return -EINVAL;
+	v = strtoul(last, NULL, 10);
+	if (!v || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int procfs_task_nstids(uint32_t pid, struct procfs_nstid **out, size_t *n)
+{
+	struct procfs_nstid *v = NULL, *nv;
+	size_t len = 0, cap = 0;
+	char path[96];
+	struct dirent *e;
+	DIR *dir;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(path, sizeof(path), "/proc/%u/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		unsigned long tid;
+		uint32_t ns;
+		char *end;
+
+		tid = strtoul(e->d_name, &end, 10);
+		if (!tid || *end || tid > UINT32_MAX)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/task/%lu/status", pid, tid);
+		if (status_nstid(path, &ns))
+			continue; /* gone since */
+		if (len == cap) {
+			cap = cap ? 2 * cap : 64;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				closedir(dir);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[len++] = (struct procfs_nstid){ .tid = (uint32_t)tid, .ns_tid = ns };
+	}
+	closedir(dir);
+	*out = v;
+	*n = len;
+	return 0;
 }

@@ -54,4 +54,16 @@ int procfs_root_link(uint32_t tid, char *buf, size_t len);
  */
 int procfs_open_mapped(const struct map_file_ref *r, char *path, size_t len, int *why);
 
+/* 1 if process pid is in leakwatch's pid namespace, 0 if not, or -errno;
+ * *ns (may be NULL): the inode of pid's namespace. */
+int procfs_same_pidns(uint32_t pid, uint64_t *ns);
+
+/* The threads of pid, each with its tid as leakwatch sees it and as the
+ * process sees it (the last NSpid of its status): *out (malloc'd, *n of
+ * them), 0 or -errno. */
+struct procfs_nstid {
+	uint32_t tid, ns_tid;
+};
+int procfs_task_nstids(uint32_t pid, struct procfs_nstid **out, size_t *n);
+
 #endif

@@ -108,6 +108,9 @@ struct lw_report {
 	/* deadlock: the cycle, from its smallest tid; n_cycle members */
 	const struct lw_deadlock_member *cycle;
 	uint32_t n_cycle;
+	/* deadlock: the threads in the cycle (n_cycle of them shown, the
+	 * first LW_DEADLOCK_MEMBERS_MAX); 0: n_cycle */
+	uint32_t cycle_threads;
 	/* leak */
 	double growth_per_min;
 	/* spin */

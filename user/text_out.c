@@ -408,7 +408,8 @@ void text_emit(void *ctx, const struct lw_report *r)
 		fputc('\n', o->f);
 		break;
 	case LW_RPT_DEADLOCK:
-		print_deadlock(o->f, when, pcomm, r->pid, r->cgroup, r->cycle, r->n_cycle, r->n_cycle,
+		print_deadlock(o->f, when, pcomm, r->pid, r->cgroup, r->cycle, r->n_cycle,
+			       r->cycle_threads > r->n_cycle ? r->cycle_threads : r->n_cycle,
 			       true);
 		break;
 	case LW_RPT_LEAK:
@@ -1032,11 +1033,14 @@ void text_log_line(FILE *f, const struct lw_report *r)
 			fprintf(f, "; %u wait for tid %u", r->holder->waiters, r->holder->tid);
 		fputc('\n', f);
 	} else if (r->type == LW_RPT_DEADLOCK) {
-		fprintf(f, "leakwatch: DEADLOCK pid %u (%s): %u threads:", r->pid, pcomm,
-			r->n_cycle);
+		uint32_t all = r->cycle_threads > r->n_cycle ? r->cycle_threads : r->n_cycle;
+
+		fprintf(f, "leakwatch: DEADLOCK pid %u (%s): %u threads:", r->pid, pcomm, all);
 		for (uint32_t i = 0; i < r->n_cycle; i++)
 			fprintf(f, " %u%s", r->cycle[i].tid,
 				i + 1 < r->n_cycle ? " ->" : "");
+		if (all > r->n_cycle)
+			fprintf(f, " -> ... %u more", all - r->n_cycle);
 		if (r->n_cycle)
 			fprintf(f, " -> %u", r->cycle[0].tid);
 		fputc('\n', f);

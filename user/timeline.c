@@ -758,7 +758,7 @@ static int on_deadlock(struct timeline *t, const struct lw_report *r)
 			add_str(m, "site", r->cycle[i].site->name, sizeof(r->cycle[i].site->name));
 		json_object_array_add(members, m);
 	}
-	add_uint(args, "threads", r->n_cycle);
+	add_uint(args, "threads", r->cycle_threads > r->n_cycle ? r->cycle_threads : r->n_cycle);
 	json_object_object_add(args, "cycle", members);
 	return put_instant(t, r, "deadlock", "p", args) ?: err;
 }

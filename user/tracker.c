@@ -2123,6 +2123,21 @@ static bool deadlock_remember(struct lw_tracker *t, struct lw_process *p, uint64
 	return true;
 }
 
+/* Every member (of those a record describes) is in a deadlock reported
+ * already in this wait: the same cycle, whose key the ring of
+ * LW_DEADLOCKS_PER_PROCESS may have forgotten.  A thread waits for one
+ * lock: it is in one cycle at most. */
+static bool cycle_marked(const struct lw_tracker *t, size_t first, const size_t *members,
+			 size_t len)
+{
+	size_t k;
+
+	for (k = 0; k < len && k < LW_DEADLOCK_MEMBERS_MAX; k++)
+		if (!t->lock_waiters.v[first + members[k]]->thread->deadlocked)
+			return false;
+	return len > 0;
+}
+
 static void report_deadlock(struct lw_tracker *t, struct lw_process *p, size_t first,
 			    const size_t *members, size_t len, uint64_t key)
 {
@@ -2152,7 +2167,24 @@ static void report_deadlock(struct lw_tracker *t, struct lw_process *p, size_t f
 			.cgroup = process_cgroup(t, p),
 			.cycle = m,
 			.n_cycle = (uint32_t)shown,
+			.cycle_threads = (uint32_t)len,
 		});
+}
+
+/* The owners of p's lock waiters, read when each turned stuck, read again
+ * where a lock was handed on since: the holder a leak names is the one now. */
+static void refresh_lock_owners(struct lw_tracker *t, struct lw_process *p)
+{
+	size_t first, n, i;
+
+	first = lock_waiters_of(t, p->pid, &n);
+	for (i = 0; i < n; i++) {
+		struct lw_waiter *w = t->lock_waiters.v[first + i];
+
+		if (lock_wait_refresh(&w->thread->lock, p->pid, (uint32_t)w->id.id,
+				      &t->opts.locks))
+			p->locks_changed = true;
+	}
 }
 
 /*
@@ -2163,28 +2195,47 @@ static void report_deadlock(struct lw_tracker *t, struct lw_process *p, size_t f
 static void check_deadlocks(struct lw_tracker *t, struct lw_process *p)
 {
 	struct lock_waiters *l = &t->lock_waiters;
-	struct wf_cycle cycles[8];
-	size_t first, n, c, k;
+	struct wf_cycle few[8], *cycles = few;
+	size_t first, n, c, k, max = 8;
 	bool unverified = false;
 	int found;
 
+	/* A lock handed on since a waiter turned stuck: its edge read
+	 * again, or a cycle through its new owner is never found. */
+	refresh_lock_owners(t, p);
 	first = lock_waiters_of(t, p->pid, &n);
 	p->locks_changed = false;
 	if (!n || lock_graph(t, first, n))
 		return;
-	found = wait_for_cycles(l->graph, n, l->members, cycles, 8);
-	for (c = 0; found > 0 && c < (size_t)found && c < 8; c++) {
+	/* A cycle has a member at least: n of them at most.  Out of memory,
+	 * the first 8, the rest at a later scan that has the memory. */
+	if (n > max) {
+		struct wf_cycle *all = malloc(n * sizeof(*all));
+
+		if (all) {
+			cycles = all;
+			max = n;
+		}
+	}
+	found = wait_for_cycles(l->graph, n, l->members, cycles, max);
+	for (c = 0; found > 0 && c < (size_t)found && c < max; c++) {
 		const size_t *members = l->members + cycles[c].start;
 		uint64_t key = deadlock_key(t, first, members, cycles[c].len);
 
-		if (deadlock_reported(p, key))
+		if (deadlock_reported(p, key) || cycle_marked(t, first, members, cycles[c].len))
 			continue;
 		for (k = 0; k < cycles[c].len; k++) {
-			const struct lw_waiter *w = l->v[first + members[k]];
+			struct lw_waiter *w = l->v[first + members[k]];
 
+			/* Let go since: its owner now, for the next look
+			 * (the lock may have gone to a thread that closes
+			 * another cycle). */
 			if (!lock_wait_still_owned(&w->thread->lock, p->pid, (uint32_t)w->id.id,
-						   &t->opts.locks))
+						   &t->opts.locks)) {
+				lock_wait_refresh(&w->thread->lock, p->pid, (uint32_t)w->id.id,
+						  &t->opts.locks);
 				break;
+			}
 		}
 		if (k < cycles[c].len) {
 			unverified = true;
@@ -2193,14 +2244,20 @@ static void check_deadlocks(struct lw_tracker *t, struct lw_process *p)
 		report_deadlock(t, p, first, members, cycles[c].len, key);
 	}
 	/* More cycles than described, or one not verified: look again. */
-	p->locks_changed = unverified || found > 8;
+	p->locks_changed = unverified || found > (int)max;
+	if (cycles != few)
+		free(cycles);
 }
 
 static void report_leak(struct lw_tracker *t, struct lw_process *p, struct lw_site *s,
 			uint32_t stuck)
 {
 	struct lw_lock_holder holder;
-	bool has_holder = s != p->threads_site && !s->goroutine && leak_holder(t, p->pid, s, &holder);
+	bool has_holder;
+
+	if (s != p->threads_site && !s->goroutine)
+		refresh_lock_owners(t, p);
+	has_holder = s != p->threads_site && !s->goroutine && leak_holder(t, p->pid, s, &holder);
 
 	t->leaks++;
 	emit(t, &(struct lw_report){
@@ -2315,7 +2372,7 @@ static void sweep_waiters(struct lw_tracker *t)
 		if (w->stuck && !w->end_pending && !is_goroutine(w) && w->thread->lock.owner_known)
 			lock_waiters_push(t, w);
 	}
-	if (t->lock_waiters.n > 1)
+	if (t->lock_waiters.n > 1) /* qsort of NULL, even of 0 elements, is undefined */
 		qsort(t->lock_waiters.v, t->lock_waiters.n, sizeof(*t->lock_waiters.v), by_pid_tid);
 	for (i = 0; i < gone.n; i++) {
 		w = gone.v[i];

@@ -284,4 +284,36 @@ test_cgroup_badinput() {
 }
 
 # shellcheck disable=SC2034 # run.sh's ALL_TESTS takes them
-CGROUP_TESTS=(cgroup_labels cgroup_filter cgroup_kernel cgroup_badinput)
+# The watched cgroup removed and made again at its path (a service
+# restarted: systemd makes its cgroup anew, of a new id): the process
+# started in the new one is watched.
+cg_remade() {
+	local base=leakwatch-test-$$-remade m first second
+	m=$(cg_mount)
+	cg_make "/$base/app.service" || return 1
+	cg_start first "/$base/app.service" "$BLOCKER" pipe --threads 1 --exit-after "$FX_SAFETY" || return 1
+	first=$FX_PID
+	start_lw remade --cgroup "/$base/app.service" -t 1s -i 500ms -d 20s -j || return 1
+	FX_PID=$first wait_record '.type == "stuck" and .pid == $pid' 10 ||
+		fail "the first process is not seen stuck" || return 1
+	{ kill -KILL "$first" && wait "$first"; } 2>/dev/null
+	for ((i = 0; i < 50; i++)); do
+		[[ -s $m/$base/app.service/cgroup.procs ]] || break
+		sleep 0.1
+	done
+	rmdir "$m/$base/app.service" && mkdir "$m/$base/app.service" ||
+		fail "cannot make /$base/app.service again" || return 1
+	cg_start second "/$base/app.service" "$BLOCKER" pipe --threads 1 --exit-after "$FX_SAFETY" || return 1
+	second=$FX_PID
+	FX_PID=$second wait_record '.type == "stuck" and .pid == $pid' 10
+	kill -INT "$LW_PID"
+	wait_lw 20 || return 1
+	expect_rc 0 || return 1
+	FX_PID=$second jq_expect "the process of the cgroup made again is watched" \
+		'any(.[]; .type == "stuck" and .pid == $pid)' '.[] | select(.type == "sample")' || return 1
+	grep -q "made again (id [0-9]*), watched" "$ERR" ||
+		fail "no line says the cgroup is watched again" "$(tail -5 "$ERR")"
+}
+test_cgroup_remade() { cg_remade; local rc=$?; kill_all; cg_remove; return $rc; }
+
+CGROUP_TESTS=(cgroup_labels cgroup_filter cgroup_kernel cgroup_badinput cgroup_remade)

@@ -160,5 +160,117 @@ test_locks_healthy() {
 		'[.[] | select(.type == "sample" and .pid == $pid)] | last | .threads == 17'
 }
 
+# The lock handed on: "refresh" lets cache_lock go after 3 s, and the lookup
+# that gets it holds it for good.  Owners read when the earlier waiters
+# turned stuck named refresh; once it let go, every leak names the new
+# holder, with every waiter behind it.
+test_locks_handoff() {
+	local holder refresh
+	start_fixture locks handoff --threads 40 --every 300 || return 1
+	refresh=$(lk_tid refresh) || return 1
+	start_lw locks_handoff -p "$FX_PID" -t 1s -i 500ms -d 30s -j || return 1
+	holder=$(lk_tid holder) || return 1
+	wait_record '.type == "leak" and .pid == $pid and .holder.tid == '"$holder"' and
+		.holder.waiters >= 15' 30
+	is_running "$LW_PID" && kill -INT "$LW_PID"
+	wait_lw 10 || return 1
+	expect_rc 0 || return 1
+	# The holder's wait for the lock ended when refresh let go.
+	jq_expect "after refresh ($refresh) let go, every leak names tid $holder with every waiter behind it" \
+		'[.[] | select(.type == "unstuck" and .tid == '"$holder"')][0].ts as $t |
+		 $t != null and
+		 ([.[] | select(.type == "leak" and .pid == $pid and .ts > $t + 1)] |
+		  length >= 1 and all(.holder.tid == '"$holder"' and .holder.waiters == .stuck))'
+}
+
+# A deadlock closed by a lock handed on: lock-a's owner was "first" when it
+# turned stuck; first let the lock go to lock-c, which then waits for the
+# lock lock-a holds.  The one deadlock is of lock-a and lock-c.
+test_locks_handed() {
+	local want
+	start_fixture locks handed || return 1
+	wait_fixture_line ready 10 || return 1
+	lk_tid lock-c >/dev/null || return 1
+	want=$(lk_tids lock-a lock-c)
+	run_lw locks_handed -p "$FX_PID" -t 1s -i 500ms -d 8s -j || return 1
+	expect_rc 0 || return 1
+	jq_expect "one deadlock, of lock-a and lock-c $want, each the other's owner" \
+		''"$want"' as $want | [.[] | select(.type == "deadlock" and .pid == $pid)] |
+		 length == 1 and (.[0].cycle | map(.tid) | sort) == $want and
+		 (.[0].cycle | .[0].owner_tid == .[1].tid and .[1].owner_tid == .[0].tid)'
+}
+
+# Twenty two-thread deadlocks in one process: each is one record (more than
+# the 8 cycles a scan used to describe, the rest of which were never
+# reported).  A hundred: still one each, also after a late waiter makes the
+# graph be looked at again (the ring of 64 keys remembered forgot the first
+# 36, reported twice).
+test_locks_many_deadlocks() {
+	start_fixture locks pairs --threads 40 || return 1
+	wait_fixture_line ready 10 || return 1
+	run_lw locks_many -p "$FX_PID" -t 1s -i 500ms -d 5s -j || return 1
+	expect_rc 0 || return 1
+	jq_expect "20 deadlock records of two threads each, every member once" \
+		'[.[] | select(.type == "deadlock" and .pid == $pid)] |
+		 length == 20 and all(.threads == 2 and (.cycle | length) == 2) and
+		 ([.[].cycle[].tid] | unique | length) == 40' \
+		'.[] | select(.type == "deadlock") | {threads, tids: [.cycle[].tid]}' || return 1
+	kill_all
+	start_fixture locks pairs --threads 200 || return 1
+	wait_fixture_line ready 10 || return 1
+	run_lw locks_many200 -p "$FX_PID" -t 1s -i 500ms -d 7s -j || return 1
+	expect_rc 0 || return 1
+	jq_expect "the late waiter was seen" \
+		'any(.[]; .type == "stuck" and .pid == $pid and .comm == "late")' || return 1
+	jq_expect "100 deadlock records, each cycle once" \
+		'[.[] | select(.type == "deadlock" and .pid == $pid)] |
+		 length == 100 and ([.[].cycle[0].tid] | unique | length) == 100' \
+		'[.[] | select(.type == "deadlock")] | length'
+}
+
+# One cycle of 70 threads: one record that says 70 threads, the first 64
+# described; the journal line says it is not the whole cycle.
+test_locks_long_cycle() {
+	start_fixture locks ring --threads 70 || return 1
+	wait_fixture_line ready 10 || return 1
+	run_lw locks_ring -p "$FX_PID" -t 1s -i 500ms -d 5s -j || return 1
+	expect_rc 0 || return 1
+	jq_expect "one deadlock of 70 threads, 64 of them described" \
+		'[.[] | select(.type == "deadlock" and .pid == $pid)] |
+		 length == 1 and .[0].threads == 70 and (.[0].cycle | length) == 64' \
+		'.[] | select(.type == "deadlock") | {threads, n: (.cycle | length)}' || return 1
+	grep -q "DEADLOCK pid $FX_PID (locks): 70 threads: .* -> \.\.\. 6 more -> " "$ERR" ||
+		fail "the journal line does not say 70 threads, 6 not shown" "$(grep DEADLOCK "$ERR" | cut -c1-300)"
+}
+
+# A process in a pid namespace of its own (every container): glibc keeps
+# the owner's tid as the owner sees it (2, 3, ...), not as leakwatch does.
+# The deadlock is found and every owner named by its host tid.
+test_locks_pidns() {
+	local i
+	spawn fx-locks-ns unshare --pid --fork --mount-proc \
+		"$BUILD/fixtures/locks" deadlock2 --exit-after "$FX_SAFETY"
+	FX_OUT=$TMP/fx-locks-ns.out FX_PID=""
+	for ((i = 0; i < 50; i++)); do
+		FX_PID=$(pgrep -P "$SPAWNED" | head -1)
+		[[ $FX_PID ]] && grep -q '^lock-b ' "$FX_OUT" && break
+		sleep 0.1
+	done
+	[[ $FX_PID ]] || fail "the fixture did not start in its pid namespace" \
+		"$(head -c 300 "$TMP/fx-locks-ns.err")" || return 1
+	wait_fixture_line ready 10 || return 1
+	run_lw locks_pidns -p "$FX_PID" -t 1s -i 500ms -d 5s -j || return 1
+	expect_rc 0 || return 1
+	jq_expect "one deadlock of two threads of the process, each owner a host tid of the other" \
+		'[.[] | select(.type == "deadlock" and .pid == $pid)] | length == 1 and
+		 (.[0].cycle | length) == 2 and
+		 (.[0].cycle | map(.owner_tid) | sort) == (.[0].cycle | map(.tid) | sort) and
+		 all(.[0].cycle[]; .tid != .owner_tid and .tid > 3)' || return 1
+	jq_expect "the stuck records name the owners as leakwatch names threads" \
+		'[.[] | select(.type == "stuck" and .pid == $pid and (.comm | startswith("lock-")))] |
+		 length == 2 and all(.owner_tid > 3)'
+}
+
 LOCKS_TESTS=(locks_convoy locks_rwlock locks_deadlock2 locks_deadlock3 locks_pi locks_self
-	locks_text_runmode locks_healthy)
+	locks_text_runmode locks_healthy locks_pidns locks_handoff
+	locks_many_deadlocks locks_long_cycle locks_handed)

@@ -2,6 +2,7 @@
 /* folded.c and folded_file.c: stuck waiters as folded stacks, and the file
  * they replace. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -428,6 +429,36 @@ static void test_file_not_regular_refused(void **state)
 	free(a);
 }
 
+/* A link another user planted (in /tmp, with fs.protected_symlinks off) is
+ * not followed: the file it names is not replaced. */
+static void test_foreign_link_not_followed(void **state)
+{
+	char dir[] = "/tmp/lw-folded-XXXXXX", victim[600], link[600], resolved[4096];
+	struct stat st;
+
+	(void)state;
+	if (geteuid()) {
+		skip(); /* lchown to another user needs root */
+		return;
+	}
+	assert_non_null(mkdtemp(dir));
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(link, sizeof(link), "%s/stuck.folded", dir);
+	close(open(victim, O_WRONLY | O_CREAT, 0600));
+	assert_int_equal(symlink(victim, link), 0);
+	assert_int_equal(lchown(link, 65534, 65534), 0);
+	assert_int_equal(folded_file_prepare(link, resolved, sizeof(resolved)), -EPERM);
+	/* The directory is the other user's: its owner's link is followed. */
+	assert_int_equal(chown(dir, 65534, 65534), 0);
+	assert_int_equal(folded_file_prepare(link, resolved, sizeof(resolved)), 0);
+	assert_string_equal(resolved, victim);
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	unlink(link);
+	unlink(victim);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_many_sites),
 		cmocka_unit_test(test_empty_and_write_error),
 		cmocka_unit_test(test_file_replaced_whole),
+		cmocka_unit_test(test_foreign_link_not_followed),
 		cmocka_unit_test(test_file_not_regular_refused),
 	};
 

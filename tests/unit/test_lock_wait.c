@@ -233,11 +233,96 @@ static void test_not_a_futex_wait(void **state)
 	assert_int_equal(l.kind, LW_LOCK_NOT_A_LOCK);
 }
 
+/* The lock handed on after the waiter turned stuck: the owner is read
+ * again, and the one named is the one holding it now. */
+static void test_owner_refreshed_when_handed_on(void **state)
+{
+	const char *funcs[] = { "__GI___lll_lock_wait", "___pthread_mutex_lock", "lookup" };
+	static struct lw_stack_text s;
+	struct lw_lock_stats st = { 0 };
+	struct lw_task_rec r;
+	struct lw_lock l;
+	struct lw_wait w;
+	uint32_t first;
+	pthread_t t;
+
+	(void)state;
+	stack_of(&s, funcs, 3);
+	t = hold_it(&m);
+	first = holder_tid;
+	futex_rec(&r, &w, &m, 128 /* FUTEX_WAIT_PRIVATE */, 2);
+	lock_wait_decode(&r, &w, &s, &ops, &l, &st);
+	assert_int_equal(l.owner_tid, first);
+	assert_false(lock_wait_refresh(&l, r.pid, r.tid, &ops)); /* still first's */
+	let_go(t);
+	t = hold_it(&m);
+	assert_int_not_equal(holder_tid, first);
+	assert_true(lock_wait_refresh(&l, r.pid, r.tid, &ops));
+	assert_true(l.owner_known);
+	assert_int_equal(l.owner_tid, holder_tid);
+	let_go(t);
+	/* Free now: no owner is named. */
+	assert_true(lock_wait_refresh(&l, r.pid, r.tid, &ops));
+	assert_false(l.owner_known);
+	assert_int_equal(l.owner_tid, 0);
+}
+
+/* The target in a pid namespace of its own: the mutex holds the owner's tid
+ * as the owner sees it; owner_tid is the tid as leakwatch sees it, and the
+ * second read compares the lock with the tid it holds. */
+#define HOST_OFFSET 100000u
+static uint32_t ns_host_tid(void *ctx, uint32_t pid, uint32_t ns_tid)
+{
+	(void)ctx, (void)pid;
+	return ns_tid == holder_tid ? ns_tid + HOST_OFFSET : 0;
+}
+
+static bool ns_thread_of(void *ctx, uint32_t pid, uint32_t tid)
+{
+	(void)ctx, (void)pid;
+	return tid == holder_tid + HOST_OFFSET;
+}
+
+static void test_owner_in_another_pid_namespace(void **state)
+{
+	const char *funcs[] = { "__GI___lll_lock_wait", "___pthread_mutex_lock", "lookup" };
+	const struct lw_lock_ops ns_ops = { .read = fake_read, .is_thread_of = ns_thread_of,
+					    .host_tid = ns_host_tid };
+	const struct lw_lock_ops none = { .read = fake_read, .is_thread_of = fake_thread_of,
+					  .host_tid = ns_host_tid };
+	static struct lw_stack_text s;
+	struct lw_lock_stats st = { 0 };
+	struct lw_task_rec r;
+	struct lw_lock l;
+	struct lw_wait w;
+	pthread_t t;
+
+	(void)state;
+	stack_of(&s, funcs, 3);
+	t = hold_it(&m);
+	futex_rec(&r, &w, &m, 128 /* FUTEX_WAIT_PRIVATE */, 2);
+	lock_wait_decode(&r, &w, &s, &ns_ops, &l, &st);
+	assert_true(l.owner_known);
+	assert_int_equal(l.owner_tid, holder_tid + HOST_OFFSET);
+	assert_int_equal(l.owner_word, holder_tid);
+	assert_true(lock_wait_still_owned(&l, r.pid, r.tid, &ns_ops));
+	/* The namespace's tid names no thread of the process: not taken as
+	 * it is, even when a thread of that tid exists. */
+	holder_tid += 1;
+	lock_wait_decode(&r, &w, &s, &none, &l, &st);
+	assert_false(l.owner_known);
+	assert_int_equal(st.invalid, 1);
+	holder_tid -= 1;
+	let_go(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mutex_owner_found),
 		cmocka_unit_test(test_owner_not_a_thread_of_the_process),
+		cmocka_unit_test(test_owner_in_another_pid_namespace),
+		cmocka_unit_test(test_owner_refreshed_when_handed_on),
 		cmocka_unit_test(test_condition_variable_has_no_owner),
 		cmocka_unit_test(test_pi_edeadlk_mutex_found_from_registers),
 		cmocka_unit_test(test_not_a_futex_wait),
