@@ -2175,15 +2175,26 @@ static void report_deadlock(struct lw_tracker *t, struct lw_process *p, size_t f
  * where a lock was handed on since: the holder a leak names is the one now. */
 static void refresh_lock_owners(struct lw_tracker *t, struct lw_process *p)
 {
+	/* Locks seen still held by the same owner in this pass: the waiters
+	 * of a convoy share one lock, read once, not once each. */
+	struct {
+		uint64_t addr;
+		uint32_t owner;
+	} held[64] = {};
 	size_t first, n, i;
 
 	first = lock_waiters_of(t, p->pid, &n);
 	for (i = 0; i < n; i++) {
 		struct lw_waiter *w = t->lock_waiters.v[first + i];
+		struct lw_lock *l = &w->thread->lock;
+		size_t slot = (size_t)(((l->addr >> 3) * 0x9e3779b97f4a7c15ULL) >> 58);
 
-		if (lock_wait_refresh(&w->thread->lock, p->pid, (uint32_t)w->id.id,
-				      &t->opts.locks))
+		if (l->addr && held[slot].addr == l->addr && held[slot].owner == l->owner_tid)
+			continue;
+		if (lock_wait_refresh(l, p->pid, (uint32_t)w->id.id, &t->opts.locks))
 			p->locks_changed = true;
+		else if (l->owner_known && l->addr)
+			held[slot].addr = l->addr, held[slot].owner = l->owner_tid;
 	}
 }
 
