@@ -69,24 +69,51 @@ static size_t next_of(const struct by_tid *t, size_t i)
 
 enum { UNSEEN, ON_PATH, DONE };
 
+/* What a walk of the graph needs: the lookup, each waiter's state, and the
+ * chain being walked. */
+struct walk {
+	struct by_tid t;
+	unsigned char *state;
+	size_t *path;
+};
+
+static int walk_init(struct walk *w, const struct wf_waiter *ws, size_t n)
+{
+	int err = by_tid_init(&w->t, ws, n);
+
+	if (err)
+		return err;
+	w->state = calloc(n ? n : 1, 1);
+	w->path = malloc((n ? n : 1) * sizeof(*w->path));
+	if (!w->state || !w->path) {
+		free(w->state);
+		free(w->path);
+		free(w->t.order);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void walk_free(struct walk *w)
+{
+	free(w->path);
+	free(w->state);
+	free(w->t.order);
+}
+
 int wait_for_cycles(const struct wf_waiter *ws, size_t n, size_t *members,
 		    struct wf_cycle *cycles, size_t max_cycles)
 {
-	struct by_tid t;
-	unsigned char *state = NULL;
-	size_t *path = NULL, used = 0;
+	size_t used = 0, s, *path;
+	unsigned char *state;
+	struct by_tid *t;
+	struct walk wk;
 	int err, found = 0;
-	size_t s;
 
-	err = by_tid_init(&t, ws, n);
+	err = walk_init(&wk, ws, n);
 	if (err)
 		return err;
-	state = calloc(n ? n : 1, 1);
-	path = malloc((n ? n : 1) * sizeof(*path));
-	if (!state || !path) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
+	t = &wk.t, state = wk.state, path = wk.path;
 	for (s = 0; s < n; s++) {
 		size_t len = 0, i = s, k, at, best;
 
@@ -95,7 +122,7 @@ int wait_for_cycles(const struct wf_waiter *ws, size_t n, size_t *members,
 		while (i < n && state[i] == UNSEEN) {
 			state[i] = ON_PATH;
 			path[len++] = i;
-			i = next_of(&t, i);
+			i = next_of(t, i);
 		}
 		if (i < n && state[i] == ON_PATH) {
 			for (at = 0; path[at] != i; at++)
@@ -116,30 +143,22 @@ int wait_for_cycles(const struct wf_waiter *ws, size_t n, size_t *members,
 		for (k = 0; k < len; k++)
 			state[path[k]] = DONE;
 	}
-	err = found;
-cleanup:
-	free(path);
-	free(state);
-	free(t.order);
-	return err;
+	walk_free(&wk);
+	return found;
 }
 
 int wait_for_holders(const struct wf_waiter *ws, size_t n, struct wf_holder *out)
 {
-	unsigned char *state = NULL;
-	size_t *path = NULL, s;
-	struct by_tid t;
+	size_t s, *path;
+	unsigned char *state;
+	struct by_tid *t;
+	struct walk wk;
 	int err;
 
-	err = by_tid_init(&t, ws, n);
+	err = walk_init(&wk, ws, n);
 	if (err)
 		return err;
-	state = calloc(n ? n : 1, 1);
-	path = malloc((n ? n : 1) * sizeof(*path));
-	if (!state || !path) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
+	t = &wk.t, state = wk.state, path = wk.path;
 	for (s = 0; s < n; s++) {
 		struct wf_holder end;
 		size_t len = 0, i = s, next;
@@ -149,7 +168,7 @@ int wait_for_holders(const struct wf_waiter *ws, size_t n, struct wf_holder *out
 		while (state[i] == UNSEEN) {
 			state[i] = ON_PATH;
 			path[len++] = i;
-			next = next_of(&t, i);
+			next = next_of(t, i);
 			if (next == n)
 				break;
 			i = next;
@@ -158,7 +177,7 @@ int wait_for_holders(const struct wf_waiter *ws, size_t n, struct wf_holder *out
 			end = out[i];
 			if (!end.err && end.hops)
 				end.hops++; /* one more lock to it */
-		} else if (i == path[len - 1] && next_of(&t, i) == n) {
+		} else if (i == path[len - 1] && next_of(t, i) == n) {
 			/* i's owner waits for no lock, or i's own has no
 			 * known owner. */
 			if (ws[i].owner)
@@ -186,10 +205,6 @@ int wait_for_holders(const struct wf_waiter *ws, size_t n, struct wf_holder *out
 				end.hops++;
 		}
 	}
-	err = 0;
-cleanup:
-	free(path);
-	free(state);
-	free(t.order);
-	return err;
+	walk_free(&wk);
+	return 0;
 }
