@@ -173,54 +173,6 @@ int procfs_open_mapped(const struct map_file_ref *r, char *path, size_t len, int
 	return err;
 }
 
-/* Lines of /proc/PID/task/TID/status read looking for NSpid (the 14th). */
-#define STATUS_LINES_MAX 64
-
-int procfs_ns_tid_of(uint32_t pid, uint32_t tid, uint32_t *ns_tid)
-{
-	char path[64], line[256], *s, *last = NULL, *end;
-	unsigned long v;
-	int i, err = -ENOENT;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%u/task/%u/status", pid, tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	for (i = 0; i < STATUS_LINES_MAX && fgets(line, sizeof(line), f); i++) {
-		if (strncmp(line, "NSpid:", 6))
-			continue;
-		for (s = line + 6; *s; s++)
-			if (*s >= '0' && *s <= '9' && (s[-1] == ' ' || s[-1] == '\t' || s[-1] == ':'))
-				last = s;
-		err = -EINVAL;
-		if (!last)
-			break;
-		errno = 0;
-		v = strtoul(last, &end, 10);
-		if (!errno && v && v <= UINT32_MAX && (*end == '\n' || !*end)) {
-			*ns_tid = (uint32_t)v;
-			err = 0;
-		}
-		break;
-	}
-	fclose(f);
-	return err;
-}
-
-int procfs_same_pidns(uint32_t pid, uint64_t *ns)
-{
-	struct stat mine, theirs;
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%u/ns/pid", pid);
-	if (stat(path, &theirs) || stat("/proc/self/ns/pid", &mine))
-		return -errno;
-	if (ns)
-		*ns = (uint64_t)theirs.st_ino;
-	return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
-}
-
 /* The last number on the NSpid line of a status file: the tid in the
  * innermost pid namespace. */
 static int status_nstid(const char *path, uint32_t *out)
@@ -245,6 +197,27 @@ static int status_nstid(const char *path, uint32_t *out)
 		return -EINVAL;
 	*out = (uint32_t)v;
 	return 0;
+}
+
+int procfs_ns_tid_of(uint32_t pid, uint32_t tid, uint32_t *ns_tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/status", pid, tid);
+	return status_nstid(path, ns_tid);
+}
+
+int procfs_same_pidns(uint32_t pid, uint64_t *ns)
+{
+	struct stat mine, theirs;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/ns/pid", pid);
+	if (stat(path, &theirs) || stat("/proc/self/ns/pid", &mine))
+		return -errno;
+	if (ns)
+		*ns = (uint64_t)theirs.st_ino;
+	return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
 }
 
 int procfs_task_nstids(uint32_t pid, struct procfs_nstid **out, size_t *n)
