@@ -61,18 +61,12 @@ cgroup_cleanup() { cg_remove; }
 # cgroup REL: the shell moves itself there, then execs.  Waits for the
 # fixture's "pid" line; sets FX_PID, FX_OUT.
 cg_start() {
-	local name=$1 rel=$2 i m
+	local name=$1 rel=$2 m
 	shift 2
 	m=$(cg_mount)
 	: >"$TMP/fx-$name.out"
 	spawn "fx-$name" sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$m$rel" "$@"
-	FX_OUT=$TMP/fx-$name.out
-	FX_PID=""
-	for ((i = 0; i < 50; i++)); do
-		FX_PID=$(awk '$1 == "pid" { print $2; exit }' "$FX_OUT" 2>/dev/null)
-		[[ $FX_PID ]] && break
-		sleep 0.1
-	done
+	fixture_pid_line "$name"
 	[[ $FX_PID == "$SPAWNED" ]] || fail "fixture $name did not start in $rel" \
 		"$(head -c 500 "$TMP/fx-$name.err")" || return 1
 	grep -qx "0::$rel" "/proc/$FX_PID/cgroup" ||

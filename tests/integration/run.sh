@@ -120,23 +120,30 @@ wait_exit() {
 	RC=$?
 }
 
-# start_fixture NAME ARGS...: start build/fixtures/NAME with ARGS and
-# --exit-after 60 unless given; wait for its "pid" line.  Sets FX_PID, FX_OUT.
-start_fixture() {
-	local name=$1 i args=("$@")
-	shift
-	[[ " $* " == *" --exit-after "* ]] || args+=(--exit-after "$FX_SAFETY")
-	# The file of an earlier test's fixture of the same name, emptied now:
-	# spawn's redirection truncates it only once the child runs.
-	: >"$TMP/fx-$name.out"
-	spawn "fx-$name" "$BUILD/fixtures/${args[@]}"
-	FX_OUT=$TMP/fx-$name.out
+# fixture_pid_line NAME: wait (5s at most) for the "pid PID" line of the
+# fixture spawned as fx-NAME.  Sets FX_OUT and FX_PID ("" if none came).
+fixture_pid_line() {
+	local i
+	FX_OUT=$TMP/fx-$1.out
 	FX_PID=""
 	for ((i = 0; i < 50; i++)); do
 		FX_PID=$(awk '$1 == "pid" { print $2; exit }' "$FX_OUT" 2>/dev/null)
 		[[ $FX_PID ]] && break
 		sleep 0.1
 	done
+}
+
+# start_fixture NAME ARGS...: start build/fixtures/NAME with ARGS and
+# --exit-after 60 unless given; wait for its "pid" line.  Sets FX_PID, FX_OUT.
+start_fixture() {
+	local name=$1 args=("$@")
+	shift
+	[[ " $* " == *" --exit-after "* ]] || args+=(--exit-after "$FX_SAFETY")
+	# The file of an earlier test's fixture of the same name, emptied now:
+	# spawn's redirection truncates it only once the child runs.
+	: >"$TMP/fx-$name.out"
+	spawn "fx-$name" "$BUILD/fixtures/${args[@]}"
+	fixture_pid_line "$name"
 	[[ $FX_PID == "$SPAWNED" ]] || fail "fixture $name did not start (pid line '$FX_PID', expected $SPAWNED)" \
 		"$(head -c 500 "$TMP/fx-$name.err")"
 }
